@@ -1,0 +1,42 @@
+// The public surface of kmesim. Named exports only, grouped by concern.
+
+// Wire schema (ETSI GS QKD 014 §6)
+export {
+  SPEC_ERROR,
+  errorSchema,
+  keyContainerSchema,
+  keyIdsSchema,
+  keyRequestSchema,
+  statusSchema,
+  type ErrorBody,
+  type KeyContainer,
+  type KeyIds,
+  type KeyRequest,
+  type Status,
+} from './model/wireSchema.js';
+
+// Profiles and bug switches
+export { PROFILES, lenientProfile, perUserPoolProfile, resolveProfile, strictProfile, type Profile } from './model/profiles.js';
+export { BUG_DESCRIPTIONS, BUG_NAMES, parseBugNames, type BugName } from './model/bugs.js';
+
+// The model: world, core, service
+export { cloneWorld, createWorld, linkIdOf, poolIdOf, type World, type WorldOptions } from './model/world.js';
+export { executeCommand, type KmeCommand, type KmeResult, type StepOutcome } from './model/kmeCore.js';
+export type { DeliveredKey } from './model/encKeys.js';
+export type { KmeEffect } from './model/poolOps.js';
+export { toEtsiError, type EtsiErrorResponse, type KmeError, type KmeErrorKind } from './model/kmeError.js';
+export { createKmeService, type KmeService, type KmeServiceOptions } from './model/kmeService.js';
+
+// Machines
+export { keyMachine, type KeyState } from './model/keyMachine.js';
+export { computeBackoffMs, poolMachine, type PoolLevel, type SyncReason } from './model/poolMachine.js';
+
+// Key material, IDs and the OTP envelope
+export { deriveKeyBytes, hashKeyBytes, materialOf } from './model/keyMaterial.js';
+export { deriveKeyId, isCanonicalUuid } from './model/keyIds.js';
+export { OtpError, countKeysNeeded, decodeEnvelope, encodeEnvelope, openOtp, sealOtp, type OtpEnvelope, type OtpKey } from './model/otpEnvelope.js';
+
+// Invariants
+export { INVARIANT_IDS, INVARIANT_NAMES, type InvariantId, type Violation } from './model/violation.js';
+export { createHistoryChecker, type Exchange, type HistoryChecker, type ObservedKey } from './model/historyChecker.js';
+export { checkStep, checkWorld, snapshotCounts, type CountsSnapshot } from './model/worldInvariants.js';

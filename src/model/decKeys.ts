@@ -1,0 +1,90 @@
+// Get key with key IDs (dec_keys): the named slave retrieves what its master was given, once.
+// Every ID is judged before anything changes, so a refused request consumes nothing (C38, I7).
+import { kmeError, type KmeError } from './kmeError.js';
+import { isCanonicalUuid, isSequentialKeyId } from './keyIds.js';
+import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
+import { materialLabelFor, type DeliveredKey } from './encKeys.js';
+import type { ReservedKey, World } from './world.js';
+
+export interface DecKeysCommand {
+  readonly type: 'keys.dec';
+  readonly kmeId: string;
+  readonly callerSaeId: string;
+  readonly masterSaeId: string;
+  readonly keyIds: readonly string[];
+}
+
+export type DecKeysResult = { readonly ok: true; readonly keys: DeliveredKey[] } | { readonly ok: false; readonly error: KmeError };
+
+function hasRetrieved(world: World, key: ReservedKey, saeId: string, kmeId: string): boolean {
+  // The double-delivery bug keeps its consumption records per KME, so the other end still serves the key.
+  const perKme = world.config.bugs.has('double-delivery');
+  return key.retrievals.some((r) => r.saeId === saeId && (!perKme || r.kmeId === kmeId));
+}
+
+export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
+  const { bugs, profile } = world.config;
+  if (!world.saes.has(command.callerSaeId)) return { ok: false, error: kmeError('unauthorized') };
+  const ids = command.keyIds;
+  const wellFormed = profile.keyIdFormat === 'uuid' ? isCanonicalUuid : isSequentialKeyId;
+  const malformed = ids.find((id) => !wellFormed(id));
+  if (ids.length === 0 || malformed !== undefined || new Set(ids).size !== ids.length) {
+    return { ok: false, error: kmeError('badKeyIds', malformed === undefined ? [] : [{ key_ID: malformed }]) };
+  }
+
+  const found: ReservedKey[] = [];
+  const notFound: string[] = [];
+  const forbidden: string[] = [];
+  for (const id of ids) {
+    const key = world.reserved.get(id);
+    const servedHere = key !== undefined && world.links.get(key.linkId)?.kmeIds.includes(command.kmeId) === true;
+    if (key === undefined || !servedHere || key.masterSaeId !== command.masterSaeId) {
+      notFound.push(id);
+    } else if (!key.slaveSaeIds.includes(command.callerSaeId) && !bugs.has('third-party-read')) {
+      forbidden.push(id);
+    } else if (hasRetrieved(world, key, command.callerSaeId, command.kmeId) || (key.state !== KEY_STATE_INDEX.reserved && !bugs.has('double-delivery'))) {
+      notFound.push(id);
+    } else {
+      found.push(key);
+    }
+  }
+  const failure: KmeError | null =
+    forbidden.length > 0
+      ? kmeError('unauthorized')
+      : notFound.length > 0
+        ? kmeError('keysNotFound', notFound.slice(0, 8).map((id) => ({ key_ID: id })))
+        : null;
+  if (failure !== null && !bugs.has('partial-consume')) return { ok: false, error: failure };
+
+  // Reached with a failure only under the partial-consume bug: it consumes what it found (breaks I7).
+  const delivered = found.map((key) => retrieve(world, key, command.callerSaeId, command.kmeId));
+  return failure === null ? { ok: true, keys: delivered } : { ok: false, error: failure };
+}
+
+function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string): DeliveredKey {
+  const delivered: DeliveredKey = {
+    keyId: key.keyId,
+    sizeBits: key.sizeBits,
+    materialLabel: materialLabelFor(key.linkId, key.origin),
+    poolId: key.poolId,
+    origin: key.origin,
+    generatedAtMs: key.generatedAtMs,
+  };
+  const { bugs, profile } = world.config;
+  if (!profile.consumeOnDecrypt || bugs.has('no-consume')) return delivered;
+  key.retrievals.push({ saeId, kmeId });
+  if (key.state !== KEY_STATE_INDEX.reserved) return delivered;
+  const everyone = key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave));
+  if (!everyone) {
+    key.state = stepKey(key.state, 'key.retrieve', world.coverage);
+    return delivered;
+  }
+  key.state = stepKey(key.state, 'key.consume', world.coverage);
+  const pool = world.pools.get(key.poolId);
+  if (pool !== undefined) {
+    pool.reserved -= 1;
+    pool.consumed += 1;
+  }
+  if (!bugs.has('double-delivery')) world.reserved.delete(key.keyId);
+  return delivered;
+}

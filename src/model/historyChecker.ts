@@ -1,0 +1,244 @@
+// Judges invariants I1–I5, I7 and I9 from what a client can observe: each enc_keys and dec_keys exchange,
+// its status code and the keys it returned. It knows nothing of the KME's insides, so the simulator, the
+// property tests and the black-box HTTP checker all use it. It is incremental: feed exchanges in the order
+// their responses arrived and it returns the violations each one shows.
+import { violation, type Violation } from './violation.js';
+
+export interface ObservedKey {
+  readonly keyId: string;
+  /** A digest of the key bytes (never the bytes themselves), e.g. from hashKeyBytes. */
+  readonly materialHash: string;
+  readonly sizeBits: number;
+}
+
+export type Exchange =
+  | {
+      readonly op: 'enc';
+      readonly id: number;
+      readonly atMs: number;
+      readonly kmeId: string;
+      readonly callerSaeId: string;
+      readonly slaveSaeId: string;
+      readonly additionalSlaveSaeIds: readonly string[];
+      /** The size the caller asked for, or the KME's announced key_size when it asked for none. */
+      readonly expectedSizeBits: number | undefined;
+      readonly status: number;
+      readonly keys: readonly ObservedKey[];
+    }
+  | {
+      readonly op: 'dec';
+      readonly id: number;
+      readonly atMs: number;
+      readonly kmeId: string;
+      readonly callerSaeId: string;
+      readonly masterSaeId: string;
+      readonly keyIds: readonly string[];
+      readonly status: number;
+      readonly keys: readonly ObservedKey[];
+    }
+  /** The keys waiting for this slave were legitimately discarded (the SAE was deleted). */
+  | { readonly op: 'discard'; readonly id: number; readonly atMs: number; readonly saeId: string };
+
+export interface HistoryCheckerOptions {
+  /** Keys older than this may have expired, so their loss is not judged. Unknown: never expires. */
+  readonly keyTtlMs?: number;
+  /** False for KMEs documented to leave keys retrievable after dec_keys (compat profiles). */
+  readonly consumeOnDecrypt?: boolean;
+}
+
+interface IssuedKey {
+  readonly keyId: string;
+  readonly masterSaeId: string;
+  readonly slaveSaeIds: readonly string[];
+  readonly materialHash: string;
+  readonly issuedBy: number;
+  readonly issuedAtMs: number;
+  readonly retrievedBy: Map<string, number>;
+  discarded: boolean;
+  /** A refused dec_keys that named this key by a rightful slave: if the key is gone later, that is why. */
+  refusedIn: number | null;
+}
+
+export interface HistoryChecker {
+  observe(exchange: Exchange): Violation[];
+  /** Keys delivered to a master that some named slave has not yet retrieved. */
+  pendingKeys(): Array<{ keyId: string; masterSaeId: string; slaveSaeIds: readonly string[]; waitingFor: string[]; issuedAtMs: number }>;
+}
+
+const SUCCESS = 200;
+
+export function createHistoryChecker(options: HistoryCheckerOptions = {}): HistoryChecker {
+  const issued = new Map<string, IssuedKey>();
+  const materialOwner = new Map<string, string>();
+  const consumeOnDecrypt = options.consumeOnDecrypt ?? true;
+
+  const mayHaveExpired = (key: IssuedKey, atMs: number): boolean =>
+    options.keyTtlMs !== undefined && atMs >= key.issuedAtMs + options.keyTtlMs;
+
+  function observeEnc(exchange: Extract<Exchange, { op: 'enc' }>): Violation[] {
+    if (exchange.status !== SUCCESS) return [];
+    const found: Violation[] = [];
+    for (const key of exchange.keys) {
+      const earlier = issued.get(key.keyId);
+      if (earlier !== undefined) {
+        found.push(
+          violation('I1', `key ${key.keyId} was delivered by enc_keys twice`, {
+            keyId: key.keyId,
+            firstExchange: earlier.issuedBy,
+            againInExchange: exchange.id,
+          }),
+        );
+        continue;
+      }
+      const owner = materialOwner.get(key.materialHash);
+      if (owner !== undefined) {
+        found.push(
+          violation('I1', `key ${key.keyId} carries the same material as key ${owner}`, {
+            keyId: key.keyId,
+            sameMaterialAs: owner,
+            exchange: exchange.id,
+          }),
+        );
+      }
+      if (exchange.expectedSizeBits !== undefined && key.sizeBits !== exchange.expectedSizeBits) {
+        found.push(
+          violation('I9', `key ${key.keyId} has ${key.sizeBits} bits where ${exchange.expectedSizeBits} were asked for`, {
+            keyId: key.keyId,
+            sizeBits: key.sizeBits,
+            expectedSizeBits: exchange.expectedSizeBits,
+            exchange: exchange.id,
+          }),
+        );
+      }
+      materialOwner.set(key.materialHash, key.keyId);
+      issued.set(key.keyId, {
+        keyId: key.keyId,
+        masterSaeId: exchange.callerSaeId,
+        slaveSaeIds: [exchange.slaveSaeId, ...exchange.additionalSlaveSaeIds],
+        materialHash: key.materialHash,
+        issuedBy: exchange.id,
+        issuedAtMs: exchange.atMs,
+        retrievedBy: new Map(),
+        discarded: false,
+        refusedIn: null,
+      });
+    }
+    return found;
+  }
+
+  function observeDec(exchange: Extract<Exchange, { op: 'dec' }>): Violation[] {
+    const found: Violation[] = [];
+    const requested = exchange.keyIds.map((id) => issued.get(id));
+    // A request the KME had to honour: every key known, issued under this master, naming this caller,
+    // not yet retrieved by it, not discarded, not possibly expired, no ID repeated.
+    const rightful = (key: IssuedKey | undefined): key is IssuedKey =>
+      key !== undefined &&
+      key.masterSaeId === exchange.masterSaeId &&
+      key.slaveSaeIds.includes(exchange.callerSaeId) &&
+      (!consumeOnDecrypt || !key.retrievedBy.has(exchange.callerSaeId)) &&
+      !key.discarded &&
+      !mayHaveExpired(key, exchange.atMs);
+    const allRightful = requested.every(rightful) && new Set(exchange.keyIds).size === exchange.keyIds.length;
+
+    if (exchange.status === SUCCESS) {
+      const returned = exchange.keys.map((key) => key.keyId);
+      if (returned.length !== exchange.keyIds.length || returned.some((id, i) => id !== exchange.keyIds[i])) {
+        found.push(
+          violation('I2', 'dec_keys answered 200 with other keys than the ones asked for', {
+            requested: exchange.keyIds,
+            returned,
+            exchange: exchange.id,
+          }),
+        );
+      }
+      for (const key of exchange.keys) {
+        const known = issued.get(key.keyId);
+        if (known === undefined) continue;
+        if (!known.slaveSaeIds.includes(exchange.callerSaeId) || known.masterSaeId !== exchange.masterSaeId) {
+          found.push(
+            violation('I5', `key ${key.keyId} reached ${exchange.callerSaeId}, who was not named as its slave under master ${exchange.masterSaeId}`, {
+              keyId: key.keyId,
+              caller: exchange.callerSaeId,
+              namedSlaves: known.slaveSaeIds,
+              master: known.masterSaeId,
+              masterInRequest: exchange.masterSaeId,
+              exchange: exchange.id,
+            }),
+          );
+        } else if (consumeOnDecrypt && known.retrievedBy.has(exchange.callerSaeId)) {
+          found.push(
+            violation('I3', `slave ${exchange.callerSaeId} retrieved key ${key.keyId} a second time`, {
+              keyId: key.keyId,
+              slave: exchange.callerSaeId,
+              firstRetrieval: known.retrievedBy.get(exchange.callerSaeId),
+              againInExchange: exchange.id,
+              kme: exchange.kmeId,
+            }),
+          );
+        }
+        if (key.materialHash !== known.materialHash) {
+          found.push(
+            violation('I4', `key ${key.keyId} reached its slave with other bytes than its master got`, {
+              keyId: key.keyId,
+              issuedIn: known.issuedBy,
+              retrievedIn: exchange.id,
+            }),
+          );
+        }
+        if (!known.retrievedBy.has(exchange.callerSaeId)) known.retrievedBy.set(exchange.callerSaeId, exchange.id);
+      }
+      return found;
+    }
+
+    const refused = exchange.status >= 400 && exchange.status < 500;
+    if (refused && allRightful) {
+      for (const key of requested as IssuedKey[]) {
+        const blame = key.refusedIn;
+        found.push(
+          blame === null
+            ? violation('I2', `key ${key.keyId}, delivered to ${key.masterSaeId} for ${exchange.callerSaeId}, could not be retrieved (status ${exchange.status})`, {
+                keyId: key.keyId,
+                issuedIn: key.issuedBy,
+                refusedIn: exchange.id,
+                status: exchange.status,
+              })
+            : violation('I7', `key ${key.keyId} was lost by the refused dec_keys of exchange ${blame}`, {
+                keyId: key.keyId,
+                issuedIn: key.issuedBy,
+                refusedRequest: blame,
+                laterRefusal: exchange.id,
+              }),
+        );
+      }
+      return found;
+    }
+    if (refused) {
+      for (const key of requested) if (rightful(key)) key.refusedIn ??= exchange.id;
+    }
+    return found;
+  }
+
+  return {
+    observe(exchange) {
+      switch (exchange.op) {
+        case 'enc':
+          return observeEnc(exchange);
+        case 'dec':
+          return observeDec(exchange);
+        case 'discard':
+          for (const key of issued.values()) if (key.slaveSaeIds.includes(exchange.saeId)) key.discarded = true;
+          return [];
+      }
+    },
+    pendingKeys() {
+      const pending = [];
+      for (const key of issued.values()) {
+        const waitingFor = key.slaveSaeIds.filter((slave) => !key.retrievedBy.has(slave));
+        if (waitingFor.length > 0 && !key.discarded) {
+          pending.push({ keyId: key.keyId, masterSaeId: key.masterSaeId, slaveSaeIds: key.slaveSaeIds, waitingFor, issuedAtMs: key.issuedAtMs });
+        }
+      }
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,284 @@
+// The KME core: (world, command, nowMs) → (reply, effects). No IO, no clock, no randomness of its own:
+// time arrives as nowMs and every identifier derives from the world's seed. Effects tell the driver
+// (simulator or server) what to schedule, such as the remote key manager's answer to a sync.
+import { decKeys, type DecKeysCommand } from './decKeys.js';
+import { commitEncKeys, planEncKeys, type DeliveredKey, type EncKeysCommand } from './encKeys.js';
+import { kmeError, type KmeError } from './kmeError.js';
+import { describePoolState, KEY_STATE_INDEX, stepPool } from './lifecycles.js';
+import type { SyncReason } from './poolMachine.js';
+import {
+  abortSync,
+  addKeys,
+  advanceHead,
+  countKeySteps,
+  expireDue,
+  failSync,
+  retrySync,
+  startSync,
+  updateLevel,
+  type KmeEffect,
+} from './poolOps.js';
+import type { Status } from './wireSchema.js';
+import { availableKeys, createPool, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
+
+export interface RegisterSaeCommand {
+  readonly type: 'sae.register';
+  readonly saeId: string;
+  readonly kmeId: string;
+  readonly name?: string;
+  readonly email?: string;
+  readonly capacity?: number;
+  /** Keys each new pool starts with (default: full). They come from the remote, so none while it is down. */
+  readonly initialKeys?: number;
+}
+
+export type KmeCommand =
+  | RegisterSaeCommand
+  | { readonly type: 'sae.delete'; readonly saeId: string }
+  | { readonly type: 'keys.status'; readonly kmeId: string; readonly callerSaeId: string; readonly slaveSaeId: string }
+  | EncKeysCommand
+  | DecKeysCommand
+  | { readonly type: 'sync.start'; readonly poolId: string; readonly reason: SyncReason }
+  | { readonly type: 'sync.complete'; readonly poolId: string; readonly attempt: number; readonly keyCount: number }
+  | { readonly type: 'sync.fail'; readonly poolId: string; readonly attempt: number }
+  | { readonly type: 'sync.retry'; readonly poolId: string; readonly attempt: number }
+  | { readonly type: 'remote.down'; readonly linkId?: string }
+  | { readonly type: 'remote.up'; readonly linkId?: string }
+  | { readonly type: 'clock.tick' }
+  | { readonly type: 'kme.restart'; readonly kmeId: string };
+
+export type KmeResult =
+  | { readonly ok: true; readonly kind: 'status'; readonly status: Status }
+  | { readonly ok: true; readonly kind: 'keys'; readonly keys: readonly DeliveredKey[] }
+  | { readonly ok: true; readonly kind: 'done'; readonly changed: boolean }
+  | { readonly ok: false; readonly error: KmeError };
+
+export interface StepOutcome {
+  readonly result: KmeResult;
+  readonly effects: readonly KmeEffect[];
+}
+
+const DONE: KmeResult = { ok: true, kind: 'done', changed: true };
+const UNCHANGED: KmeResult = { ok: true, kind: 'done', changed: false };
+
+export function executeCommand(world: World, command: KmeCommand, nowMs: number): StepOutcome {
+  if (!Number.isFinite(nowMs) || nowMs < world.nowMs) {
+    throw new Error(`executeCommand: time must not go backwards (world at ${world.nowMs} ms, command at ${nowMs} ms)`);
+  }
+  world.nowMs = nowMs;
+  const effects: KmeEffect[] = [];
+  expireDue(world, nowMs, effects);
+  const result = dispatch(world, command, nowMs, effects);
+  return { result, effects };
+}
+
+function dispatch(world: World, command: KmeCommand, nowMs: number, effects: KmeEffect[]): KmeResult {
+  switch (command.type) {
+    case 'sae.register':
+      return registerSae(world, command, nowMs, effects);
+    case 'sae.delete':
+      return deleteSae(world, command.saeId, effects);
+    case 'keys.status':
+      return status(world, command.kmeId, command.callerSaeId, command.slaveSaeId);
+    case 'keys.enc': {
+      const planned = planEncKeys(world, command);
+      if (!planned.ok) return planned;
+      return { ok: true, kind: 'keys', keys: commitEncKeys(world, planned.plan, nowMs, effects) };
+    }
+    case 'keys.dec': {
+      const outcome = decKeys(world, command);
+      return outcome.ok ? { ok: true, kind: 'keys', keys: outcome.keys } : outcome;
+    }
+    case 'sync.start': {
+      const pool = livePool(world, command.poolId);
+      return startSync(world, pool, command.reason, effects) ? DONE : UNCHANGED;
+    }
+    case 'sync.complete':
+      return completeSync(world, command.poolId, command.attempt, command.keyCount, nowMs, effects);
+    case 'sync.fail': {
+      const pool = livePool(world, command.poolId);
+      if (!isCurrentSync(pool, command.attempt)) return UNCHANGED;
+      failSync(world, pool, nowMs, effects);
+      return DONE;
+    }
+    case 'sync.retry': {
+      const pool = livePool(world, command.poolId);
+      if (pool.syncAttempt !== command.attempt || describePoolState(pool.state).sync !== 'backoff') return UNCHANGED;
+      return retrySync(world, pool, effects) ? DONE : UNCHANGED;
+    }
+    case 'remote.down':
+    case 'remote.up':
+      return setRemote(world, command.type === 'remote.up' ? 'online' : 'offline', command.linkId, effects);
+    case 'clock.tick':
+      return UNCHANGED;
+    case 'kme.restart':
+      return restartKme(world, command.kmeId, effects);
+  }
+}
+
+function livePool(world: World, poolId: string): Pool {
+  const pool = world.pools.get(poolId);
+  if (pool === undefined) throw new Error(`executeCommand: no pool "${poolId}"`);
+  return pool;
+}
+
+function isCurrentSync(pool: Pool, attempt: number): boolean {
+  return pool.syncAttempt === attempt && describePoolState(pool.state).sync === 'syncing';
+}
+
+function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, effects: KmeEffect[]): KmeResult {
+  const capacity = command.capacity ?? world.config.profile.poolCapacity;
+  const invalid =
+    world.saes.has(command.saeId) ||
+    !world.kmes.has(command.kmeId) ||
+    command.saeId.length === 0 ||
+    !Number.isSafeInteger(capacity) ||
+    capacity < 1 ||
+    (command.initialKeys !== undefined && !(Number.isSafeInteger(command.initialKeys) && command.initialKeys >= 0));
+  if (invalid) return { ok: false, error: kmeError('badRequest', [{ sae_id: command.saeId }]) };
+  world.saes.set(command.saeId, {
+    id: command.saeId,
+    kmeId: command.kmeId,
+    ...(command.name === undefined ? {} : { name: command.name }),
+    ...(command.email === undefined ? {} : { email: command.email }),
+  });
+  for (const otherKme of world.kmes) {
+    const linkId = linkIdOf(command.kmeId, otherKme);
+    const poolId = poolIdOf(linkId, command.saeId);
+    // A re-registered SAE takes its old pool back, so its sequence numbers (and key IDs) never repeat.
+    const pool = world.pools.get(poolId) ?? createPool(linkId, command.saeId, capacity);
+    pool.deleted = false;
+    world.pools.set(poolId, pool);
+    const link = world.links.get(linkId);
+    if (link?.remote === 'online') addKeys(world, pool, command.initialKeys ?? capacity, 'remote', nowMs, effects);
+    if (link?.remote === 'offline') pool.state = stepPool(pool.state, 'remote.down', world.coverage);
+    updateLevel(world, pool, effects);
+  }
+  return DONE;
+}
+
+function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult {
+  if (!world.saes.has(saeId)) return { ok: false, error: kmeError('unknownSlave', [{ sae_id: saeId }]) };
+  world.saes.delete(saeId);
+  const pools = [...world.pools.values()].filter((pool) => pool.slaveSaeId === saeId);
+  for (const pool of pools) {
+    const stored = advanceHead(pool, pool.tailSeq);
+    countKeySteps(world, KEY_STATE_INDEX.stored, 'key.discard', stored);
+    pool.discarded += stored;
+    pool.deleted = true;
+    abortSync(world, pool);
+    effects.push({ type: 'keys.discarded', poolId: pool.id, count: stored });
+  }
+  const poolIds = new Set(pools.map((pool) => pool.id));
+  for (const key of world.reserved.values()) {
+    if (!poolIds.has(key.poolId)) continue;
+    const pool = world.pools.get(key.poolId) as Pool;
+    countKeySteps(world, key.state, 'key.discard', 1);
+    key.state = KEY_STATE_INDEX.discarded;
+    world.reserved.delete(key.keyId);
+    pool.reserved -= 1;
+    pool.discarded += 1;
+    effects.push({ type: 'keys.discarded', poolId: pool.id, count: 1 });
+  }
+  return DONE;
+}
+
+export function status(world: World, kmeId: string, callerSaeId: string, slaveSaeId: string): KmeResult {
+  const { profile, bugs } = world.config;
+  const caller = world.saes.get(callerSaeId);
+  if (caller === undefined || caller.kmeId !== kmeId) return { ok: false, error: kmeError('unauthorized') };
+  const slave = world.saes.get(slaveSaeId);
+  const pool = slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
+  if (slave === undefined || pool === undefined) {
+    return { ok: false, error: kmeError('unknownSlave', [{ slave_SAE_ID: slaveSaeId }]) };
+  }
+  // The count-drift bug also counts delivered keys still waiting for their slave (breaks I8, C14).
+  const stored = availableKeys(pool) + (bugs.has('count-drift') ? pool.reserved : 0);
+  const parts = describePoolState(pool.state);
+  return {
+    ok: true,
+    kind: 'status',
+    status: {
+      source_KME_ID: kmeId,
+      target_KME_ID: slave.kmeId,
+      master_SAE_ID: callerSaeId,
+      slave_SAE_ID: slaveSaeId,
+      key_size: profile.keySizeBits,
+      stored_key_count: stored,
+      max_key_count: pool.capacity,
+      max_key_per_request: profile.maxKeysPerRequest,
+      max_key_size: profile.maxKeySizeBits,
+      min_key_size: profile.minKeySizeBits,
+      max_SAE_ID_count: profile.maxSaeIdCount,
+      ...(profile.statusExtension
+        ? { status_extension: { pool: { level: parts.level, sync: parts.sync, remote: parts.remote, reserved_key_count: pool.reserved } } }
+        : {}),
+    },
+  };
+}
+
+function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {
+  const pool = livePool(world, poolId);
+  if (!isCurrentSync(pool, attempt)) return UNCHANGED;
+  if (!Number.isSafeInteger(keyCount) || keyCount < 0) throw new Error(`sync.complete: bad key count ${keyCount}`);
+  if (world.links.get(pool.linkId)?.remote !== 'online') {
+    // Key material only ever comes from the remote (I10): an answer while it is down is a failed sync.
+    failSync(world, pool, nowMs, effects);
+    return DONE;
+  }
+  if (keyCount === 0 && availableKeys(pool) < pool.capacity) {
+    // An empty answer is no progress: back off rather than ask again at once.
+    failSync(world, pool, nowMs, effects);
+    return DONE;
+  }
+  pool.state = stepPool(pool.state, 'sync.complete', world.coverage);
+  pool.syncReason = null;
+  pool.failedAttempts = 0;
+  pool.retryAtMs = null;
+  pool.lastSyncAtMs = nowMs;
+  const added = addKeys(world, pool, keyCount, 'remote', nowMs, effects);
+  effects.push({ type: 'sync.completed', poolId, received: keyCount, added });
+  updateLevel(world, pool, effects);
+  return DONE;
+}
+
+function setRemote(world: World, remote: 'online' | 'offline', linkId: string | undefined, effects: KmeEffect[]): KmeResult {
+  if (linkId !== undefined && !world.links.has(linkId)) throw new Error(`executeCommand: no link "${linkId}"`);
+  let changed = false;
+  for (const link of world.links.values()) {
+    if ((linkId !== undefined && link.id !== linkId) || link.remote === remote) continue;
+    link.remote = remote;
+    changed = true;
+  }
+  if (!changed) return UNCHANGED;
+  for (const pool of world.pools.values()) {
+    if (world.links.get(pool.linkId)?.remote !== remote) continue;
+    pool.state = stepPool(pool.state, remote === 'online' ? 'remote.up' : 'remote.down', world.coverage);
+    // Back online: pools waiting out a backoff try again at once rather than at their next retry.
+    if (remote === 'online' && !pool.deleted && describePoolState(pool.state).sync === 'backoff') retrySync(world, pool, effects);
+  }
+  return DONE;
+}
+
+function restartKme(world: World, kmeId: string, effects: KmeEffect[]): KmeResult {
+  if (!world.kmes.has(kmeId)) throw new Error(`executeCommand: no KME "${kmeId}"`);
+  const touches = (linkId: string): boolean => world.links.get(linkId)?.kmeIds.includes(kmeId) === true;
+  if (world.config.bugs.has('restart-loses-keys')) {
+    // The bug: delivered keys were only held in memory, so their slaves can no longer retrieve them (breaks I2).
+    for (const key of [...world.reserved.values()]) {
+      if (!touches(key.linkId)) continue;
+      const pool = world.pools.get(key.poolId) as Pool;
+      world.reserved.delete(key.keyId);
+      key.state = KEY_STATE_INDEX.discarded;
+      pool.reserved -= 1;
+      pool.discarded += 1;
+    }
+  }
+  for (const pool of world.pools.values()) {
+    if (!touches(pool.linkId) || pool.deleted) continue;
+    // A sync in flight does not survive the restart; a pool still below its threshold asks again.
+    abortSync(world, pool);
+    updateLevel(world, pool, effects);
+  }
+  return DONE;
+}

@@ -1,0 +1,65 @@
+// Expected domain outcomes are values. Every KmeError kind maps, in this one table, to an ETSI status
+// and Error body; the HTTP layer and the in-process client both use it.
+import type { Profile } from './profiles.js';
+import { SPEC_ERROR, type ErrorBody } from './wireSchema.js';
+
+export type KmeErrorKind =
+  | 'unauthorized'
+  | 'unknownSlave'
+  | 'unknownMaster'
+  | 'badRequest'
+  | 'sizeNotMultipleOf8'
+  | 'sizeOutOfRange'
+  | 'badNumber'
+  | 'badAdditionalSlaves'
+  | 'extensionUnsupported'
+  | 'extensionUnmet'
+  | 'badKeyIds'
+  | 'keysNotFound'
+  | 'insufficientKeys'
+  | 'remoteUnavailable'
+  | 'serviceUnavailable';
+
+export interface KmeError {
+  readonly kind: KmeErrorKind;
+  readonly details?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+}
+
+const ERROR_TABLE: Readonly<Record<KmeErrorKind, { readonly status: 400 | 401 | 503; readonly message: string }>> = {
+  unauthorized: { status: 401, message: 'unauthorized' },
+  unknownSlave: { status: 400, message: 'slave SAE ID is not known to this KME' },
+  unknownMaster: { status: 400, message: SPEC_ERROR.keysNotFound },
+  badRequest: { status: 400, message: 'bad request format' },
+  sizeNotMultipleOf8: { status: 400, message: SPEC_ERROR.sizeNotMultipleOf8 },
+  sizeOutOfRange: { status: 400, message: 'size is outside [min_key_size, max_key_size]' },
+  badNumber: { status: 400, message: 'number must be an integer from 1 to max_key_per_request' },
+  badAdditionalSlaves: { status: 400, message: 'additional_slave_SAE_IDs is not acceptable' },
+  extensionUnsupported: { status: 400, message: SPEC_ERROR.extensionMandatoryUnsupported },
+  extensionUnmet: { status: 400, message: SPEC_ERROR.extensionMandatoryUnmet },
+  badKeyIds: { status: 400, message: 'key_IDs must be a non-empty array of valid, distinct key IDs' },
+  keysNotFound: { status: 400, message: SPEC_ERROR.keysNotFound },
+  insufficientKeys: { status: 503, message: 'not enough keys available' },
+  remoteUnavailable: { status: 503, message: 'remote key manager unavailable' },
+  serviceUnavailable: { status: 503, message: 'service unavailable' },
+};
+
+export interface EtsiErrorResponse {
+  readonly status: number;
+  readonly body: ErrorBody;
+}
+
+export function toEtsiError(error: KmeError, profile: Profile): EtsiErrorResponse {
+  const row = ERROR_TABLE[error.kind];
+  const notFound = error.kind === 'keysNotFound' || error.kind === 'unknownMaster';
+  const status = notFound ? profile.keyNotFound.status : row.status;
+  const message = notFound ? profile.keyNotFound.message : row.message;
+  const body: ErrorBody =
+    error.details !== undefined && error.details.length > 0
+      ? { message, details: error.details.map((detail) => ({ ...detail })) }
+      : { message };
+  return { status, body };
+}
+
+export function kmeError(kind: KmeErrorKind, details?: ReadonlyArray<Readonly<Record<string, unknown>>>): KmeError {
+  return details === undefined ? { kind } : { kind, details };
+}

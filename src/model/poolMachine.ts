@@ -1,0 +1,105 @@
+// The pool lifecycle: fill level, sync activity and the remote key manager's reachability, as three
+// parallel regions. A sync can only start from idle or backoff, so at most one is ever in flight (I12).
+import { assign, setup } from 'xstate';
+
+export type SyncReason = 'scheduled' | 'threshold' | 'emergency' | 'manual';
+export type PoolLevel = 'healthy' | 'low' | 'critical' | 'exhausted';
+
+export type PoolEvent =
+  | { type: 'level.healthy' }
+  | { type: 'level.low' }
+  | { type: 'level.critical' }
+  | { type: 'level.exhausted' }
+  | { type: 'sync.start'; reason: SyncReason }
+  | { type: 'sync.complete' }
+  | { type: 'sync.fail' }
+  | { type: 'sync.retry' }
+  | { type: 'sync.abort' }
+  | { type: 'remote.down' }
+  | { type: 'remote.up' };
+
+export interface BackoffPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** Exponential backoff, capped: attempt 1 waits baseMs, each further failure doubles, never past maxMs. */
+export function computeBackoffMs(attempt: number, policy: BackoffPolicy): number {
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new RangeError(`computeBackoffMs: attempt must be a positive integer, got ${attempt}`);
+  }
+  const exponent = Math.min(attempt - 1, 30);
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
+}
+
+interface PoolContext {
+  reason: SyncReason | null;
+  failedAttempts: number;
+}
+
+export const poolMachine = setup({
+  types: { events: {} as PoolEvent, context: {} as PoolContext },
+  actions: {
+    rememberReason: assign({
+      reason: ({ event }) => (event.type === 'sync.start' ? event.reason : null),
+    }),
+    countFailure: assign({ failedAttempts: ({ context }) => context.failedAttempts + 1 }),
+    clearSync: assign({ reason: null, failedAttempts: 0 }),
+  },
+}).createMachine({
+  id: 'pool',
+  type: 'parallel',
+  context: { reason: null, failedAttempts: 0 },
+  states: {
+    level: {
+      initial: 'exhausted',
+      states: {
+        healthy: {
+          on: { 'level.low': 'low', 'level.critical': 'critical', 'level.exhausted': 'exhausted' },
+        },
+        low: {
+          on: { 'level.healthy': 'healthy', 'level.critical': 'critical', 'level.exhausted': 'exhausted' },
+        },
+        critical: {
+          on: { 'level.healthy': 'healthy', 'level.low': 'low', 'level.exhausted': 'exhausted' },
+        },
+        exhausted: {
+          on: { 'level.healthy': 'healthy', 'level.low': 'low', 'level.critical': 'critical' },
+        },
+      },
+    },
+    sync: {
+      initial: 'idle',
+      states: {
+        idle: {
+          on: { 'sync.start': { target: 'syncing', actions: 'rememberReason' } },
+        },
+        syncing: {
+          on: {
+            'sync.complete': { target: 'idle', actions: 'clearSync' },
+            'sync.fail': { target: 'backoff', actions: 'countFailure' },
+            'sync.abort': { target: 'idle', actions: 'clearSync' },
+          },
+        },
+        backoff: {
+          on: {
+            'sync.retry': 'syncing',
+            // A manual or emergency sync may cut a backoff short; it is still the only sync in flight.
+            'sync.start': { target: 'syncing', actions: 'rememberReason' },
+            'sync.abort': { target: 'idle', actions: 'clearSync' },
+          },
+        },
+      },
+    },
+    remote: {
+      initial: 'online',
+      states: {
+        online: { on: { 'remote.down': 'offline' } },
+        offline: { on: { 'remote.up': 'online' } },
+      },
+    },
+  },
+});
+
+export type SyncActivity = 'idle' | 'syncing' | 'backoff';
+export type RemoteState = 'online' | 'offline';

@@ -1,0 +1,176 @@
+// Pool mechanics shared by the core's commands: keys arriving, fill levels, syncs and expiry.
+import { canStepPool, describePoolState, KEY_STATE_INDEX, compiledKeyMachine, stepPool } from './lifecycles.js';
+import { computeBackoffMs, type PoolLevel, type SyncReason } from './poolMachine.js';
+import { availableKeys, type KeyOrigin, type Pool, type World } from './world.js';
+
+export type KmeEffect =
+  | { readonly type: 'sync.requested'; readonly poolId: string; readonly linkId: string; readonly reason: SyncReason; readonly keyCount: number; readonly attempt: number }
+  | { readonly type: 'sync.retryScheduled'; readonly poolId: string; readonly atMs: number; readonly attempt: number }
+  | { readonly type: 'sync.completed'; readonly poolId: string; readonly received: number; readonly added: number }
+  | { readonly type: 'sync.failed'; readonly poolId: string; readonly failedAttempts: number }
+  | { readonly type: 'pool.levelChanged'; readonly poolId: string; readonly from: PoolLevel; readonly to: PoolLevel }
+  | { readonly type: 'keys.arrived'; readonly poolId: string; readonly count: number; readonly origin: KeyOrigin }
+  | { readonly type: 'keys.expired'; readonly poolId: string; readonly count: number }
+  | { readonly type: 'keys.discarded'; readonly poolId: string; readonly count: number };
+
+export function levelFor(available: number, capacity: number, lowPct: number, emergencyPct: number): PoolLevel {
+  if (available <= 0) return 'exhausted';
+  // Integer comparisons: available/capacity <= pct/100 without floating point.
+  if (available * 100 <= capacity * emergencyPct) return 'critical';
+  if (available * 100 <= capacity * lowPct) return 'low';
+  return 'healthy';
+}
+
+const LEVEL_EVENT = {
+  healthy: 'level.healthy',
+  low: 'level.low',
+  critical: 'level.critical',
+  exhausted: 'level.exhausted',
+} as const;
+
+/** Moves the pool's level region to match its counts, and starts a sync when it falls below a threshold. */
+export function updateLevel(world: World, pool: Pool, effects: KmeEffect[]): void {
+  const { profile } = world.config;
+  const from = describePoolState(pool.state).level;
+  const to = levelFor(availableKeys(pool), pool.capacity, profile.lowThresholdPct, profile.emergencyThresholdPct);
+  if (from !== to) {
+    pool.state = stepPool(pool.state, LEVEL_EVENT[to], world.coverage);
+    effects.push({ type: 'pool.levelChanged', poolId: pool.id, from, to });
+  }
+  if (to !== 'healthy' && !pool.deleted && describePoolState(pool.state).sync === 'idle') {
+    startSync(world, pool, to === 'low' ? 'threshold' : 'emergency', effects);
+  }
+}
+
+export function startSync(world: World, pool: Pool, reason: SyncReason, effects: KmeEffect[]): boolean {
+  if (!canStepPool(pool.state, 'sync.start')) return false;
+  pool.state = stepPool(pool.state, 'sync.start', world.coverage);
+  pool.syncReason = reason;
+  return requestKeys(pool, reason, effects);
+}
+
+function requestKeys(pool: Pool, reason: SyncReason, effects: KmeEffect[]): true {
+  pool.retryAtMs = null;
+  pool.syncKeyCount = Math.max(0, pool.capacity - availableKeys(pool));
+  pool.syncAttempt += 1;
+  effects.push({
+    type: 'sync.requested',
+    poolId: pool.id,
+    linkId: pool.linkId,
+    reason,
+    keyCount: pool.syncKeyCount,
+    attempt: pool.syncAttempt,
+  });
+  return true;
+}
+
+export function retrySync(world: World, pool: Pool, effects: KmeEffect[]): boolean {
+  if (!canStepPool(pool.state, 'sync.retry')) return false;
+  pool.state = stepPool(pool.state, 'sync.retry', world.coverage);
+  return requestKeys(pool, pool.syncReason ?? 'threshold', effects);
+}
+
+export function failSync(world: World, pool: Pool, nowMs: number, effects: KmeEffect[]): void {
+  pool.state = stepPool(pool.state, 'sync.fail', world.coverage);
+  pool.failedAttempts += 1;
+  pool.retryAtMs = nowMs + computeBackoffMs(pool.failedAttempts, world.config.profile.backoff);
+  effects.push({ type: 'sync.failed', poolId: pool.id, failedAttempts: pool.failedAttempts });
+  effects.push({ type: 'sync.retryScheduled', poolId: pool.id, atMs: pool.retryAtMs, attempt: pool.syncAttempt });
+}
+
+export function abortSync(world: World, pool: Pool): void {
+  if (!canStepPool(pool.state, 'sync.abort')) return;
+  pool.state = stepPool(pool.state, 'sync.abort', world.coverage);
+  pool.syncReason = null;
+  pool.failedAttempts = 0;
+  pool.retryAtMs = null;
+}
+
+/** Puts up to `count` new keys into the pool, never past its capacity; returns how many went in. */
+export function addKeys(world: World, pool: Pool, count: number, origin: KeyOrigin, nowMs: number, effects: KmeEffect[]): number {
+  const added = Math.max(0, Math.min(count, pool.capacity - availableKeys(pool)));
+  if (added === 0) return 0;
+  const batch = {
+    poolId: pool.id,
+    seqStart: pool.tailSeq,
+    seqEnd: pool.tailSeq + added,
+    generatedAtMs: nowMs,
+    expiresAtMs: nowMs + world.config.profile.keyTtlMs,
+    origin,
+  };
+  pool.batches.push(batch);
+  world.expiryQueue.push(batch);
+  pool.tailSeq += added;
+  pool.generated += added;
+  if (origin === 'local') pool.synthetic += added;
+  countKeySteps(world, KEY_STATE_INDEX.generated, 'key.store', added);
+  effects.push({ type: 'keys.arrived', poolId: pool.id, count: added, origin });
+  updateLevel(world, pool, effects);
+  return added;
+}
+
+const keyEventColumn = new Map(compiledKeyMachine.eventTypes.map((type, index) => [type, index]));
+
+/** Bulk coverage for keys that move together without a record of their own (stored keys). */
+export function countKeySteps(world: World, state: number, eventType: string, count: number): void {
+  const cell = state * compiledKeyMachine.eventTypes.length + (keyEventColumn.get(eventType) as number);
+  world.coverage.key[cell] = (world.coverage.key[cell] ?? 0) + count;
+}
+
+/** Drops stored keys [headSeq, seqEnd) from the front of the pool and forgets batches used up. */
+export function advanceHead(pool: Pool, seqEnd: number): number {
+  const dropped = Math.max(0, seqEnd - pool.headSeq);
+  pool.headSeq += dropped;
+  while (pool.batchHead < pool.batches.length && (pool.batches[pool.batchHead]?.seqEnd ?? 0) <= pool.headSeq) {
+    pool.batchHead += 1;
+  }
+  if (pool.batchHead > 64 && pool.batchHead * 2 > pool.batches.length) {
+    pool.batches.splice(0, pool.batchHead);
+    pool.batchHead = 0;
+  }
+  return dropped;
+}
+
+/** Expires every stored batch and every delivered key whose TTL has run out by nowMs (I11). */
+export function expireDue(world: World, nowMs: number, effects: KmeEffect[]): void {
+  const touched = new Set<Pool>();
+  const queue = world.expiryQueue;
+  while (world.expiryHead < queue.length) {
+    const batch = queue[world.expiryHead];
+    if (batch === undefined || batch.expiresAtMs > nowMs) break;
+    world.expiryHead += 1;
+    const pool = world.pools.get(batch.poolId);
+    if (pool === undefined) continue;
+    const count = pool.headSeq < batch.seqEnd ? advanceHead(pool, batch.seqEnd) : 0;
+    if (count > 0) {
+      pool.expired += count;
+      countKeySteps(world, KEY_STATE_INDEX.stored, 'key.expire', count);
+      effects.push({ type: 'keys.expired', poolId: pool.id, count });
+      touched.add(pool);
+    }
+  }
+  if (world.expiryHead > 1024 && world.expiryHead * 2 > queue.length) {
+    queue.splice(0, world.expiryHead);
+    world.expiryHead = 0;
+  }
+  const reservedQueue = world.reservedQueue;
+  while (world.reservedHead < reservedQueue.length) {
+    const key = reservedQueue[world.reservedHead];
+    if (key === undefined || key.expiresAtMs > nowMs) break;
+    world.reservedHead += 1;
+    if (world.reserved.get(key.keyId) !== key || key.state !== KEY_STATE_INDEX.reserved) continue;
+    const pool = world.pools.get(key.poolId);
+    if (pool === undefined) continue;
+    countKeySteps(world, KEY_STATE_INDEX.reserved, 'key.expire', 1);
+    key.state = KEY_STATE_INDEX.expired;
+    world.reserved.delete(key.keyId);
+    pool.reserved -= 1;
+    pool.expired += 1;
+    effects.push({ type: 'keys.expired', poolId: pool.id, count: 1 });
+  }
+  if (world.reservedHead > 1024 && world.reservedHead * 2 > reservedQueue.length) {
+    reservedQueue.splice(0, world.reservedHead);
+    world.reservedHead = 0;
+  }
+  for (const pool of touched) updateLevel(world, pool, effects);
+}

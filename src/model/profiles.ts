@@ -1,0 +1,110 @@
+// Profiles are data: a named set of switches over one core, never a fork of the code.
+import type { BackoffPolicy } from './poolMachine.js';
+
+export interface Profile {
+  readonly name: string;
+  /** `uuid`: PRF-derived canonical UUIDs. `sequential`: `qk_{slave}_{seq:06d}` of the per-user-pool design. */
+  readonly keyIdFormat: 'uuid' | 'sequential';
+  readonly keySizeBits: number;
+  readonly minKeySizeBits: number;
+  readonly maxKeySizeBits: number;
+  readonly maxKeysPerRequest: number;
+  /** 0 disables multicast (`additional_slave_SAE_IDs`). */
+  readonly maxSaeIdCount: number;
+  readonly poolCapacity: number;
+  readonly lowThresholdPct: number;
+  readonly emergencyThresholdPct: number;
+  /** How long a key may wait in a pool, and how long a delivered key waits for its slaves. */
+  readonly keyTtlMs: number;
+  /** `false`: dec_keys leaves keys retrievable (a documented quirk of other KMEs). */
+  readonly consumeOnDecrypt: boolean;
+  readonly keyNotFound: { readonly status: 400 | 404; readonly message: string };
+  readonly backoff: BackoffPolicy;
+  readonly scheduledSyncMs: number;
+  /** Pool details in `status_extension` (the per-user-pool design shows them there). */
+  readonly statusExtension: boolean;
+  /** Mandatory extensions this KME understands; any other one is refused with spec string 2. */
+  readonly supportedMandatoryExtensions: readonly string[];
+}
+
+/** The one mandatory extension the model supports: keys must stay retrievable at least this long. */
+export const MIN_TTL_EXTENSION = 'kmesim_min_ttl_ms';
+
+const HOUR_MS = 3_600_000;
+
+export const strictProfile: Profile = {
+  name: 'strict',
+  keyIdFormat: 'uuid',
+  keySizeBits: 256,
+  minKeySizeBits: 8,
+  maxKeySizeBits: 8192,
+  maxKeysPerRequest: 128,
+  maxSaeIdCount: 0,
+  poolCapacity: 1000,
+  lowThresholdPct: 10,
+  emergencyThresholdPct: 5,
+  keyTtlMs: 24 * HOUR_MS,
+  consumeOnDecrypt: true,
+  keyNotFound: { status: 400, message: 'one or more keys specified are not found on KME' },
+  backoff: { baseMs: 1_000, maxMs: 5 * 60_000 },
+  scheduledSyncMs: 24 * HOUR_MS,
+  statusExtension: false,
+  supportedMandatoryExtensions: [MIN_TTL_EXTENSION],
+};
+
+export const perUserPoolProfile: Profile = {
+  ...strictProfile,
+  name: 'per-user-pool',
+  keyIdFormat: 'sequential',
+  keySizeBits: 8192,
+  minKeySizeBits: 8192,
+  maxKeySizeBits: 8192,
+  statusExtension: true,
+};
+
+export const lenientProfile: Profile = {
+  ...strictProfile,
+  name: 'lenient',
+  consumeOnDecrypt: false,
+  keyNotFound: { status: 404, message: 'Key not found' },
+};
+
+export const PROFILES: ReadonlyMap<string, Profile> = new Map(
+  [strictProfile, perUserPoolProfile, lenientProfile].map((profile) => [profile.name, profile]),
+);
+
+export function resolveProfile(name: string, overrides: Partial<Profile> = {}): Profile {
+  const base = PROFILES.get(name);
+  if (base === undefined) {
+    throw new Error(`resolveProfile: unknown profile "${name}" (known: ${[...PROFILES.keys()].join(', ')})`);
+  }
+  const profile = { ...base, ...overrides };
+  assertProfile(profile);
+  return profile;
+}
+
+export function assertProfile(profile: Profile): void {
+  const problems: string[] = [];
+  const positiveInt = (name: keyof Profile, value: number): void => {
+    if (!Number.isSafeInteger(value) || value <= 0) problems.push(`${name} must be a positive integer`);
+  };
+  positiveInt('keySizeBits', profile.keySizeBits);
+  positiveInt('minKeySizeBits', profile.minKeySizeBits);
+  positiveInt('maxKeySizeBits', profile.maxKeySizeBits);
+  positiveInt('maxKeysPerRequest', profile.maxKeysPerRequest);
+  positiveInt('poolCapacity', profile.poolCapacity);
+  positiveInt('keyTtlMs', profile.keyTtlMs);
+  if (profile.keySizeBits % 8 !== 0 || profile.minKeySizeBits % 8 !== 0 || profile.maxKeySizeBits % 8 !== 0) {
+    problems.push('key sizes must be multiples of 8');
+  }
+  if (!(profile.minKeySizeBits <= profile.keySizeBits && profile.keySizeBits <= profile.maxKeySizeBits)) {
+    problems.push('minKeySizeBits <= keySizeBits <= maxKeySizeBits must hold');
+  }
+  if (!(profile.emergencyThresholdPct >= 0 && profile.emergencyThresholdPct <= profile.lowThresholdPct && profile.lowThresholdPct <= 100)) {
+    problems.push('0 <= emergencyThresholdPct <= lowThresholdPct <= 100 must hold');
+  }
+  if (!Number.isSafeInteger(profile.maxSaeIdCount) || profile.maxSaeIdCount < 0) {
+    problems.push('maxSaeIdCount must be a non-negative integer');
+  }
+  if (problems.length > 0) throw new Error(`profile "${profile.name}": ${problems.join('; ')}`);
+}

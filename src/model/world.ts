@@ -1,0 +1,181 @@
+// The world: every KME, SAE, link, pool and delivered key the core knows. The core owns it and updates
+// it in place (see docs/decisions/0002-owned-world.md); nothing else writes to it.
+import type { BugName } from './bugs.js';
+import { createMachineCoverage, INITIAL_POOL_STATE, type MachineCoverage } from './lifecycles.js';
+import type { RemoteState, SyncReason } from './poolMachine.js';
+import { assertProfile, type Profile } from './profiles.js';
+
+export interface WorldConfig {
+  readonly seed: string;
+  readonly profile: Profile;
+  readonly bugs: ReadonlySet<BugName>;
+}
+
+export interface SaeRecord {
+  readonly id: string;
+  readonly kmeId: string;
+  readonly name?: string;
+  readonly email?: string;
+}
+
+export interface LinkRecord {
+  readonly id: string;
+  readonly kmeIds: readonly [string, string];
+  remote: RemoteState;
+}
+
+export type KeyOrigin = 'remote' | 'local';
+
+/** A run of consecutive key sequence numbers that arrived in one pool at one instant. */
+export interface KeyBatch {
+  readonly poolId: string;
+  readonly seqStart: number;
+  readonly seqEnd: number;
+  readonly generatedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly origin: KeyOrigin;
+}
+
+export interface Pool {
+  readonly id: string;
+  readonly linkId: string;
+  readonly slaveSaeId: string;
+  readonly capacity: number;
+  /** Stored (deliverable) keys are the sequence numbers [headSeq, tailSeq). */
+  headSeq: number;
+  tailSeq: number;
+  readonly batches: KeyBatch[];
+  batchHead: number;
+  /** Compiled pool machine state (level × sync × remote). */
+  state: number;
+  generated: number;
+  reserved: number;
+  consumed: number;
+  expired: number;
+  discarded: number;
+  /** Keys that did not come from the remote key manager (only a bug produces them). */
+  synthetic: number;
+  syncReason: SyncReason | null;
+  syncKeyCount: number;
+  /** Numbers each sync request, so a late answer to an aborted one is recognised and ignored. */
+  syncAttempt: number;
+  failedAttempts: number;
+  retryAtMs: number | null;
+  lastSyncAtMs: number | null;
+  deleted: boolean;
+}
+
+export interface ReservedKey {
+  readonly keyId: string;
+  readonly poolId: string;
+  readonly linkId: string;
+  readonly seq: number;
+  readonly masterSaeId: string;
+  readonly slaveSaeIds: readonly string[];
+  /** Slaves that retrieved it, with the KME each retrieval went through. */
+  readonly retrievals: Array<{ readonly saeId: string; readonly kmeId: string }>;
+  readonly sizeBits: number;
+  readonly generatedAtMs: number;
+  readonly reservedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly origin: KeyOrigin;
+  state: number;
+}
+
+export interface World {
+  readonly config: WorldConfig;
+  readonly kmes: Set<string>;
+  readonly saes: Map<string, SaeRecord>;
+  readonly links: Map<string, LinkRecord>;
+  readonly pools: Map<string, Pool>;
+  /** Delivered keys that wait for (some of) their slaves. */
+  readonly reserved: Map<string, ReservedKey>;
+  /** Delivered keys in delivery order, which is also expiry order (one TTL for all). */
+  readonly reservedQueue: ReservedKey[];
+  reservedHead: number;
+  /** Stored batches in arrival order, which is also expiry order. */
+  readonly expiryQueue: KeyBatch[];
+  expiryHead: number;
+  nowMs: number;
+  readonly coverage: MachineCoverage;
+}
+
+export interface WorldOptions {
+  readonly seed: string;
+  readonly profile: Profile;
+  readonly kmeIds: readonly string[];
+  readonly bugs?: ReadonlySet<BugName>;
+  readonly startMs?: number;
+}
+
+export function linkIdOf(kmeA: string, kmeB: string): string {
+  return kmeA <= kmeB ? `${kmeA}~${kmeB}` : `${kmeB}~${kmeA}`;
+}
+
+export function poolIdOf(linkId: string, slaveSaeId: string): string {
+  return `${linkId}/${slaveSaeId}`;
+}
+
+export function createWorld(options: WorldOptions): World {
+  assertProfile(options.profile);
+  if (options.kmeIds.length === 0) throw new Error('createWorld: at least one KME is needed');
+  const kmes = new Set(options.kmeIds);
+  if (kmes.size !== options.kmeIds.length) throw new Error('createWorld: KME IDs must be distinct');
+  const links = new Map<string, LinkRecord>();
+  for (const a of options.kmeIds) {
+    for (const b of options.kmeIds) {
+      const id = linkIdOf(a, b);
+      if (!links.has(id)) links.set(id, { id, kmeIds: a <= b ? [a, b] : [b, a], remote: 'online' });
+    }
+  }
+  return {
+    config: { seed: options.seed, profile: options.profile, bugs: options.bugs ?? new Set() },
+    kmes,
+    saes: new Map(),
+    links,
+    pools: new Map(),
+    reserved: new Map(),
+    reservedQueue: [],
+    reservedHead: 0,
+    expiryQueue: [],
+    expiryHead: 0,
+    nowMs: options.startMs ?? 0,
+    coverage: createMachineCoverage(),
+  };
+}
+
+export function createPool(linkId: string, slaveSaeId: string, capacity: number): Pool {
+  return {
+    id: poolIdOf(linkId, slaveSaeId),
+    linkId,
+    slaveSaeId,
+    capacity,
+    headSeq: 1,
+    tailSeq: 1,
+    batches: [],
+    batchHead: 0,
+    state: INITIAL_POOL_STATE,
+    generated: 0,
+    reserved: 0,
+    consumed: 0,
+    expired: 0,
+    discarded: 0,
+    synthetic: 0,
+    syncReason: null,
+    syncKeyCount: 0,
+    syncAttempt: 0,
+    failedAttempts: 0,
+    retryAtMs: null,
+    lastSyncAtMs: null,
+    deleted: false,
+  };
+}
+
+export function availableKeys(pool: Pool): number {
+  return pool.tailSeq - pool.headSeq;
+}
+
+/** A deep copy, for snapshots in tests and for comparing before/after. */
+export function cloneWorld(world: World): World {
+  return structuredClone(world);
+}

@@ -1,0 +1,21 @@
+import { it } from 'vitest';
+import { getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
+import { initialTransition, transition } from 'xstate';
+import { keyMachine } from '../../../src/model/keyMachine.js';
+import { poolMachine } from '../../../src/model/poolMachine.js';
+import { compiledKeyMachine, compiledPoolMachine } from '../../../src/model/lifecycles.js';
+it('scratch', () => {
+  console.log(getStateNodes(keyMachine.root).map((n) => [n.id, n.type, n.path.join('.')]));
+  console.log(getStateNodes(poolMachine.root).map((n) => [n.id, n.type]));
+  const paths = getShortestPaths(keyMachine, { events: [{type:'key.store'},{type:'key.reserve'},{type:'key.retrieve'},{type:'key.consume'},{type:'key.expire'},{type:'key.discard'}] });
+  console.log(paths.map((p) => [JSON.stringify(p.state.value), p.steps.map((s) => s.event.type).join(',') , p.state.status]));
+  const adj = getAdjacencyMap(poolMachine, { serializeState: (s) => JSON.stringify(s.value), events: [{type:'sync.start', reason:'manual'}, {type:'sync.fail'}, {type:'sync.retry'}] });
+  console.log(Object.keys(adj).length);
+  const [s0] = initialTransition(keyMachine);
+  const [c] = transition(keyMachine, transition(keyMachine, transition(keyMachine, s0, {type:'key.store'})[0], {type:'key.reserve'})[0], {type:'key.consume'});
+  console.log(c.status, c.can({type:'key.discard'}), c.value);
+  console.log(compiledKeyMachine.states, compiledPoolMachine.states.length);
+  const t = keyMachine.root.states.reserved!.transitions;
+  console.log([...t.entries()].map(([k, v]) => [k, v.map((d) => [d.source.id, d.target?.map((x) => x.id)])]));
+  console.log(keyMachine.getTransitionData(transition(keyMachine, transition(keyMachine, s0, {type:'key.store'})[0], {type:'key.reserve'})[0], {type:'key.retrieve'}).map((d) => d.source.id));
+});
