@@ -22,6 +22,13 @@ function hasRetrieved(world: World, key: ReservedKey, saeId: string, kmeId: stri
   return key.retrievals.some((r) => r.saeId === saeId && (!perKme || r.kmeId === kmeId));
 }
 
+/** Whether this KME holds the key as consumed. Only the double-delivery bug keeps consumed keys, per KME. */
+function isConsumedAt(world: World, key: ReservedKey, kmeId: string): boolean {
+  if (key.state === KEY_STATE_INDEX.reserved) return false;
+  if (!world.config.bugs.has('double-delivery')) return true;
+  return key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave && r.kmeId === kmeId));
+}
+
 export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
   const { bugs, profile } = world.config;
   if (!world.saes.has(command.callerSaeId)) return { ok: false, error: kmeError('unauthorized') };
@@ -38,11 +45,11 @@ export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
   for (const id of ids) {
     const key = world.reserved.get(id);
     const servedHere = key !== undefined && world.links.get(key.linkId)?.kmeIds.includes(command.kmeId) === true;
-    if (key === undefined || !servedHere || key.masterSaeId !== command.masterSaeId) {
+    if (key === undefined || !servedHere || key.masterSaeId !== command.masterSaeId || isConsumedAt(world, key, command.kmeId)) {
       notFound.push(id);
     } else if (!key.slaveSaeIds.includes(command.callerSaeId) && !bugs.has('third-party-read')) {
       forbidden.push(id);
-    } else if (hasRetrieved(world, key, command.callerSaeId, command.kmeId) || (key.state !== KEY_STATE_INDEX.reserved && !bugs.has('double-delivery'))) {
+    } else if (hasRetrieved(world, key, command.callerSaeId, command.kmeId)) {
       notFound.push(id);
     } else {
       found.push(key);

@@ -86,7 +86,10 @@ export function planEncKeys(world: World, command: EncKeysCommand): EncPlanResul
             ? 'the master or the slave itself is listed'
             : additional.find((id) => !world.saes.has(id)) !== undefined
               ? 'an SAE ID is not known'
-              : null;
+              : // The key lives on one link: every slave must reach it through the primary slave's KME.
+                additional.find((id) => world.saes.get(id)?.kmeId !== slave.kmeId) !== undefined
+                ? 'an additional slave is attached to another KME than the slave'
+                : null;
     if (problem !== null) return refuse(kmeError('badAdditionalSlaves', [{ additional_slave_SAE_IDs: problem }]));
   }
 

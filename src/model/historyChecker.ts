@@ -66,6 +66,7 @@ export interface HistoryChecker {
 }
 
 const SUCCESS = 200;
+const MIN_BITS_FOR_MATERIAL_CHECK = 64;
 
 export function createHistoryChecker(options: HistoryCheckerOptions = {}): HistoryChecker {
   const issued = new Map<string, IssuedKey>();
@@ -90,7 +91,9 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
         );
         continue;
       }
-      const owner = materialOwner.get(key.materialHash);
+      // Short keys collide by chance (two random 8-bit keys agree one time in 256): identical bytes are
+      // evidence of reuse only where a chance collision is negligible.
+      const owner = key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK ? materialOwner.get(key.materialHash) : undefined;
       if (owner !== undefined) {
         found.push(
           violation('I1', `key ${key.keyId} carries the same material as key ${owner}`, {
@@ -110,7 +113,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
           }),
         );
       }
-      materialOwner.set(key.materialHash, key.keyId);
+      if (key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK) materialOwner.set(key.materialHash, key.keyId);
       issued.set(key.keyId, {
         keyId: key.keyId,
         masterSaeId: exchange.callerSaeId,

@@ -244,15 +244,16 @@ function completeSync(world: World, poolId: string, attempt: number, keyCount: n
 
 function setRemote(world: World, remote: 'online' | 'offline', linkId: string | undefined, effects: KmeEffect[]): KmeResult {
   if (linkId !== undefined && !world.links.has(linkId)) throw new Error(`executeCommand: no link "${linkId}"`);
-  let changed = false;
+  const changed = new Set<string>();
   for (const link of world.links.values()) {
     if ((linkId !== undefined && link.id !== linkId) || link.remote === remote) continue;
     link.remote = remote;
-    changed = true;
+    changed.add(link.id);
   }
-  if (!changed) return UNCHANGED;
+  if (changed.size === 0) return UNCHANGED;
+  // Only pools of links that changed: a pool backing off on a link that was up all along keeps waiting.
   for (const pool of world.pools.values()) {
-    if (world.links.get(pool.linkId)?.remote !== remote) continue;
+    if (!changed.has(pool.linkId)) continue;
     pool.state = stepPool(pool.state, remote === 'online' ? 'remote.up' : 'remote.down', world.coverage);
     // Back online: pools waiting out a backoff try again at once rather than at their next retry.
     if (remote === 'online' && !pool.deleted && describePoolState(pool.state).sync === 'backoff') retrySync(world, pool, effects);
