@@ -1,7 +1,7 @@
 // Walks the pool machine's three parallel regions with xstate/graph to show every state and declared transition is reachable and at most one sync is ever in flight, and checks the backoff schedule.
 import { expect, it } from 'vitest';
 import { initialTransition, transition, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
-import { getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
+import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
 import { computeBackoffMs, poolMachine, type PoolEvent } from '../../../src/model/poolMachine.js';
 
 const EVENTS: readonly PoolEvent[] = [
@@ -23,6 +23,7 @@ type PoolSnapshot = ReturnType<typeof poolMachine.transition>;
 // The context counts failures without bound, so states are told apart by their value alone.
 const serializeState = (snapshot: PoolSnapshot): string => JSON.stringify(snapshot.value);
 const adjacency = getAdjacencyMap(poolMachine, { events: EVENTS, serializeState });
+const edges = adjacencyMapToArray(adjacency);
 const shortestPaths = getShortestPaths(poolMachine, { events: EVENTS, serializeState });
 const reachable = Object.values(adjacency).map((entry) => entry.state);
 
@@ -61,11 +62,9 @@ it('takes every declared transition of the pool machine on some path', () => {
   const declared = getStateNodes(poolMachine).flatMap((node) => [...node.transitions.values()].flat());
   expect(declared).toHaveLength(12 + 1 + 3 + 3 + 2);
   const taken = new Set<AnyTransitionDefinition>();
-  for (const { state, transitions } of Object.values(adjacency)) {
-    for (const { event, state: next } of Object.values(transitions)) {
-      for (const definition of poolMachine.getTransitionData(state, event)) taken.add(definition);
-      expect(serializeState(replay([...pathTo(state), event]))).toBe(serializeState(next));
-    }
+  for (const { state, event, nextState: next } of edges) {
+    for (const definition of poolMachine.getTransitionData(state, event)) taken.add(definition);
+    expect(serializeState(replay([...pathTo(state), event]))).toBe(serializeState(next));
   }
   for (const definition of declared) {
     expect(taken.has(definition), `${definition.source.id} on ${definition.eventType} is never taken`).toBe(true);
@@ -88,12 +87,10 @@ it('refuses sync.start while a sync is in flight, in every reachable state', () 
 });
 
 it('starts a new sync only from idle or backoff, and never from a sync in flight', () => {
-  for (const { state, transitions } of Object.values(adjacency)) {
-    for (const { event, state: next } of Object.values(transitions)) {
-      if (syncOf(next) !== 'syncing' || syncOf(state) === 'syncing') continue;
-      expect(['idle', 'backoff']).toContain(syncOf(state));
-      expect(['sync.start', 'sync.retry']).toContain(event.type);
-    }
+  for (const { state, event, nextState: next } of edges) {
+    if (syncOf(next) !== 'syncing' || syncOf(state) === 'syncing') continue;
+    expect(['idle', 'backoff']).toContain(syncOf(state));
+    expect(['sync.start', 'sync.retry']).toContain(event.type);
   }
 });
 
