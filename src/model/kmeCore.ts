@@ -91,6 +91,7 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
     }
     case 'sync.start': {
       const pool = livePool(world, command.poolId);
+      if (pool.deleted) return UNCHANGED;
       return startSync(world, pool, command.reason, effects) ? DONE : UNCHANGED;
     }
     case 'sync.complete':
@@ -219,7 +220,7 @@ export function status(world: World, kmeId: string, callerSaeId: string, slaveSa
 
 function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {
   const pool = livePool(world, poolId);
-  if (!isCurrentSync(pool, attempt)) return UNCHANGED;
+  if (!isCurrentSync(pool, attempt) || pool.deleted) return UNCHANGED;
   if (!Number.isSafeInteger(keyCount) || keyCount < 0) throw new Error(`sync.complete: bad key count ${keyCount}`);
   if (world.links.get(pool.linkId)?.remote !== 'online') {
     // Key material only ever comes from the remote (I10): an answer while it is down is a failed sync.

@@ -15,9 +15,9 @@ export type KmeEffect =
 
 export function levelFor(available: number, capacity: number, lowPct: number, emergencyPct: number): PoolLevel {
   if (available <= 0) return 'exhausted';
-  // Integer comparisons: available/capacity <= pct/100 without floating point.
-  if (available * 100 <= capacity * emergencyPct) return 'critical';
-  if (available * 100 <= capacity * lowPct) return 'low';
+  // "Falls below" the threshold, in integers: available/capacity < pct/100 without floating point.
+  if (available * 100 < capacity * emergencyPct) return 'critical';
+  if (available * 100 < capacity * lowPct) return 'low';
   return 'healthy';
 }
 

@@ -49,6 +49,8 @@ it('C35 a caller not named as slave gets 401 and nothing is consumed', () => {
   expect(errorOf(world, dec(world, 'carol', 'alice', forBob)).status).toBe(401);
   expect(errorOf(world, dec(world, 'bob', 'alice', [...forBob, ...forCarol])).status).toBe(401);
   expect(errorOf(world, dec(world, 'mallory', 'alice', forBob)).status).toBe(401);
+  // 401 before 400: a request naming someone else's key and a key that does not exist is unauthorized.
+  expect(errorOf(world, dec(world, 'carol', 'alice', [STRANGER_ID, ...forBob])).status).toBe(401);
   expect(poolOf(world, 'bob')).toMatchObject({ reserved: 2, consumed: 0 });
   expect(idsOf(dec(world, 'bob', 'alice', forBob))).toEqual(forBob);
   expect(idsOf(dec(world, 'carol', 'alice', forCarol))).toEqual(forCarol);

@@ -209,6 +209,9 @@ it('C28 additional slaves beyond max_SAE_ID_count, duplicated, or naming master 
   }
   expect(storedIn(poolOf(world, 'bob'))).toBe(profile.poolCapacity);
   expect(keysOf(enc(world, 'alice', 'bob', { additional_slave_SAE_IDs: ['carol', 'dave'] }))).toHaveLength(1);
+  // A key lives on one link, so every additional slave must sit on the slave's KME (decision 0004).
+  const spread = makeWorld({ profile, kmeIds: [KME_A, KME_B], saes: { alice: KME_A, bob: KME_A, carol: KME_B } });
+  expect(errorOf(spread, enc(spread, 'alice', 'bob', { additional_slave_SAE_IDs: ['carol'] })).status).toBe(400);
 });
 
 it('C30 a delivered key is never delivered by enc_keys again, not even after the pool refills', () => {

@@ -114,6 +114,18 @@ it('I12 a failed sync backs off exponentially and retries only when its retry co
   expect(storedIn(pool)).toBe(10);
 });
 
+it('I12 treats an empty sync answer while the pool has room as a failed sync that backs off', () => {
+  const world = makeWorld({ capacity: 10, initialKeys: 0 });
+  const pool = poolOf(world, 'bob');
+  const answer = run(world, { type: 'sync.complete', poolId: pool.id, attempt: pool.syncAttempt, keyCount: 0 }, 5);
+  expect(answer.effects).toEqual([
+    { type: 'sync.failed', poolId: pool.id, failedAttempts: 1 },
+    { type: 'sync.retryScheduled', poolId: pool.id, atMs: 5 + strictProfile.backoff.baseMs, attempt: 1 },
+  ]);
+  expect(describePoolState(pool.state).sync).toBe('backoff');
+  expect(pool.generated).toBe(0);
+});
+
 it('ignores a late sync.complete for an attempt a restart aborted', () => {
   const world = makeWorld({ capacity: 100 });
   const pool = poolOf(world, 'bob');
@@ -133,16 +145,16 @@ it('serves what the pool holds while the remote is down, then answers 503 and ge
   const pool = poolOf(world, 'bob');
   run(world, { type: 'remote.down' });
   expect(describePoolState(pool.state).remote).toBe('offline');
-  const request = onlySyncRequest(enc(world, 'alice', 'bob', { number: 9 }).effects);
+  const request = onlySyncRequest(enc(world, 'alice', 'bob', { number: 10 }).effects);
   const error = errorOf(world, enc(world, 'alice', 'bob', { number: 2 }));
   expect(error).toMatchObject({ status: 503, body: { message: 'remote key manager unavailable' } });
   // An answer from a remote that is down is no answer: key material only comes from the remote (I10).
-  const answer = run(world, { type: 'sync.complete', poolId: pool.id, attempt: request.attempt, keyCount: 9 }, 10);
+  const answer = run(world, { type: 'sync.complete', poolId: pool.id, attempt: request.attempt, keyCount: 10 }, 10);
   expect(answer.effects.map((effect) => effect.type)).toEqual(['sync.failed', 'sync.retryScheduled']);
   expect(pool).toMatchObject({ generated: 10, synthetic: 0 });
-  expect(storedIn(pool)).toBe(1);
+  expect(storedIn(pool)).toBe(0);
   const back = onlySyncRequest(run(world, { type: 'remote.up' }, 20).effects);
-  run(world, { type: 'sync.complete', poolId: pool.id, attempt: back.attempt, keyCount: 9 }, 30);
+  run(world, { type: 'sync.complete', poolId: pool.id, attempt: back.attempt, keyCount: 10 }, 30);
   expect(storedIn(pool)).toBe(10);
   expect(keysOf(enc(world, 'alice', 'bob', { number: 2 }))).toHaveLength(2);
 });
@@ -187,4 +199,28 @@ it('registers an SAE without keys while its link is down and asks the remote for
   expect(pool.generated).toBe(0);
   expect(describePoolState(pool.state)).toEqual({ level: 'exhausted', sync: 'syncing', remote: 'offline' });
   expect(onlySyncRequest(registered.effects)).toMatchObject({ reason: 'emergency', keyCount: 10 });
+});
+
+it('I12 a pool exactly at its low threshold is not yet below it; one key fewer is', () => {
+  const world = makeWorld({ capacity: 100, initialKeys: 11 });
+  const atThreshold = enc(world, 'alice', 'bob');
+  expect(describePoolState(poolOf(world, 'bob').state).level).toBe('healthy');
+  expect(atThreshold.effects.some((effect) => effect.type === 'sync.requested')).toBe(false);
+  const below = enc(world, 'alice', 'bob');
+  expect(describePoolState(poolOf(world, 'bob').state).level).toBe('low');
+  expect(below.effects).toContainEqual(expect.objectContaining({ type: 'sync.requested', reason: 'threshold' }));
+});
+
+it('refuses a manual sync of a deleted pool and ignores an answer to a sync started before the deletion', () => {
+  const world = makeWorld({ capacity: 10 });
+  const pool = poolOf(world, 'bob');
+  enc(world, 'alice', 'bob', { number: 5 });
+  const started = run(world, { type: 'sync.start', poolId: pool.id, reason: 'manual' });
+  expect(started.result).toEqual({ ok: true, kind: 'done', changed: true });
+  const request = pool.syncAttempt;
+  run(world, { type: 'sae.delete', saeId: 'bob' });
+  const late = run(world, { type: 'sync.complete', poolId: pool.id, attempt: request, keyCount: 10 });
+  expect(late.result).toEqual({ ok: true, kind: 'done', changed: false });
+  expect(run(world, { type: 'sync.start', poolId: pool.id, reason: 'manual' }).result).toEqual({ ok: true, kind: 'done', changed: false });
+  expect(pool.generated).toBe(10);
 });
