@@ -8,7 +8,8 @@ export const compiledKeyMachine: CompiledMachine = compileMachine(
   KEY_EVENT_TYPES.map((type) => ({ type })),
 );
 
-const POOL_SAMPLE_EVENTS: readonly PoolEvent[] = [
+/** One event of each type the pool machine takes, in the compiled table's column order. */
+export const POOL_SAMPLE_EVENTS: readonly PoolEvent[] = [
   { type: 'level.healthy' },
   { type: 'level.low' },
   { type: 'level.critical' },

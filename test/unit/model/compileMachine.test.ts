@@ -14,23 +14,12 @@ import {
   KEY_STATE_INDEX,
   stepKey,
   stepPool,
+  POOL_SAMPLE_EVENTS,
 } from '../../../src/model/lifecycles.js';
 import { poolMachine, type PoolEvent } from '../../../src/model/poolMachine.js';
 
 const KEY_EVENTS: readonly EventObject[] = KEY_EVENT_TYPES.map((type) => ({ type }));
-const POOL_EVENTS: readonly PoolEvent[] = [
-  { type: 'level.healthy' },
-  { type: 'level.low' },
-  { type: 'level.critical' },
-  { type: 'level.exhausted' },
-  { type: 'sync.start', reason: 'scheduled' },
-  { type: 'sync.complete' },
-  { type: 'sync.fail' },
-  { type: 'sync.retry' },
-  { type: 'sync.abort' },
-  { type: 'remote.down' },
-  { type: 'remote.up' },
-];
+const POOL_EVENTS: readonly PoolEvent[] = POOL_SAMPLE_EVENTS;
 
 const CASES: ReadonlyArray<{ name: string; machine: AnyStateMachine; compiled: CompiledMachine; events: readonly EventObject[] }> = [
   { name: 'key', machine: keyMachine, compiled: compiledKeyMachine, events: KEY_EVENTS },

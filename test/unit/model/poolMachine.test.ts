@@ -2,21 +2,10 @@
 import { expect, it } from 'vitest';
 import { initialTransition, transition, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
+import { POOL_SAMPLE_EVENTS } from '../../../src/model/lifecycles.js';
 import { computeBackoffMs, poolMachine, type PoolEvent } from '../../../src/model/poolMachine.js';
 
-const EVENTS: readonly PoolEvent[] = [
-  { type: 'level.healthy' },
-  { type: 'level.low' },
-  { type: 'level.critical' },
-  { type: 'level.exhausted' },
-  { type: 'sync.start', reason: 'emergency' },
-  { type: 'sync.complete' },
-  { type: 'sync.fail' },
-  { type: 'sync.retry' },
-  { type: 'sync.abort' },
-  { type: 'remote.down' },
-  { type: 'remote.up' },
-];
+const EVENTS: readonly PoolEvent[] = POOL_SAMPLE_EVENTS;
 
 type PoolSnapshot = ReturnType<typeof poolMachine.transition>;
 
