@@ -1,0 +1,90 @@
+// What one run of one scenario at one seed produced: the verdict, the evidence, and the series the
+// report charts are drawn from. Serialised as-is into reports/*.json (see docs/report-schema.md).
+import type { Violation } from '../model/violation.js';
+
+export interface ExpectationResult {
+  readonly description: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+export interface PoolSeries {
+  readonly poolId: string;
+  /** The slave's display name (the pool belongs to the receiver). */
+  readonly label: string;
+  readonly capacity: number;
+  readonly lowThreshold: number;
+  readonly emergencyThreshold: number;
+  /** [virtual ms, stored keys] samples, in time order. */
+  readonly points: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface TimelineEvent {
+  readonly atMs: number;
+  readonly kind: 'sync.completed' | 'sync.failed' | 'outage.start' | 'outage.end' | 'kme.restart' | 'race' | 'burst' | 'fault';
+  readonly label: string;
+}
+
+export interface DeliveryBucket {
+  readonly atMs: number;
+  readonly sent: number;
+  readonly decrypted: number;
+  readonly encRefused: number;
+  readonly decRefused: number;
+}
+
+export interface MachineCoverageReport {
+  readonly machine: 'key' | 'pool';
+  readonly states: readonly string[];
+  readonly statesVisited: readonly string[];
+  readonly transitions: ReadonlyArray<{ readonly from: string; readonly event: string; readonly to: string; readonly count: number }>;
+  /** Declared transitions never taken in this run. */
+  readonly transitionsMissed: ReadonlyArray<{ readonly from: string; readonly event: string; readonly to: string }>;
+}
+
+export interface PhaseResult {
+  readonly violations: readonly Violation[];
+  readonly steps: number;
+}
+
+export interface RunStats {
+  readonly users: number;
+  readonly messagesSent: number;
+  readonly messagesDecrypted: number;
+  readonly messagesPending: number;
+  readonly encRefused: Readonly<Record<string, number>>;
+  readonly decRefused: Readonly<Record<string, number>>;
+  readonly syncsRequested: number;
+  readonly syncsCompleted: number;
+  readonly syncsFailed: number;
+  readonly keysDelivered: number;
+  readonly keysExpired: number;
+  /** Longest time from sending a message to decrypting it. */
+  readonly maxDeliveryMs: number;
+}
+
+export interface RunReport {
+  readonly scenario: string;
+  readonly file: string;
+  readonly seed: number;
+  readonly bugs: readonly string[];
+  readonly passed: boolean;
+  /** SHA-256 of the JSONL trace: the same seed and build always give the same fingerprint (I14). */
+  readonly fingerprint: string;
+  readonly virtualMs: number;
+  readonly wallMs: number;
+  /** Every option derived from the seed, as printed at the start of the run. */
+  readonly derived: Readonly<Record<string, unknown>>;
+  readonly safety: PhaseResult;
+  readonly liveness: PhaseResult;
+  readonly expectations: readonly ExpectationResult[];
+  readonly stats: RunStats;
+  readonly series: {
+    readonly pools: readonly PoolSeries[];
+    readonly deliveries: readonly DeliveryBucket[];
+    readonly events: readonly TimelineEvent[];
+  };
+  readonly coverage: readonly MachineCoverageReport[];
+  /** The command that reproduces this run. */
+  readonly repro: string;
+}

@@ -1,0 +1,115 @@
+// The scenario file format (YAML), defined once with zod: the world, the workload, the faults over
+// virtual time, and what must hold. Durations are milliseconds or text ("30s", "2h", "7d").
+import { z } from 'zod';
+import { BUG_NAMES } from '../model/bugs.js';
+import { parseDuration } from './duration.js';
+
+const duration = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const probability = z.number().min(0).max(1);
+
+const userSchema = z.strictObject({
+  name: z.string().min(1),
+  email: z.string().optional(),
+  sae: z.string().min(1).optional(),
+  kme: z.number().int().min(0).optional(),
+});
+
+const worldSchema = z.strictObject({
+  profile: z.enum(['strict', 'per-user-pool', 'lenient']).default('strict'),
+  kmes: z.union([z.literal(1), z.literal(2)]).default(1),
+  /** 2: every message is encrypted with keys from two independent sources (k1 XOR k2). */
+  sources: z.union([z.literal(1), z.literal(2)]).default(1),
+  users: z.union([z.strictObject({ count: z.number().int().min(2).max(100_000) }), z.array(userSchema).min(2)]),
+  pool: z
+    .strictObject({
+      capacity: z.number().int().min(1).optional(),
+      initialKeys: z.number().int().min(0).optional(),
+      lowThresholdPct: z.number().min(0).max(100).optional(),
+      emergencyThresholdPct: z.number().min(0).max(100).optional(),
+    })
+    .default({}),
+  keySizeBits: z.number().int().min(8).optional(),
+  maxKeysPerRequest: z.number().int().min(1).optional(),
+  maxSaeIdCount: z.number().int().min(0).optional(),
+  keyTtl: duration.optional(),
+  sync: z
+    .strictObject({
+      scheduled: duration.optional(),
+      latency: duration.default(2_000),
+      backoffBase: duration.optional(),
+      backoffMax: duration.optional(),
+    })
+    .default({ latency: 2_000 }),
+});
+
+const recipientsSchema = z.union([
+  z.literal('uniform'),
+  /** A few receivers get most mail (Zipf-like, exponent 1). */
+  z.literal('popular'),
+  z.strictObject({ hot: z.string().min(1), share: probability }),
+]);
+
+const workloadSchema = z.strictObject({
+  mailsPerUserPerDay: z.number().min(0).default(20),
+  messageBytes: z.strictObject({ min: z.number().int().min(0), max: z.number().int().min(1) }).default({ min: 200, max: 4_000 }),
+  recipients: recipientsSchema.default('uniform'),
+  /** Extra recipients per mail (multicast), 0 for none. */
+  ccMax: z.number().int().min(0).default(0),
+  transmitDelay: z.strictObject({ min: duration, max: duration }).default({ min: 1_000, max: 60_000 }),
+  /** How long after arrival the receiver opens the mail (calls dec_keys). */
+  readDelay: z.strictObject({ min: duration, max: duration }).default({ min: 0, max: 600_000 }),
+  bursts: z
+    .array(z.strictObject({ at: duration, senders: z.number().int().min(1), recipient: z.string().min(1), messages: z.number().int().min(1).default(1) }))
+    .default([]),
+  /** K senders on one receiver's pool at the same virtual instant. */
+  races: z.array(z.strictObject({ at: duration, senders: z.number().int().min(2), recipient: z.string().min(1) })).default([]),
+});
+
+const faultSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('remote-offline'), from: duration, to: duration }),
+  z.strictObject({ type: z.literal('link-down'), from: duration, to: duration, link: z.string().optional() }),
+  z.strictObject({ type: z.literal('kme-restart'), at: duration, kme: z.number().int().min(0).default(0), downtime: duration.default(0) }),
+  z.strictObject({ type: z.literal('latency'), from: duration, to: duration, ms: z.number().int().min(0) }),
+  z.strictObject({ type: z.literal('fail-next'), at: duration, count: z.number().int().min(1), status: z.union([z.literal(400), z.literal(401), z.literal(503), z.literal(500)]).default(503) }),
+]);
+
+const expectationSchema = z.union([
+  z.strictObject({ pool: z.string().min(1), reaches: z.enum(['healthy', 'low', 'critical', 'exhausted']) }),
+  z.strictObject({ everyMessageDecryptedWithin: duration }),
+  z.strictObject({ minMessagesDecrypted: z.number().int().min(0) }),
+  z.strictObject({ encRefused: z.strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }) }),
+  z.strictObject({ syncs: z.strictObject({ reason: z.enum(['scheduled', 'threshold', 'emergency', 'manual']).optional(), failedMin: z.number().int().min(0).optional(), completedMin: z.number().int().min(0).optional() }) }),
+  z.strictObject({ keysExpiredMin: z.number().int().min(0) }),
+]);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+  description: z.string().default(''),
+  seeds: z.array(z.number().int().min(0)).min(1),
+  /** Virtual time of the safety phase (faults on). */
+  duration,
+  /** After the safety phase, faults heal: pending work must complete within this bound (I16). */
+  liveness: z.strictObject({ bound: duration }).default({ bound: 3_600_000 }),
+  world: worldSchema,
+  workload: workloadSchema.default(() => workloadSchema.parse({})),
+  faults: z.array(faultSchema).default([]),
+  bugs: z.array(z.enum(BUG_NAMES)).default([]),
+  expect: z.array(expectationSchema).default([]),
+  /** Full world audits every N steps (1 = every step); touched pools are always checked. */
+  auditEvery: z.number().int().min(1).optional(),
+});
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema>;
+export type Fault = Scenario['faults'][number];
+export type Expectation = Scenario['expect'][number];
