@@ -71,6 +71,23 @@ const workloadSchema = z.strictObject({
   bursts: z
     .array(z.strictObject({ at: duration, senders: z.number().int().min(1), recipient: z.string().min(1), messages: z.number().int().min(1).default(1) }))
     .default([]),
+  /** Clients call status before enc_keys and wait when it shows too few keys; false: they just try. */
+  statusFirst: z.boolean().default(true),
+  /**
+   * Clients that misbehave, as shares of messages (0…1). The KME must refuse each of these requests and
+   * lose nothing: a re-read of a consumed key, a re-read through the other KME of the link, a key ID list
+   * with one corrupted ID (the client then retries correctly), an eavesdropper replaying sniffed key IDs,
+   * and a request for a size that is not a multiple of 8.
+   */
+  misbehaviour: z
+    .strictObject({
+      reread: probability.default(0),
+      rereadOtherEnd: probability.default(0),
+      corruptIds: probability.default(0),
+      eavesdrop: probability.default(0),
+      oddSize: probability.default(0),
+    })
+    .default({ reread: 0, rereadOtherEnd: 0, corruptIds: 0, eavesdrop: 0, oddSize: 0 }),
   /** K senders on one receiver's pool at the same virtual instant. */
   races: z.array(z.strictObject({ at: duration, senders: z.number().int().min(2), recipient: z.string().min(1) })).default([]),
 });

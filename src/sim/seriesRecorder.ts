@@ -1,0 +1,73 @@
+// Records what the report charts: each pool's stored-key count over virtual time (bucketed, keeping each
+// bucket's minimum so exhaustion is never smoothed away), deliveries per bucket, and timeline events.
+import type { DeliveryBucket, PoolSeries, TimelineEvent } from './runReport.js';
+
+const BUCKETS = 400;
+
+interface PoolTrack {
+  readonly label: string;
+  readonly capacity: number;
+  readonly low: number;
+  readonly emergency: number;
+  readonly min: Float64Array;
+  readonly last: Float64Array;
+  readonly initial: number;
+}
+
+export interface SeriesRecorder {
+  trackPool(poolId: string, label: string, capacity: number, low: number, emergency: number, level: number): void;
+  recordLevel(poolId: string, atMs: number, level: number): void;
+  count(atMs: number, field: Exclude<keyof DeliveryBucket, 'atMs'>): void;
+  event(atMs: number, kind: TimelineEvent['kind'], label: string): void;
+  finish(): { pools: PoolSeries[]; deliveries: DeliveryBucket[]; events: TimelineEvent[] };
+}
+
+export function createSeriesRecorder(totalMs: number): SeriesRecorder {
+  const bucketMs = Math.max(1, Math.ceil(totalMs / BUCKETS));
+  const bucketOf = (atMs: number): number => Math.min(BUCKETS - 1, Math.max(0, Math.floor(atMs / bucketMs)));
+  const pools = new Map<string, PoolTrack>();
+  const deliveries = Array.from({ length: BUCKETS }, (_, i) => ({ atMs: i * bucketMs, sent: 0, decrypted: 0, encRefused: 0, decRefused: 0 }));
+  const events: TimelineEvent[] = [];
+  return {
+    trackPool(poolId, label, capacity, low, emergency, level) {
+      pools.set(poolId, {
+        label,
+        capacity,
+        low,
+        emergency,
+        min: new Float64Array(BUCKETS).fill(Number.NaN),
+        last: new Float64Array(BUCKETS).fill(Number.NaN),
+        initial: level,
+      });
+    },
+    recordLevel(poolId, atMs, level) {
+      const track = pools.get(poolId);
+      if (track === undefined) return;
+      const b = bucketOf(atMs);
+      const min = track.min[b] as number;
+      if (Number.isNaN(min) || level < min) track.min[b] = level;
+      track.last[b] = level;
+    },
+    count(atMs, field) {
+      (deliveries[bucketOf(atMs)] as Record<typeof field, number>)[field] += 1;
+    },
+    event(atMs, kind, label) {
+      if (events.length < 5_000) events.push({ atMs, kind, label });
+    },
+    finish() {
+      const series: PoolSeries[] = [];
+      for (const [poolId, track] of pools) {
+        const points: Array<readonly [number, number]> = [];
+        let carried = track.initial;
+        for (let b = 0; b < BUCKETS; b++) {
+          const min = track.min[b] as number;
+          points.push([b * bucketMs, Number.isNaN(min) ? carried : Math.min(min, carried)]);
+          const last = track.last[b] as number;
+          if (!Number.isNaN(last)) carried = last;
+        }
+        series.push({ poolId, label: track.label, capacity: track.capacity, lowThreshold: track.low, emergencyThreshold: track.emergency, points });
+      }
+      return { pools: series, deliveries, events };
+    },
+  };
+}

@@ -1,0 +1,202 @@
+// One key source as the simulator sees it: a world of KMEs behind a transport that faults can break.
+// Every request goes through the core and is judged at once: the step checker (I2, I6–I12), the history
+// checker (I1–I5, I7, I9) and, every `auditEvery` steps, a full audit of the world.
+import { createHistoryChecker, type Exchange, type HistoryChecker } from '../model/historyChecker.js';
+import { hashKeyBytes, materialOf } from '../model/keyMaterial.js';
+import { commitEncKeys, planEncKeys, type EncKeysCommand, type EncPlan } from '../model/encKeys.js';
+import { executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
+import { toEtsiError } from '../model/kmeError.js';
+import type { KmeEffect } from '../model/poolOps.js';
+import type { Violation } from '../model/violation.js';
+import { checkStep, checkWorld, snapshotCounts } from '../model/worldInvariants.js';
+import { availableKeys, linkIdOf, poolIdOf, type World } from '../model/world.js';
+import type { Trace } from './trace.js';
+
+/** What a client sees: the KME's answer, or a transport failure injected by a fault. */
+export type SimReply =
+  | { readonly injected: false; readonly status: number; readonly outcome: StepOutcome }
+  | { readonly injected: true; readonly status: number };
+
+/** An enc_keys request in flight: sent, not yet answered. */
+export type PendingEnc =
+  | { readonly kind: 'answered'; readonly reply: SimReply }
+  | { readonly kind: 'planned'; readonly command: EncKeysCommand; readonly plan: EncPlan };
+
+export interface SimKmeHooks {
+  readonly onEffects: (source: number, effects: readonly KmeEffect[], nowMs: number) => void;
+  readonly onViolations: (violations: readonly Violation[], nowMs: number) => void;
+  readonly onPoolChanged: (source: number, poolId: string, nowMs: number, level: number) => void;
+}
+
+export interface SimKme {
+  readonly index: number;
+  readonly world: World;
+  readonly history: HistoryChecker;
+  /** KME indices that are down (restarting) until the given time. */
+  readonly downUntil: Map<number, number>;
+  failNext: { count: number; status: number };
+  steps: number;
+  call(kmeIndex: number, command: KmeCommand, nowMs: number): SimReply;
+  /**
+   * Sends enc_keys without waiting for the answer, so that requests of one instant overlap. A KME answers
+   * at once; only the check-then-act bug checks now and reserves when finishEnc collects the answer.
+   */
+  beginEnc(kmeIndex: number, command: EncKeysCommand, nowMs: number): PendingEnc;
+  finishEnc(pending: PendingEnc, nowMs: number): SimReply;
+  /** Commands that are not client requests (syncs, remote state, restarts): never faulted. */
+  run(command: KmeCommand, nowMs: number): StepOutcome;
+  audit(): Violation[];
+}
+
+export function kmeIdOf(index: number): string {
+  return `KME_${String.fromCharCode(65 + index)}`;
+}
+
+export function createSimKme(index: number, world: World, trace: Trace, hooks: SimKmeHooks, auditEvery: number): SimKme {
+  const { profile } = world.config;
+  const history = createHistoryChecker({ keyTtlMs: profile.keyTtlMs, consumeOnDecrypt: profile.consumeOnDecrypt });
+  let exchangeId = 0;
+
+  function poolsFor(command: KmeCommand): string[] | undefined {
+    switch (command.type) {
+      case 'keys.enc':
+      case 'keys.status': {
+        const slave = world.saes.get(command.slaveSaeId);
+        return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
+      }
+      case 'keys.dec':
+        return [...new Set(command.keyIds.map((id) => world.reserved.get(id)?.poolId).filter((id): id is string => id !== undefined))];
+      case 'sync.start':
+      case 'sync.complete':
+      case 'sync.fail':
+      case 'sync.retry':
+        return [command.poolId];
+      default:
+        return undefined;
+    }
+  }
+
+  function observe(command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Exchange | null {
+    const keys =
+      outcome.result.ok && outcome.result.kind === 'keys'
+        ? outcome.result.keys.map((key) => {
+            const bytes = materialOf(world.config.seed, key);
+            return { keyId: key.keyId, materialHash: hashKeyBytes(bytes), sizeBits: bytes.length * 8 };
+          })
+        : [];
+    exchangeId += 1;
+    if (command.type === 'keys.enc') {
+      return {
+        op: 'enc',
+        id: exchangeId,
+        atMs: nowMs,
+        kmeId: command.kmeId,
+        callerSaeId: command.callerSaeId,
+        slaveSaeId: command.slaveSaeId,
+        additionalSlaveSaeIds: command.request.additional_slave_SAE_IDs ?? [],
+        expectedSizeBits: command.request.size ?? profile.keySizeBits,
+        status,
+        keys,
+      };
+    }
+    if (command.type === 'keys.dec') {
+      return { op: 'dec', id: exchangeId, atMs: nowMs, kmeId: command.kmeId, callerSaeId: command.callerSaeId, masterSaeId: command.masterSaeId, keyIds: command.keyIds, status, keys };
+    }
+    if (command.type === 'sae.delete' && outcome.result.ok) return { op: 'discard', id: exchangeId, atMs: nowMs, saeId: command.saeId };
+    return null;
+  }
+
+  const sim: SimKme = {
+    index,
+    world,
+    history,
+    downUntil: new Map(),
+    failNext: { count: 0, status: 503 },
+    steps: 0,
+    call(kmeIndex, command, nowMs) {
+      const down = sim.downUntil.get(kmeIndex);
+      if (down !== undefined && nowMs < down) {
+        trace.record({ t: nowMs, src: index, k: 'transport.down', kme: kmeIdOf(kmeIndex), cmd: command.type });
+        return { injected: true, status: 503 };
+      }
+      if (sim.failNext.count > 0) {
+        sim.failNext.count -= 1;
+        trace.record({ t: nowMs, src: index, k: 'transport.fail', status: sim.failNext.status, cmd: command.type });
+        return { injected: true, status: sim.failNext.status };
+      }
+      const outcome = sim.run(command, nowMs);
+      const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
+      return { injected: false, status, outcome };
+    },
+    beginEnc(kmeIndex, command, nowMs) {
+      if (!world.config.bugs.has('check-then-act') || sim.downUntil.has(kmeIndex) || sim.failNext.count > 0) {
+        return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs) };
+      }
+      const planned = planEncKeys(world, command);
+      if (!planned.ok) return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs) };
+      return { kind: 'planned', command, plan: planned.plan };
+    },
+    finishEnc(pending, nowMs) {
+      if (pending.kind === 'answered') return pending.reply;
+      const outcome = step(pending.command, nowMs, () => {
+        const effects: KmeEffect[] = [];
+        const keys = commitEncKeys(world, pending.plan, nowMs, effects);
+        return { result: { ok: true, kind: 'keys', keys }, effects };
+      });
+      return { injected: false, status: 200, outcome };
+    },
+    run(command, nowMs) {
+      return step(command, nowMs, () => executeCommand(world, command, nowMs));
+    },
+    audit() {
+      return checkWorld(world);
+    },
+  };
+
+  function step(command: KmeCommand, nowMs: number, execute: () => StepOutcome): StepOutcome {
+      const pools = poolsFor(command);
+      const before = snapshotCounts(world, pools);
+      const outcome = execute();
+      sim.steps += 1;
+      const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
+      trace.record(describeStep(index, command, outcome, status, nowMs));
+      hooks.onEffects(index, outcome.effects, nowMs);
+      const violations = checkStep(world, before, command, outcome, nowMs);
+      const exchange = observe(command, outcome, status, nowMs);
+      if (exchange !== null) violations.push(...history.observe(exchange));
+      if (sim.steps % auditEvery === 0) violations.push(...checkWorld(world));
+      for (const id of new Set([...(pools ?? []), ...outcome.effects.map((effect) => effect.poolId)])) {
+        const pool = world.pools.get(id);
+        if (pool !== undefined) hooks.onPoolChanged(index, id, nowMs, availableKeys(pool));
+      }
+      if (violations.length > 0) hooks.onViolations(violations, nowMs);
+      return outcome;
+  }
+  return sim;
+}
+
+function describeStep(source: number, command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Record<string, unknown> {
+  const { result } = outcome;
+  const line: Record<string, unknown> = { t: nowMs, src: source, k: command.type };
+  switch (command.type) {
+    case 'keys.enc':
+      Object.assign(line, { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, req: command.request });
+      break;
+    case 'keys.dec':
+      Object.assign(line, { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, ids: command.keyIds });
+      break;
+    case 'keys.status':
+      Object.assign(line, { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId });
+      break;
+    default: {
+      const { type: _type, ...rest } = command;
+      Object.assign(line, rest);
+    }
+  }
+  line['status'] = status;
+  if (!result.ok) line['error'] = result.error.kind;
+  else if (result.kind === 'keys') line['keys'] = result.keys.map((key) => key.keyId);
+  else if (result.kind === 'status') line['stored'] = result.status.stored_key_count;
+  if (outcome.effects.length > 0) line['effects'] = outcome.effects;
+  return line;
+}

@@ -1,0 +1,32 @@
+// The run's trace: one JSON line per event and state change, in execution order. Key material never
+// appears, only its hash. The SHA-256 of all lines is the run's fingerprint (I14).
+import { createHash } from 'node:crypto';
+
+export interface Trace {
+  record(line: Readonly<Record<string, unknown>>): void;
+  fingerprint(): string;
+  readonly lines: number;
+}
+
+export function createTrace(sink?: (line: string) => void): Trace {
+  const hash = createHash('sha256');
+  let lines = 0;
+  let done: string | null = null;
+  return {
+    record(entry) {
+      if (done !== null) throw new Error('trace: record after fingerprint');
+      const text = JSON.stringify(entry);
+      hash.update(text);
+      hash.update('\n');
+      lines += 1;
+      sink?.(text);
+    },
+    fingerprint() {
+      done ??= hash.digest('hex');
+      return done;
+    },
+    get lines() {
+      return lines;
+    },
+  };
+}
