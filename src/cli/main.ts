@@ -1,24 +1,62 @@
 // argv → command. Usage errors print one line and exit 2.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { ScenarioError } from '../sim/loadScenario.js';
+import { replayCommand } from './replayCommand.js';
+import { runCommand, type RunCommandOptions } from './runCommand.js';
+import { UsageError } from './usageError.js';
 
 function readVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
 }
 
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 export async function runCli(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
   const program = new Command('kmesim')
     .description('Deterministic simulator, mock KME and black-box checker for ETSI GS QKD 014 key management')
     .version(readVersion())
     .exitOverride()
+    .showHelpAfterError('(kmesim --help for usage)')
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  program
+    .command('run')
+    .description('play scenarios in virtual time, check every invariant, write reports')
+    .argument('<target>', 'a scenario file, or a folder of them')
+    .option('--seed <n>', 'run this seed only (overrides the pinned seeds)')
+    .option('--seeds <n>', 'sweep seeds 1..n')
+    .option('--shard <i/n>', 'run only the i-th of n slices of the runs (for CI matrices)')
+    .option('--workers <n>', 'run on n worker threads')
+    .option('--bug <name>', 'switch on a catalogue bug (repeatable)', collect)
+    .option('--trace <file>', 'write the JSONL trace of the (single) run')
+    .option('--out <dir>', 'where to write reports', 'reports')
+    .option('--check-determinism', 'run every seed again in a worker thread and compare trace hashes')
+    .addOption(new Option('--no-shrink', 'do not shrink failing runs'))
+    .action(async (target: string, options: RunCommandOptions) => {
+      exitCode = await runCommand(target, options);
+    });
+
+  program
+    .command('replay')
+    .description('re-execute a trace and confirm its fingerprint')
+    .argument('<trace>', 'a JSONL trace written by run --trace')
+    .action(async (trace: string) => {
+      exitCode = await replayCommand(trace);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UsageError || error instanceof ScenarioError) {
+      process.stderr.write(`kmesim: ${error.message}\n`);
+      return 2;
     }
     throw error;
   }

@@ -80,6 +80,7 @@ function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string):
   const { bugs, profile } = world.config;
   if (!profile.consumeOnDecrypt || bugs.has('no-consume')) return delivered;
   key.retrievals.push({ saeId, kmeId });
+  world.retrievalCount += 1;
   if (key.state !== KEY_STATE_INDEX.reserved) return delivered;
   const everyone = key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave));
   if (!everyone) {

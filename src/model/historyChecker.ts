@@ -2,6 +2,7 @@
 // its status code and the keys it returned. It knows nothing of the KME's insides, so the simulator, the
 // property tests and the black-box HTTP checker all use it. It is incremental: feed exchanges in the order
 // their responses arrived and it returns the violations each one shows.
+import { IdSet } from './idSet.js';
 import { violation, type Violation } from './violation.js';
 
 export interface ObservedKey {
@@ -54,7 +55,6 @@ interface IssuedKey {
   readonly issuedBy: number;
   readonly issuedAtMs: number;
   readonly retrievedBy: Map<string, number>;
-  discarded: boolean;
   /** A refused dec_keys that named this key by a rightful slave: if the key is gone later, that is why. */
   refusedIn: number | null;
 }
@@ -69,9 +69,33 @@ const SUCCESS = 200;
 const MIN_BITS_FOR_MATERIAL_CHECK = 64;
 
 export function createHistoryChecker(options: HistoryCheckerOptions = {}): HistoryChecker {
+  // Full records only for keys some slave may still fetch; the rest is remembered compactly, which is
+  // enough to catch a key delivered again (I1) or retrieved again after its last slave had it (I3).
   const issued = new Map<string, IssuedKey>();
   const materialOwner = new Map<string, string>();
+  const retrievedByAll = new IdSet();
+  const outOfPlay = new IdSet();
+  const retiredMaterial = new IdSet();
   const consumeOnDecrypt = options.consumeOnDecrypt ?? true;
+  let observed = 0;
+
+  /** A key leaves the full records: retrieved by every slave, or expired or discarded (no longer judged). */
+  const retire = (key: IssuedKey, how: 'retrieved' | 'gone'): void => {
+    issued.delete(key.keyId);
+    (how === 'retrieved' ? retrievedByAll : outOfPlay).add(key.keyId);
+    if (materialOwner.get(key.materialHash) === key.keyId) {
+      materialOwner.delete(key.materialHash);
+      retiredMaterial.add(key.materialHash);
+    }
+  };
+  const sweepExpired = (atMs: number): void => {
+    if (options.keyTtlMs === undefined) return;
+    // Issue order is (nearly) time order: stop at the first key still alive.
+    for (const key of issued.values()) {
+      if (key.issuedAtMs + options.keyTtlMs > atMs) break;
+      retire(key, 'gone');
+    }
+  };
 
   const mayHaveExpired = (key: IssuedKey, atMs: number): boolean =>
     options.keyTtlMs !== undefined && atMs >= key.issuedAtMs + options.keyTtlMs;
@@ -81,11 +105,11 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
     const found: Violation[] = [];
     for (const key of exchange.keys) {
       const earlier = issued.get(key.keyId);
-      if (earlier !== undefined) {
+      if (earlier !== undefined || retrievedByAll.has(key.keyId) || outOfPlay.has(key.keyId)) {
         found.push(
           violation('I1', `key ${key.keyId} was delivered by enc_keys twice`, {
             keyId: key.keyId,
-            firstExchange: earlier.issuedBy,
+            firstExchange: earlier?.issuedBy ?? 'an earlier exchange (since retired)',
             againInExchange: exchange.id,
           }),
         );
@@ -93,7 +117,8 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       }
       // Short keys collide by chance (two random 8-bit keys agree one time in 256): identical bytes are
       // evidence of reuse only where a chance collision is negligible.
-      const owner = key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK ? materialOwner.get(key.materialHash) : undefined;
+      const checked = key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK;
+      const owner = !checked ? undefined : (materialOwner.get(key.materialHash) ?? (retiredMaterial.has(key.materialHash) ? 'a retired key' : undefined));
       if (owner !== undefined) {
         found.push(
           violation('I1', `key ${key.keyId} carries the same material as key ${owner}`, {
@@ -122,7 +147,6 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
         issuedBy: exchange.id,
         issuedAtMs: exchange.atMs,
         retrievedBy: new Map(),
-        discarded: false,
         refusedIn: null,
       });
     }
@@ -133,13 +157,12 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
     const found: Violation[] = [];
     const requested = exchange.keyIds.map((id) => issued.get(id));
     // A request the KME had to honour: every key known, issued under this master, naming this caller,
-    // not yet retrieved by it, not discarded, not possibly expired, no ID repeated.
+    // not yet retrieved by it, not possibly expired, no ID repeated. (Discarded keys are no longer here.)
     const rightful = (key: IssuedKey | undefined): key is IssuedKey =>
       key !== undefined &&
       key.masterSaeId === exchange.masterSaeId &&
       key.slaveSaeIds.includes(exchange.callerSaeId) &&
       (!consumeOnDecrypt || !key.retrievedBy.has(exchange.callerSaeId)) &&
-      !key.discarded &&
       !mayHaveExpired(key, exchange.atMs);
     const allRightful = requested.every(rightful) && new Set(exchange.keyIds).size === exchange.keyIds.length;
 
@@ -156,7 +179,19 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       }
       for (const key of exchange.keys) {
         const known = issued.get(key.keyId);
-        if (known === undefined) continue;
+        if (known === undefined) {
+          if (consumeOnDecrypt && retrievedByAll.has(key.keyId)) {
+            found.push(
+              violation('I3', `key ${key.keyId} was retrieved by ${exchange.callerSaeId} after every named slave had retrieved it`, {
+                keyId: key.keyId,
+                caller: exchange.callerSaeId,
+                againInExchange: exchange.id,
+                kme: exchange.kmeId,
+              }),
+            );
+          }
+          continue;
+        }
         if (!known.slaveSaeIds.includes(exchange.callerSaeId) || known.masterSaeId !== exchange.masterSaeId) {
           found.push(
             violation('I5', `key ${key.keyId} reached ${exchange.callerSaeId}, who was not named as its slave under master ${exchange.masterSaeId}`, {
@@ -189,6 +224,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
           );
         }
         if (!known.retrievedBy.has(exchange.callerSaeId)) known.retrievedBy.set(exchange.callerSaeId, exchange.id);
+        if (consumeOnDecrypt && known.slaveSaeIds.every((slave) => known.retrievedBy.has(slave))) retire(known, 'retrieved');
       }
       return found;
     }
@@ -223,13 +259,15 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
 
   return {
     observe(exchange) {
+      observed += 1;
+      if (observed % 1024 === 0) sweepExpired(exchange.atMs);
       switch (exchange.op) {
         case 'enc':
           return observeEnc(exchange);
         case 'dec':
           return observeDec(exchange);
         case 'discard':
-          for (const key of issued.values()) if (key.slaveSaeIds.includes(exchange.saeId)) key.discarded = true;
+          for (const key of [...issued.values()]) if (key.slaveSaeIds.includes(exchange.saeId)) retire(key, 'gone');
           return [];
       }
     },
@@ -237,7 +275,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       const pending = [];
       for (const key of issued.values()) {
         const waitingFor = key.slaveSaeIds.filter((slave) => !key.retrievedBy.has(slave));
-        if (waitingFor.length > 0 && !key.discarded) {
+        if (waitingFor.length > 0) {
           pending.push({ keyId: key.keyId, masterSaeId: key.masterSaeId, slaveSaeIds: key.slaveSaeIds, waitingFor, issuedAtMs: key.issuedAtMs });
         }
       }

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { encodeFields } from './keyMaterial.js';
 
 const KEY_ID_LABEL = 'kmesim/key-id/v1';
 const CANONICAL_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -12,15 +13,7 @@ function assertSequenceNumber(functionName: string, seq: number): void {
 
 export function deriveKeyId(seed: string, poolId: string, seq: number): string {
   assertSequenceNumber('deriveKeyId', seq);
-  const hash = createHash('sha256');
-  // Length-prefixing every field keeps ("ab","c") and ("a","bc") from colliding.
-  for (const field of [KEY_ID_LABEL, seed, poolId, String(seq)]) {
-    const bytes = Buffer.from(field, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    hash.update(length).update(bytes);
-  }
-  const bytes = hash.digest().subarray(0, 16);
+  const bytes = Buffer.from(hash('sha256', encodeFields([KEY_ID_LABEL, seed, poolId, String(seq)]), 'buffer')).subarray(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

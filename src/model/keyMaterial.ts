@@ -1,53 +1,71 @@
-import { createCipheriv, createHash } from 'node:crypto';
+// Key material from a PRF: AES-256 in counter mode, keyed from the run's seed. One long-lived AES-ECB
+// cipher per seed encrypts the counter blocks (ECB has no state between calls, so one object serves every
+// key), with a 96-bit nonce hashed from (link, key ID, size). Both ends of a link, a replay and a
+// restarted process derive the same bytes; none is ever stored.
+import { createCipheriv, hash, type Cipher } from 'node:crypto';
 
-const KEY_MATERIAL_LABEL = 'kmesim/key-material/v1';
-const PRF_KEY_CACHE_LIMIT = 16;
+const KEY_MATERIAL_LABEL = 'kmesim/key-material/v2';
+const CIPHER_CACHE_LIMIT = 16;
 
-const prfKeyCache = new Map<string, Buffer>();
+const cipherCache = new Map<string, Cipher>();
 
-function derivePrfKey(seed: string): Buffer {
-  const cached = prfKeyCache.get(seed);
-  if (cached !== undefined) {
-    return cached;
+function cipherFor(seed: string): Cipher {
+  const cached = cipherCache.get(seed);
+  if (cached !== undefined) return cached;
+  const key = Buffer.from(hash('sha256', encodeFields([KEY_MATERIAL_LABEL, seed]), 'buffer'));
+  const cipher = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+  if (cipherCache.size >= CIPHER_CACHE_LIMIT) {
+    const oldest = cipherCache.keys().next();
+    if (oldest.done !== true) cipherCache.delete(oldest.value);
   }
-  const key = createHash('sha256').update(encodeFields([KEY_MATERIAL_LABEL, seed])).digest();
-  if (prfKeyCache.size >= PRF_KEY_CACHE_LIMIT) {
-    const oldest = prfKeyCache.keys().next();
-    if (oldest.done !== true) {
-      prfKeyCache.delete(oldest.value);
-    }
-  }
-  prfKeyCache.set(seed, key);
-  return key;
+  cipherCache.set(seed, cipher);
+  return cipher;
 }
 
 // Length-prefixing every field keeps ("ab","c") and ("a","bc") from colliding.
-function encodeFields(fields: readonly string[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const field of fields) {
+export function encodeFields(fields: readonly string[]): Buffer {
+  let size = 0;
+  const encoded = fields.map((field) => {
     const bytes = Buffer.from(field, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    parts.push(length, bytes);
+    size += 4 + bytes.length;
+    return bytes;
+  });
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const bytes of encoded) {
+    out.writeUInt32BE(bytes.length, offset);
+    bytes.copy(out, offset + 4);
+    offset += 4 + bytes.length;
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 export function deriveKeyBytes(seed: string, linkId: string, keyId: string, sizeBits: number): Uint8Array {
   if (!Number.isSafeInteger(sizeBits) || sizeBits <= 0 || sizeBits % 8 !== 0) {
     throw new RangeError(`deriveKeyBytes: sizeBits must be a positive multiple of 8, got ${String(sizeBits)}`);
   }
-  const iv = createHash('sha256')
-    .update(encodeFields([linkId, keyId, String(sizeBits)]))
-    .digest()
-    .subarray(0, 16);
-  const cipher = createCipheriv('aes-256-ctr', derivePrfKey(seed), iv);
-  const keystream = Buffer.concat([cipher.update(Buffer.alloc(sizeBits / 8)), cipher.final()]);
-  return new Uint8Array(keystream);
+  const bytes = sizeBits / 8;
+  const blocks = Math.ceil(bytes / 16);
+  const nonce = hash('sha256', encodeFields([linkId, keyId, String(sizeBits)]), 'buffer');
+  // Counter blocks nonce(96 bits) ‖ i(32 bits), written word by word: one native call per key, not per block.
+  const n0 = nonce.readUInt32LE(0);
+  const n1 = nonce.readUInt32LE(4);
+  const n2 = nonce.readUInt32LE(8);
+  const words = new Uint32Array(blocks * 4);
+  for (let i = 0; i < blocks; i++) {
+    words[i * 4] = n0;
+    words[i * 4 + 1] = n1;
+    words[i * 4 + 2] = n2;
+    // The counter goes in big-endian, as in AES-CTR.
+    words[i * 4 + 3] = ((i & 0xff) << 24) | ((i & 0xff00) << 8) | ((i >>> 8) & 0xff00) | (i >>> 24);
+  }
+  const counters = Buffer.from(words.buffer);
+  const keystream = cipherFor(seed).update(counters);
+  return new Uint8Array(keystream.buffer, keystream.byteOffset, bytes);
 }
 
 export function hashKeyBytes(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+  return `sha256:${hash('sha256', bytes, 'hex').slice(0, 16)}`;
 }
 
 /** The bytes of a delivered key: derived on demand, never stored. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface OtpKey {
   readonly keyId: string;
@@ -52,7 +52,7 @@ function assertNoRepeatedKeys(keys: readonly OtpKey[]): void {
       throw new OtpError('repeated-key', `key ${key.keyId} is used more than once`);
     }
     seenIds.add(key.keyId);
-    const digest = createHash('sha256').update(key.bytes).digest('hex');
+    const digest = hash('sha256', key.bytes, 'base64');
     const earlierId = seenMaterial.get(digest);
     if (earlierId !== undefined) {
       throw new OtpError('repeated-key', `keys ${earlierId} and ${key.keyId} have identical material`);

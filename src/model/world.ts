@@ -97,6 +97,8 @@ export interface World {
   readonly expiryQueue: KeyBatch[];
   expiryHead: number;
   nowMs: number;
+  /** Every retrieval ever recorded, so a checker can see in O(1) whether a step consumed anything. */
+  retrievalCount: number;
   readonly coverage: MachineCoverage;
 }
 
@@ -140,6 +142,7 @@ export function createWorld(options: WorldOptions): World {
     expiryQueue: [],
     expiryHead: 0,
     nowMs: options.startMs ?? 0,
+    retrievalCount: 0,
     coverage: createMachineCoverage(),
   };
 }

@@ -52,9 +52,7 @@ export function snapshotCounts(world: World, poolIds?: Iterable<string>): Counts
       if (pool !== undefined) pools.set(id, countsOf(pool));
     }
   }
-  let retrievals = 0;
-  for (const key of world.reserved.values()) retrievals += key.retrievals.length;
-  return { pools, retrievals, reservedKeys: world.reserved.size };
+  return { pools, retrievals: world.retrievalCount, reservedKeys: world.reserved.size };
 }
 
 /** The pools a command is allowed to change. */

@@ -11,7 +11,7 @@ export interface Rng {
   /** True with probability numerator/denominator (integer ratios keep runs exact). */
   chance(numerator: number, denominator: number): boolean;
   pick<T>(items: readonly T[]): T;
-  /** An exponentially distributed wait with the given mean, for Poisson arrivals. */
+  /** An exponentially distributed wait with the given mean, for Poisson arrivals, in whole units (at least 1). */
   exponential(mean: number): number;
   fork(label: string): Rng;
 }
@@ -40,7 +40,7 @@ function createNode(path: string): Rng {
       return items[Math.floor(next() * items.length)] as (typeof items)[number];
     },
     exponential(mean) {
-      return -mean * Math.log(1 - next());
+      return Math.max(1, Math.round(-mean * Math.log(1 - next())));
     },
     fork(label) {
       return createNode(`${path}/${label}`);

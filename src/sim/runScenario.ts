@@ -119,7 +119,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   options.onDerived?.(derived);
 
   const trace = createTrace(options.traceSink);
-  trace.record({ t: 0, k: 'run.start', ...derived });
+  // The first line carries everything a replay needs: the scenario itself, the seed, the bug switches.
+  trace.record({ t: 0, k: 'run.start', file: options.file, seed: options.seed, bugs, definition: scenario, derived });
   const series = createSeriesRecorder(endOfRun);
   const queue = new EventQueue<SimEvent>();
   const safety: Violation[] = [];
@@ -186,7 +187,12 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     const name = userOfSae.get(pool.slaveSaeId)?.name ?? pool.slaveSaeId;
     const severity = levelOrder[describePoolState(pool.state).level];
     if (severity > (tally.worstLevel.get(name) ?? 0)) tally.worstLevel.set(name, severity);
+    const key = `${source}:${poolId}`;
+    if (severity === 0) belowSince.delete(key);
+    else if (!belowSince.has(key)) belowSince.set(key, at);
   };
+  /** When each pool last fell below its low threshold (I16 gives it the liveness bound to recover). */
+  const belowSince = new Map<string, number>();
 
   const userOfSae = new Map(users.map((user) => [user.saeId, user]));
   const sims: SimKme[] = Array.from({ length: scenario.world.sources }, (_, source) => {
@@ -257,8 +263,15 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     bucket[String(status)] = (bucket[String(status)] ?? 0) + 1;
   };
 
+  // A message's text derives from the seed; it is kept only while the message is in flight.
+  const texts = new Map<Message, Uint8Array>();
   function messageBytes(message: Message): Uint8Array {
-    return message.bytes === 0 ? new Uint8Array(0) : deriveKeyBytes(`${scenario.name}:${options.seed}`, 'message', String(message.id), message.bytes * 8);
+    let text = texts.get(message);
+    if (text === undefined) {
+      text = message.bytes === 0 ? new Uint8Array(0) : deriveKeyBytes(`${scenario.name}:${options.seed}`, 'message', String(message.id), message.bytes * 8);
+      texts.set(message, text);
+    }
+    return text;
   }
 
   interface SendFlow {
@@ -310,7 +323,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
             fail(flow, reply.status);
             continue;
           }
-          for (const key of reply.outcome.result.keys) (got.get(flow) as OtpKey[]).push({ keyId: key.keyId, bytes: materialOf(sim.world.config.seed, key) });
+          const keys = got.get(flow) as OtpKey[];
+          reply.outcome.result.keys.forEach((key, i) => keys.push({ keyId: key.keyId, bytes: reply.materials[i] ?? materialOf(sim.world.config.seed, key) }));
           tally.keysDelivered += reply.outcome.result.keys.length;
         }
       }
@@ -369,7 +383,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
       const chunk = keyIds.slice(i, i + profile.maxKeysPerRequest);
       const reply = sim.call(kmeIndex, { type: 'keys.dec', kmeId: kmeIds[kmeIndex] as string, callerSaeId: caller.saeId, masterSaeId: master.saeId, keyIds: chunk }, nowMs);
       if (reply.injected || !reply.outcome.result.ok || reply.outcome.result.kind !== 'keys') return reply.status;
-      for (const key of reply.outcome.result.keys as readonly DeliveredKey[]) got.set(key.keyId, materialOf(sim.world.config.seed, key));
+      const materials = reply.materials;
+      (reply.outcome.result.keys as readonly DeliveredKey[]).forEach((key, j) => got.set(key.keyId, materials[j] ?? materialOf(sim.world.config.seed, key)));
     }
     return got;
   }
@@ -421,6 +436,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
       series.count(nowMs, 'decrypted');
       tally.maxDeliveryMs = Math.max(tally.maxDeliveryMs, nowMs - message.createdAtMs);
       inFlight.delete(message);
+      texts.delete(message);
     }
   }
 
@@ -504,7 +520,10 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
       }
       case 'mail.read':
         readMessage(event.message, event.reader, event.attempt);
-        if (event.message.lost) inFlight.delete(event.message);
+        if (event.message.lost) {
+          inFlight.delete(event.message);
+          texts.delete(event.message);
+        }
         break;
       case 'sync.answer': {
         const sim = sims[event.source] as SimKme;
@@ -558,7 +577,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
       if (audit.length > 0) onViolations(audit);
     }
   }
-  if (!stopped) liveness.push(...checkLiveness(scenario, profile, sims, inFlight, nowMs));
+  if (!stopped) liveness.push(...checkLiveness(scenario, profile, sims, inFlight, belowSince, nowMs));
   tally.undelivered = [...inFlight].filter((message) => !message.lost).length;
 
   const expectations = evaluateExpectations(scenario, tally, stopped && safety.length > 0);
@@ -600,7 +619,14 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
 }
 
 /** I16: faults healed and the bound passed, every delivered message whose keys live is decrypted and no pool is left below its low threshold. */
-function checkLiveness(scenario: Scenario, profile: Profile, sims: readonly SimKme[], inFlight: ReadonlySet<Message>, nowMs: number): Violation[] {
+function checkLiveness(
+  scenario: Scenario,
+  profile: Profile,
+  sims: readonly SimKme[],
+  inFlight: ReadonlySet<Message>,
+  belowSince: ReadonlyMap<string, number>,
+  nowMs: number,
+): Violation[] {
   const found: Violation[] = [];
   for (const message of inFlight) {
     // Pending when the faults healed: sent by then, keys still alive. Later sends are new work.
@@ -618,10 +644,18 @@ function checkLiveness(scenario: Scenario, profile: Profile, sims: readonly SimK
   }
   for (const sim of sims) {
     for (const pool of sim.world.pools.values()) {
-      if (pool.deleted) continue;
-      if (availableKeys(pool) * 100 < pool.capacity * profile.lowThresholdPct) {
-        found.push(violation('I16', `pool ${pool.id} is still below its low threshold after healing`, { pool: pool.id, stored: availableKeys(pool), capacity: pool.capacity, source: sim.index }));
-      }
+      const since = belowSince.get(`${sim.index}:${pool.id}`);
+      // Below its threshold for the whole bound since the faults healed (or since it fell, if later).
+      if (pool.deleted || since === undefined || Math.max(since, scenario.duration) + scenario.liveness.bound > nowMs) continue;
+      found.push(
+        violation('I16', `pool ${pool.id} stayed below its low threshold for ${formatDuration(nowMs - Math.max(since, scenario.duration))} after the faults healed`, {
+          pool: pool.id,
+          stored: availableKeys(pool),
+          capacity: pool.capacity,
+          belowSinceMs: since,
+          source: sim.index,
+        }),
+      );
     }
   }
   return found;

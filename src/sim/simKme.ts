@@ -2,7 +2,7 @@
 // Every request goes through the core and is judged at once: the step checker (I2, I6–I12), the history
 // checker (I1–I5, I7, I9) and, every `auditEvery` steps, a full audit of the world.
 import { createHistoryChecker, type Exchange, type HistoryChecker } from '../model/historyChecker.js';
-import { hashKeyBytes, materialOf } from '../model/keyMaterial.js';
+import { materialOf } from '../model/keyMaterial.js';
 import { commitEncKeys, planEncKeys, type EncKeysCommand, type EncPlan } from '../model/encKeys.js';
 import { executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import { toEtsiError } from '../model/kmeError.js';
@@ -14,7 +14,7 @@ import type { Trace } from './trace.js';
 
 /** What a client sees: the KME's answer, or a transport failure injected by a fault. */
 export type SimReply =
-  | { readonly injected: false; readonly status: number; readonly outcome: StepOutcome }
+  | { readonly injected: false; readonly status: number; readonly outcome: StepOutcome; readonly materials: readonly Uint8Array[] }
   | { readonly injected: true; readonly status: number };
 
 /** An enc_keys request in flight: sent, not yet answered. */
@@ -76,14 +76,20 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
     }
   }
 
+  // The bytes of the keys each step delivered, derived once and shared by the checker and the client.
+  const materials = new WeakMap<StepOutcome, Uint8Array[]>();
+
   function observe(command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Exchange | null {
-    const keys =
-      outcome.result.ok && outcome.result.kind === 'keys'
-        ? outcome.result.keys.map((key) => {
-            const bytes = materialOf(world.config.seed, key);
-            return { keyId: key.keyId, materialHash: hashKeyBytes(bytes), sizeBits: bytes.length * 8 };
-          })
-        : [];
+    const delivered = outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys : [];
+    const bytesList = delivered.map((key) => materialOf(world.config.seed, key));
+    materials.set(outcome, bytesList);
+    // Inside the model a key's bytes are PRF(seed, label, key ID, size), so that tuple names the material
+    // exactly and saves hashing every key; the bytes themselves are checked when each message is opened (I15).
+    const keys = delivered.map((key, i) => ({
+      keyId: key.keyId,
+      materialHash: `${key.materialLabel}|${key.keyId}|${key.sizeBits}`,
+      sizeBits: (bytesList[i] as Uint8Array).length * 8,
+    }));
     exchangeId += 1;
     if (command.type === 'keys.enc') {
       return {
@@ -126,7 +132,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       }
       const outcome = sim.run(command, nowMs);
       const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
-      return { injected: false, status, outcome };
+      return { injected: false, status, outcome, materials: materials.get(outcome) ?? [] };
     },
     beginEnc(kmeIndex, command, nowMs) {
       if (!world.config.bugs.has('check-then-act') || sim.downUntil.has(kmeIndex) || sim.failNext.count > 0) {
@@ -143,7 +149,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
         const keys = commitEncKeys(world, pending.plan, nowMs, effects);
         return { result: { ok: true, kind: 'keys', keys }, effects };
       });
-      return { injected: false, status: 200, outcome };
+      return { injected: false, status: 200, outcome, materials: materials.get(outcome) ?? [] };
     },
     run(command, nowMs) {
       return step(command, nowMs, () => executeCommand(world, command, nowMs));

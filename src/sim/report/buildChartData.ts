@@ -1,12 +1,15 @@
 // Turns a run's series into what the page's charts draw: virtual time in hours, at most 8 pools (the
-// ones that fell lowest), at most 2,000 points per series, outage windows paired into bands, and event
-// markers merged where they would overlap on screen. Everything here is JSON, embedded in index.html.
+// ones that fell lowest), at most 2,000 points per pool series and 200 per message series, outage windows
+// paired into bands, and event markers merged where they would overlap on screen. Everything here is
+// JSON, embedded in index.html.
 import type { DeliveryBucket, PoolSeries, RunReport, TimelineEvent } from '../runReport.js';
 import { downsamplePoints } from './downsamplePoints.js';
 import { formatDurationMs } from './formatNumber.js';
 
 export const CHARTED_POOLS_MAX = 8;
 export const POINTS_PER_SERIES_MAX = 2_000;
+/** Message counts are noisy in fine buckets; about this many wider ones read better. */
+export const DELIVERY_POINTS_MAX = 200;
 
 export type MarkerKind = Exclude<TimelineEvent['kind'], 'outage.start' | 'outage.end'>;
 
@@ -15,7 +18,8 @@ export interface PoolChartSeries {
   readonly label: string;
   readonly capacity: number;
   readonly minLevel: number;
-  readonly x: readonly number[];
+  /** Null when every charted pool was sampled at the same instants: then `pools.x` holds them once. */
+  readonly x: readonly number[] | null;
   readonly y: readonly number[];
 }
 
@@ -31,6 +35,7 @@ export interface RunChartData {
   readonly virtualHours: number;
   readonly pools: {
     readonly total: number;
+    readonly x: readonly number[] | null;
     readonly series: readonly PoolChartSeries[];
     readonly thresholds: ReadonlyArray<{ readonly kind: 'capacity' | 'low' | 'emergency'; readonly value: number }>;
   };
@@ -50,12 +55,12 @@ export interface RunChartData {
 const MARKER_KINDS: readonly MarkerKind[] = ['sync.completed', 'sync.failed', 'kme.restart', 'fault', 'race', 'burst'];
 
 export function buildChartData(run: RunReport, id: string): RunChartData {
-  const series = selectPools(run.series.pools).map(toPoolChartSeries);
+  const selected = selectPools(run.series.pools);
   const endMs = findEndMs(run);
   return {
     id,
     virtualHours: toHours(endMs),
-    pools: { total: run.series.pools.length, series, thresholds: collectThresholds(selectPools(run.series.pools)) },
+    pools: { total: run.series.pools.length, ...shareTimeAxis(selected.map(toPoolChartSeries)), thresholds: collectThresholds(selected) },
     deliveries: mergeDeliveries(run.series.deliveries),
     markers: { bands: pairOutages(run.series.events, endMs), marks: collectMarks(run.series.events, endMs) },
   };
@@ -67,7 +72,7 @@ export function selectPools(pools: readonly PoolSeries[]): PoolSeries[] {
   return pools
     .map((pool, index) => ({ pool, index, min: findMinLevel(pool) }))
     .sort((a, b) =>
-      relativeLevel(a.min, a.pool.capacity) - relativeLevel(b.min, b.pool.capacity)
+      computeRelativeLevel(a.min, a.pool.capacity) - computeRelativeLevel(b.min, b.pool.capacity)
       || a.min - b.min
       || compareStrings(a.pool.poolId, b.pool.poolId)
       || a.index - b.index)
@@ -92,6 +97,17 @@ function findEndMs(run: RunReport): number {
   for (const bucket of run.series.deliveries) endMs = Math.max(endMs, bucket.atMs);
   for (const event of run.series.events) endMs = Math.max(endMs, event.atMs);
   return endMs;
+}
+
+// The recorder samples every pool at the same bucket times; sending those once halves the embedded data.
+function shareTimeAxis(series: readonly PoolChartSeries[]): { x: readonly number[] | null; series: readonly PoolChartSeries[] } {
+  const first = series[0]?.x;
+  if (!first || series.some((s) => !haveSameNumbers(s.x ?? [], first))) return { x: null, series };
+  return { x: first, series: series.map((s) => ({ ...s, x: null })) };
+}
+
+function haveSameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 function toPoolChartSeries(pool: PoolSeries): PoolChartSeries {
@@ -121,7 +137,7 @@ function collectThresholds(pools: readonly PoolSeries[]): RunChartData['pools'][
 }
 
 function mergeDeliveries(buckets: readonly DeliveryBucket[]): RunChartData['deliveries'] {
-  const bucketsPerPoint = Math.max(1, Math.ceil(buckets.length / POINTS_PER_SERIES_MAX));
+  const bucketsPerPoint = Math.max(1, Math.ceil(buckets.length / DELIVERY_POINTS_MAX));
   const bucketMs = (buckets[1]?.atMs ?? Number.NaN) - (buckets[0]?.atMs ?? Number.NaN);
   const yLabel = bucketMs > 0 ? `messages per ${formatDurationMs(bucketMs * bucketsPerPoint)}` : 'messages';
   const out = { bucketsPerPoint, yLabel, x: [] as number[], sent: [] as number[], decrypted: [] as number[], encRefused: [] as number[], decRefused: [] as number[] };
@@ -136,23 +152,24 @@ function mergeDeliveries(buckets: readonly DeliveryBucket[]): RunChartData['deli
   return out;
 }
 
-// Outages may overlap (two remotes down at once): the band lasts while any is open. One still open when
-// the run ends lasts to the end; an end with no recorded start began before the first sample.
+// An outage is a start and an end with the same label (the remote, or a link). Outages of different
+// labels may overlap and are drawn as separate bands. One still open when the run ends lasts to the end;
+// an end that closes nothing (the runner heals every fault when liveness starts) draws nothing.
 function pairOutages(events: readonly TimelineEvent[], endMs: number): Array<readonly [number, number]> {
   const bands: Array<readonly [number, number]> = [];
-  let open = 0;
-  let startMs = 0;
+  const open = new Map<string, { startMs: number; depth: number }>();
   for (const event of sortByTime(events)) {
+    const current = open.get(event.label);
     if (event.kind === 'outage.start') {
-      if (open === 0) startMs = event.atMs;
-      open++;
-    } else if (event.kind === 'outage.end') {
-      if (open === 0) bands.push([toHours(0), toHours(event.atMs)]);
-      else if (--open === 0) bands.push([toHours(startMs), toHours(event.atMs)]);
+      if (current) current.depth++;
+      else open.set(event.label, { startMs: event.atMs, depth: 1 });
+    } else if (event.kind === 'outage.end' && current && --current.depth === 0) {
+      bands.push([toHours(current.startMs), toHours(event.atMs)]);
+      open.delete(event.label);
     }
   }
-  if (open > 0) bands.push([toHours(startMs), toHours(endMs)]);
-  return bands;
+  for (const { startMs } of open.values()) bands.push([toHours(startMs), toHours(endMs)]);
+  return bands.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
 // Thousands of syncs would paint a solid wall: events closer than one 2,000th of the run share a marker.
@@ -182,7 +199,7 @@ function sortByTime(events: readonly TimelineEvent[]): TimelineEvent[] {
   return [...events].sort((a, b) => a.atMs - b.atMs);
 }
 
-function relativeLevel(min: number, capacity: number): number {
+function computeRelativeLevel(min: number, capacity: number): number {
   if (!Number.isFinite(min)) return Number.POSITIVE_INFINITY;
   return capacity > 0 ? min / capacity : min;
 }

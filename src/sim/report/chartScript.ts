@@ -1,12 +1,15 @@
 // The page's inline script: reads the embedded JSON and draws each run's charts with uPlot the first time
 // its section is opened (so a sweep of hundreds of seeds opens fast). Outage bands, threshold lines and
-// event markers are drawn by a uPlot plugin on the plot canvas. Plain ES2017, no template literals, so
-// it can live in this string unchanged.
+// event markers are drawn by a uPlot plugin on the plot canvas. Plain ES2017 without template literals or
+// backticks, so it can live in this string.
+
+/** The id of the <script type="application/json"> element the page's data is embedded in. */
+export const REPORT_DATA_ELEMENT_ID = 'kmesim-data';
 
 export const CHART_SCRIPT = String.raw`
 (function () {
   'use strict';
-  var payload = JSON.parse(document.getElementById('kmesim-data').textContent);
+  var payload = JSON.parse(document.getElementById('${REPORT_DATA_ELEMENT_ID}').textContent);
   var runsById = {};
   payload.runs.forEach(function (run) { runsById[run.id] = run; });
   var theme = payload.theme;
@@ -68,9 +71,10 @@ export const CHART_SCRIPT = String.raw`
         var style = theme.marks[mark.kind];
         ctx.strokeStyle = style.colour;
         if (style.tickRow !== undefined) {
-          var tick = 9 * px;
-          var top = u.bbox.top + u.bbox.height - tick * (style.tickRow + 1) - style.tickRow * 2 * px;
-          ctx.lineWidth = 1.5 * px;
+          // Ticks sit in the headroom both charts leave above their data, so they never hide a line.
+          var tick = 7 * px;
+          var top = u.bbox.top + 2 * px + style.tickRow * (tick + 2 * px);
+          ctx.lineWidth = px;
           ctx.beginPath();
           mark.x.forEach(function (x) {
             var cx = Math.round(u.valToPos(x, 'x', true));
@@ -113,15 +117,17 @@ export const CHART_SCRIPT = String.raw`
   function createPoolChart(run, target, width) {
     var pools = run.pools.series;
     if (pools.length === 0) return null;
-    var tables = pools.map(function (pool) { return [pool.x, pool.y]; });
-    var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    // One shared time axis needs no joining; otherwise uPlot.join aligns the series, leaving gaps it spans.
+    var data = run.pools.x
+      ? [run.pools.x].concat(pools.map(function (pool) { return pool.y; }))
+      : uPlot.join(pools.map(function (pool) { return [pool.x, pool.y]; }));
     var maxValue = 0;
     pools.forEach(function (pool) {
       maxValue = Math.max(maxValue, pool.capacity);
       pool.y.forEach(function (y) { maxValue = Math.max(maxValue, y); });
     });
     var opts = baseOptions(run, width, 300, 'stored keys');
-    opts.scales.y = { range: [0, Math.max(1, maxValue * 1.06)] };
+    opts.scales.y = { range: [0, Math.max(1, maxValue * 1.12)] };
     opts.series = [{ label: 'time', value: function (u, v) { return formatHours(v); } }].concat(pools.map(function (pool, i) {
       return {
         label: pool.label,
@@ -141,16 +147,21 @@ export const CHART_SCRIPT = String.raw`
     var d = run.deliveries;
     if (d.x.length === 0) return null;
     var opts = baseOptions(run, width, 220, d.yLabel);
+    var peak = 0;
+    [d.sent, d.decrypted, d.encRefused, d.decRefused].forEach(function (values) {
+      values.forEach(function (v) { peak = Math.max(peak, v); });
+    });
+    opts.scales.y = { range: [0, Math.max(1, peak * 1.2)] };
     var stepped = uPlot.paths.stepped({ align: 1 });
-    function series(style, widthPx) {
+    function createSeries(style, widthPx) {
       return { label: style.label, stroke: style.colour, width: widthPx, points: { show: false }, paths: stepped, value: function (u, v) { return formatCount(v); } };
     }
     opts.series = [
       { label: 'time', value: function (u, v) { return formatHours(v); } },
-      series(theme.deliveries.sent, 1.5),
-      series(theme.deliveries.decrypted, 1.5),
-      series(theme.deliveries.encRefused, 2),
-      series(theme.deliveries.decRefused, 2)
+      createSeries(theme.deliveries.sent, 1.5),
+      createSeries(theme.deliveries.decrypted, 1.5),
+      createSeries(theme.deliveries.encRefused, 2),
+      createSeries(theme.deliveries.decRefused, 2)
     ];
     opts.plugins = [markersPlugin(run, [])];
     return new uPlot(opts, [d.x, d.sent, d.decrypted, d.encRefused, d.decRefused], target);
@@ -170,9 +181,12 @@ export const CHART_SCRIPT = String.raw`
     });
   }
 
-  function resizeAll() {
+  function fitPlots() {
     plots.forEach(function (entry) {
-      var width = Math.max(320, entry.target.clientWidth);
+      // A plot in a collapsed section has no width to fit; it is fitted again when its section opens.
+      var available = entry.target.clientWidth;
+      if (available === 0) return;
+      var width = Math.max(320, available);
       if (width !== entry.plot.width) entry.plot.setSize({ width: width, height: entry.plot.height });
     });
   }
@@ -181,16 +195,21 @@ export const CHART_SCRIPT = String.raw`
   window.addEventListener('resize', function () {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(function () { pending = false; resizeAll(); });
+    requestAnimationFrame(function () { pending = false; fitPlots(); });
   });
 
   var sections = document.querySelectorAll('details.run');
   sections.forEach(function (section) {
     if (section.open) buildCharts(section);
-    section.addEventListener('toggle', function () { if (section.open) buildCharts(section); });
+    section.addEventListener('toggle', function () {
+      if (!section.open) return;
+      buildCharts(section);
+      fitPlots();
+    });
   });
   function setAll(open) {
     sections.forEach(function (section) { section.open = open; if (open) buildCharts(section); });
+    fitPlots();
   }
   var expand = document.getElementById('expand-all');
   var collapse = document.getElementById('collapse-all');

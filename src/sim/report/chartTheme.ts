@@ -5,14 +5,14 @@ import type { MarkerKind } from './buildChartData.js';
 export interface MarkerStyle {
   readonly colour: string;
   readonly label: string;
-  /** Sync markers are short ticks in a row along the bottom of the plot; the rest span its height. */
+  /** Sync markers are short ticks in a row along the top of the plot; the rest span its height. */
   readonly tickRow?: number;
   readonly dash?: readonly number[];
 }
 
 export const CHART_THEME = {
   poolColours: ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#6e7781', '#24292f'],
-  band: { colour: 'rgba(207,34,46,0.10)', label: 'remote outage' },
+  band: { colour: 'rgba(207,34,46,0.10)', label: 'outage (remote or link down)' },
   thresholds: {
     capacity: { colour: 'rgba(89,99,110,0.75)', dash: [2, 4], label: 'capacity' },
     low: { colour: '#bf8700', dash: [7, 4], label: 'low threshold' },

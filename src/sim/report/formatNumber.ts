@@ -8,6 +8,10 @@ export function formatCount(value: number): string {
   return `${value < 0 ? '-' : ''}${grouped}${fraction === undefined ? '' : `.${fraction}`}`;
 }
 
+export function formatPlural(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export function formatWallMs(ms: number): string {
   return formatCount(Math.round(ms));
 }

@@ -21,8 +21,8 @@ export function renderCoverage(coverage: readonly MachineCoverageReport[]): stri
 function renderMachine(machine: MachineCoverageReport): string {
   const visited = new Set(machine.statesVisited);
   const stateRows = machine.states.map((state) => visited.has(state)
-    ? `<tr><td class="mono">${formatStateName(state)}</td><td class="ok">✓</td></tr>`
-    : `<tr class="missed"><td class="mono">${formatStateName(state)}</td><td>not visited</td></tr>`);
+    ? `<tr><td>${formatStateName(state)}</td><td class="ok">✓</td></tr>`
+    : `<tr class="missed"><td>${formatStateName(state)}</td><td>not visited</td></tr>`);
   const taken = machine.transitions.filter((t) => t.count > 0);
   const takenRows = taken.map((t) => `<tr>${renderTransitionCells(t)}<td class="num">${formatCount(t.count)}</td></tr>`);
   const missedRows = machine.transitionsMissed.map((t) => `<tr class="missed">${renderTransitionCells(t)}</tr>`);
@@ -31,23 +31,24 @@ function renderMachine(machine: MachineCoverageReport): string {
     `<h3>${escape(machine.machine)} machine</h3>`,
     '<div class="machine-tables"><div>',
     `<p class="note">States visited: ${machine.states.filter((s) => visited.has(s)).length} of ${machine.states.length}</p>`,
-    `<div class="scroll"><table><thead><tr><th>state</th><th></th></tr></thead><tbody>${stateRows.join('')}</tbody></table></div>`,
+    `<div class="scroll"><table class="coverage"><thead><tr><th>state</th><th></th></tr></thead><tbody>${stateRows.join('')}</tbody></table></div>`,
     '</div><div>',
     `<p class="note">Transitions taken: ${taken.length}</p>`,
     takenRows.length === 0
       ? '<p class="note">None.</p>'
-      : `<div class="scroll"><table><thead><tr><th>from</th><th>event</th><th>to</th><th class="num">count</th></tr></thead><tbody>${takenRows.join('')}</tbody></table></div>`,
+      : `<div class="scroll"><table class="coverage"><thead><tr><th>from</th><th>event</th><th>to</th><th class="num">count</th></tr></thead><tbody>${takenRows.join('')}</tbody></table></div>`,
     `<p class="note">Transitions missed: ${machine.transitionsMissed.length}</p>`,
     missedRows.length === 0
       ? '<p class="note">None: every declared transition was taken.</p>'
-      : `<div class="scroll"><table><thead><tr><th>from</th><th>event</th><th>to</th></tr></thead><tbody>${missedRows.join('')}</tbody></table></div>`,
+      : `<div class="scroll"><table class="coverage"><thead><tr><th>from</th><th>event</th><th>to</th></tr></thead><tbody>${missedRows.join('')}</tbody></table></div>`,
     '</div></div>',
     '</div>',
   ].join('\n');
 }
 
 function renderTransitionCells(t: { readonly from: string; readonly event: string; readonly to: string }): string {
-  return `<td class="mono">${formatStateName(t.from)}</td><td class="mono">${escape(t.event)}</td><td class="mono">${formatStateName(t.to)}</td>`;
+  // The table's class sets the monospace font: a class per cell would weigh more than the names.
+  return `<td>${formatStateName(t.from)}</td><td>${escape(t.event)}</td><td>${formatStateName(t.to)}</td>`;
 }
 
 // Parallel states serialise as "level.low|sync.idle|remote.online": let narrow columns wrap at the bars.

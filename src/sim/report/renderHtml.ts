@@ -3,9 +3,9 @@
 import type { RunReport } from '../runReport.js';
 import { buildChartData } from './buildChartData.js';
 import { CHART_THEME } from './chartTheme.js';
-import { CHART_SCRIPT } from './chartScript.js';
+import { CHART_SCRIPT, REPORT_DATA_ELEMENT_ID } from './chartScript.js';
 import { escapeXmlAttribute, escapeXmlText as escape } from './escapeXml.js';
-import { formatCount, formatDurationMs, formatWallMs } from './formatNumber.js';
+import { formatCount, formatDurationMs, formatPlural, formatWallMs } from './formatNumber.js';
 import { readChartAssets, type ChartAssets } from './readChartAssets.js';
 import { renderInvariantTable, RUN_COLUMNS_MAX } from './renderInvariantTable.js';
 import { renderBadge, renderRunSection } from './renderRunSection.js';
@@ -13,11 +13,12 @@ import type { ReportMeta } from './reportMeta.js';
 import { REPORT_CSS } from './reportStyle.js';
 import { summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
-export const REPORT_DATA_ELEMENT_ID = 'kmesim-data';
+const BANNER_FAILURES_MAX = 5;
 
 export function renderHtml(reports: readonly RunReport[], meta: ReportMeta, assets: ChartAssets = readChartAssets()): string {
+  // Anchors are positions, not names: scenario names come from user files and need not be valid IDs.
   const runIds = reports.map((_, i) => `run-${i}`);
-  const charts = reports.map((run, i) => buildChartData(run, runIds[i] ?? `run-${i}`));
+  const charts = reports.map((run, i) => buildChartData(run, `run-${i}`));
   const overall = summarizeVerdict(reports);
   const verdictWord = { pass: 'PASS', fail: 'FAIL', empty: 'NO RUNS' }[overall.verdict];
   return [
@@ -33,7 +34,7 @@ export function renderHtml(reports: readonly RunReport[], meta: ReportMeta, asse
     `<style>${REPORT_CSS}</style>`,
     '</head>',
     '<body>',
-    renderBanner(reports, meta, overall.verdict, verdictWord),
+    renderBanner(reports, runIds, meta, overall.verdict, verdictWord),
     '<main>',
     renderMeta(reports, meta),
     reports.length === 0 ? '<p class="note">No runs were reported.</p>' : renderRunTable(reports, runIds),
@@ -42,7 +43,7 @@ export function renderHtml(reports: readonly RunReport[], meta: ReportMeta, asse
     renderInvariantTable(reports, runIds),
     '<h2>Run details</h2>',
     '<div class="toolbar"><button type="button" id="expand-all">Expand all</button><button type="button" id="collapse-all">Collapse all</button></div>',
-    ...reports.map((run, i) => renderRunSection(run, charts[i] ?? buildChartData(run, `run-${i}`))),
+    ...charts.map((chart, i) => renderRunSection(reports[i] as RunReport, chart)),
     '</main>',
     `<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">${serializeForScript({ theme: CHART_THEME, runs: charts })}</script>`,
     `<script>${guardRawText(assets.script, 'script')}</script>`,
@@ -58,19 +59,35 @@ export function serializeForScript(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-function renderBanner(reports: readonly RunReport[], meta: ReportMeta, verdict: string, verdictWord: string): string {
+function renderBanner(reports: readonly RunReport[], runIds: readonly string[], meta: ReportMeta, verdict: string, verdictWord: string): string {
   const overall = summarizeVerdict(reports);
   const violations = reports.reduce((total, run) => total + summarizeRun(run).violations.length, 0);
   const headline = overall.verdict === 'pass'
-    ? `All ${plural(overall.runs, 'run')} passed`
-    : overall.verdict === 'fail' ? `${formatCount(overall.failed)} of ${plural(overall.runs, 'run')} failed` : 'Nothing was run';
-  const details = [plural(overall.scenarios, 'scenario'), plural(violations, 'invariant violation')];
+    ? `All ${formatPlural(overall.runs, 'run')} passed`
+    : overall.verdict === 'fail' ? `${formatCount(overall.failed)} of ${formatPlural(overall.runs, 'run')} failed` : 'Nothing was run';
+  const details = [formatPlural(overall.scenarios, 'scenario'), formatPlural(violations, 'invariant violation')];
   return [
     `<header class="banner ${verdict}"><div class="banner-inner">`,
     `<div class="verdict">${verdictWord}</div>`,
-    `<div><div class="headline">${escape(headline)}</div><div class="subline">${escape(meta.title)} · ${escape(details.join(' · '))}</div></div>`,
-    '</div></header>',
+    `<div><div class="headline">${escape(headline)}</div><div class="subline">${escape(meta.title)} · ${escape(details.join(' · '))}</div>`,
+    renderFailingList(reports, runIds),
+    '</div></div></header>',
   ].join('');
+}
+
+/** The first few failing runs, linked, with what broke: the banner alone should say where to look. */
+function renderFailingList(reports: readonly RunReport[], runIds: readonly string[]): string {
+  const failing = reports.flatMap((run, i) => (run.passed ? [] : [{ run, id: runIds[i] ?? '' }]));
+  if (failing.length === 0) return '';
+  const items = failing.slice(0, BANNER_FAILURES_MAX).map(({ run, id }) => {
+    const summary = summarizeRun(run);
+    const what = summary.violationsByInvariant.size > 0
+      ? [...summary.violationsByInvariant.keys()].join(', ')
+      : formatPlural(summary.failedExpectations.length, 'failed expectation');
+    return `<li><a href="#${escapeXmlAttribute(id)}">${escape(run.scenario)} · seed ${run.seed}</a>: ${escape(what)}</li>`;
+  });
+  const more = failing.length > BANNER_FAILURES_MAX ? `<li>and ${formatCount(failing.length - BANNER_FAILURES_MAX)} more</li>` : '';
+  return `<ul class="failing">${items.join('')}${more}</ul>`;
 }
 
 function renderMeta(reports: readonly RunReport[], meta: ReportMeta): string {
@@ -97,7 +114,7 @@ function renderRunTable(reports: readonly RunReport[], runIds: readonly string[]
     return `<tr${failed ? ' class="fail"' : ''}>${cells.join('')}${numbers.join('')}`
       + `<td class="num">${formatCount(run.stats.syncsCompleted)} / ${formatCount(run.stats.syncsFailed)}</td>`
       + `<td class="num${summary.violations.length > 0 ? ' violated' : ''}">${formatCount(summary.violations.length)}</td>`
-      + `<td class="num">${formatCount(summary.failedExpectations.length)}</td>`
+      + `<td class="num${summary.failedExpectations.length > 0 ? ' violated' : ''}">${formatCount(summary.failedExpectations.length)}</td>`
       + `<td class="mono">${escape(summary.fingerprintPrefix)}</td>`
       + `<td class="num">${escape(formatDurationMs(run.virtualMs))}</td><td class="num">${formatWallMs(run.wallMs)}</td></tr>`;
   });
@@ -110,8 +127,4 @@ function renderRunTable(reports: readonly RunReport[], runIds: readonly string[]
 // Inlined library text must not contain the end tag of the element it sits in.
 function guardRawText(text: string, element: 'script' | 'style'): string {
   return text.replace(new RegExp(`</${element}`, 'gi'), `<\\/${element}`);
-}
-
-function plural(count: number, noun: string): string {
-  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -1,7 +1,7 @@
 // summary.md: one table to scan, then, for every failing run, what broke and the command that replays it.
 // Meant for CI job summaries and pull-request comments, so it is GitHub-flavoured Markdown.
 import type { RunReport } from '../runReport.js';
-import { formatCount, formatWallMs } from './formatNumber.js';
+import { formatCount, formatPlural, formatWallMs } from './formatNumber.js';
 import type { ReportMeta } from './reportMeta.js';
 import { formatCompactJson, summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
@@ -19,7 +19,7 @@ export function renderMarkdown(reports: readonly RunReport[], meta: ReportMeta):
 
 function describeVerdict(reports: readonly RunReport[]): string {
   const overall = summarizeVerdict(reports);
-  const scope = `${plural(overall.runs, 'run')} of ${plural(overall.scenarios, 'scenario')}`;
+  const scope = `${formatPlural(overall.runs, 'run')} of ${formatPlural(overall.scenarios, 'scenario')}`;
   if (overall.verdict === 'empty') return '**No runs.**';
   if (overall.verdict === 'pass') return `**✅ PASS**: all ${scope} passed.`;
   return `**❌ FAIL**: ${overall.failed} of ${scope} failed.`;
@@ -69,10 +69,6 @@ function renderFailure(run: RunReport): string[] {
   return lines;
 }
 
-function plural(count: number, noun: string): string {
-  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
-}
-
 // Backslash-escaping ASCII punctuation is always literal in CommonMark, so user text cannot open a link,
 // emphasis, raw HTML or a table cell; newlines would end a list item or a row.
 function escapeMarkdown(text: string): string {
@@ -83,17 +79,17 @@ function escapeMarkdown(text: string): string {
 // end the cell, so the table escapes pipes itself.
 function formatInlineCode(text: string): string {
   const flat = text.replace(/\r?\n|\r/g, ' ');
-  const fence = '`'.repeat(longestBacktickRun(flat) + 1);
+  const fence = '`'.repeat(findLongestBacktickRun(flat) + 1);
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
 function formatCodeBlock(text: string, language: string): string[] {
-  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
+  const fence = '`'.repeat(Math.max(3, findLongestBacktickRun(text) + 1));
   return [`${fence}${language}`, text, fence];
 }
 
-function longestBacktickRun(text: string): number {
+function findLongestBacktickRun(text: string): number {
   let longest = 0;
   for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
   return longest;

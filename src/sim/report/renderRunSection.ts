@@ -3,7 +3,7 @@
 import type { RunReport, TimelineEvent } from '../runReport.js';
 import type { RunChartData } from './buildChartData.js';
 import { escapeXmlAttribute, escapeXmlText as escape } from './escapeXml.js';
-import { formatCount, formatDurationMs, formatHoursAt, formatWallMs } from './formatNumber.js';
+import { formatCount, formatDurationMs, formatPlural, formatHoursAt, formatWallMs } from './formatNumber.js';
 import { renderChartKey } from './renderChartKey.js';
 import { renderCoverage } from './renderCoverage.js';
 import { formatCompactJson, summarizeRun, type RunSummary } from './summarizeRun.js';
@@ -48,9 +48,9 @@ function describeGist(run: RunReport, summary: RunSummary): string {
   const parts: string[] = [];
   if (summary.violations.length > 0) {
     const ids = [...summary.violationsByInvariant.keys()].map((id) => `${id} ${summary.violations.find((v) => v.invariant === id)?.name ?? ''}`);
-    parts.push(`${plural(summary.violations.length, 'violation')}: ${ids.join(', ')}`);
+    parts.push(`${formatPlural(summary.violations.length, 'violation')}: ${ids.join(', ')}`);
   }
-  if (summary.failedExpectations.length > 0) parts.push(plural(summary.failedExpectations.length, 'failed expectation'));
+  if (summary.failedExpectations.length > 0) parts.push(formatPlural(summary.failedExpectations.length, 'failed expectation'));
   return parts.length > 0 ? parts.join(' · ') : 'failed';
 }
 
@@ -110,7 +110,7 @@ function renderCharts(chart: RunChartData): string {
   const { total, series } = chart.pools;
   const poolNote = total > series.length
     ? `Showing the ${series.length} of ${formatCount(total)} pools with the lowest minimum level (relative to capacity).`
-    : `${plural(total, 'pool')}.`;
+    : `${formatPlural(total, 'pool')}.`;
   const pools = series.length === 0
     ? '<p class="note">No pool samples were recorded.</p>'
     : `<p class="note">${escape(poolNote)} Stored keys over virtual time; drag to zoom, double-click to reset.</p>`
@@ -138,8 +138,4 @@ function renderDerived(derived: Readonly<Record<string, unknown>>): string {
   const rows = keys.map((key) => `<tr><td class="mono">${escape(key)}</td><td class="mono">${escape(formatCompactJson(derived[key]))}</td></tr>`);
   return `<details class="more"><summary>Options derived from the seed (${keys.length})</summary>`
     + `<table><tbody>${rows.join('')}</tbody></table></details>`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
 }

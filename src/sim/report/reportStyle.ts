@@ -25,6 +25,9 @@ a:hover { text-decoration: underline; }
 .verdict { font-size: 34px; font-weight: 800; letter-spacing: 0.04em; }
 .banner .headline { font-size: 17px; font-weight: 600; }
 .banner .subline { opacity: 0.92; }
+.banner ul.failing { margin: 6px 0 0; padding: 0; list-style: none; }
+.banner ul.failing li { margin: 1px 0; }
+.banner ul.failing a { color: #fff; text-decoration: underline; font-weight: 600; }
 .meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 16px 0 0; }
 .meta dt { color: var(--muted); }
 .meta dd { margin: 0; font-family: var(--mono); font-size: 12.5px; word-break: break-all; }
@@ -80,6 +83,8 @@ details.run[open] > summary { border-bottom: 1px solid var(--line); background: 
 .scroll table th { position: sticky; top: 0; }
 .scroll table tr:last-child td { border-bottom: none; }
 .missed td { color: var(--warn); }
+table.coverage td { font-family: var(--mono); font-size: 12.5px; }
+table.coverage td.num, table.coverage td.ok { font-family: inherit; font-size: 14px; }
 details.more > summary { cursor: pointer; color: var(--muted); margin: 12px 0 6px; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; }
 .chip { font-family: var(--mono); font-size: 12px; padding: 1px 8px; border-radius: 10px; border: 1px solid var(--line); background: var(--panel); }

@@ -9,7 +9,9 @@ import { INVARIANT_IDS } from '../../../src/model/violation.js';
 import type { RunReport } from '../../../src/sim/runReport.js';
 import { buildChartData, CHARTED_POOLS_MAX, POINTS_PER_SERIES_MAX, type RunChartData } from '../../../src/sim/report/buildChartData.js';
 import { downsamplePoints } from '../../../src/sim/report/downsamplePoints.js';
-import { REPORT_DATA_ELEMENT_ID, renderHtml } from '../../../src/sim/report/renderHtml.js';
+import { REPORT_DATA_ELEMENT_ID } from '../../../src/sim/report/chartScript.js';
+import { renderHtml } from '../../../src/sim/report/renderHtml.js';
+import { renderJson } from '../../../src/sim/report/renderJson.js';
 import { renderJunit } from '../../../src/sim/report/renderJunit.js';
 import { renderMarkdown } from '../../../src/sim/report/renderMarkdown.js';
 import { writeReports, type ReportPaths } from '../../../src/sim/report/writeReports.js';
@@ -60,6 +62,14 @@ it('round-trips the runs and meta through report.json under schema version 1', a
   const runs = [createPassingRun(), createFailingRun()];
   const paths = await writeFixtureReports(runs);
   expect(JSON.parse(await readFile(paths.json, 'utf8'))).toEqual({ schemaVersion: 1, meta: REPORT_META, runs });
+});
+
+it('keeps arrays of plain values on one line in report.json and reads back as JSON.stringify would', () => {
+  const run: RunReport = { ...createFailingRun(), derived: { gone: undefined, nan: Number.NaN, list: [1, undefined, 'x'], at: new Date(0), empty: [], none: {} } };
+  const text = renderJson([run], REPORT_META);
+  expect(text).toContain('\n      "bugs": ["restart-loses-keys"],\n');
+  expect(text).toMatch(/"points": \[\n {14}\[0, \d+\],\n/);
+  expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify({ schemaVersion: 1, meta: REPORT_META, runs: [run] })));
 });
 
 it('writes byte-identical files when the same runs are written twice', async () => {
@@ -188,12 +198,21 @@ it('charts only the 8 pools with the lowest minimum level of a 1,000-user run an
 it('thins a long pool series to at most 2,000 points and keeps its minimum, first and last samples', () => {
   const run = createScaleRun(10);
   const dense = run.series.pools.find((pool) => pool.label === 'dense');
-  const charted = buildChartData(run, 'run-0').pools.series.find((pool) => pool.label === 'dense');
+  const chart = buildChartData(run, 'run-0');
+  const charted = chart.pools.series.find((pool) => pool.label === 'dense');
+  const x = charted?.x ?? chart.pools.x ?? [];
   expect(dense?.points.length).toBeGreaterThan(POINTS_PER_SERIES_MAX);
-  expect(charted?.x.length).toBeLessThanOrEqual(POINTS_PER_SERIES_MAX);
+  expect(x.length).toBeLessThanOrEqual(POINTS_PER_SERIES_MAX);
+  expect(charted?.y).toHaveLength(x.length);
   expect(Math.min(...(charted?.y ?? []))).toBe(0);
   expect(charted?.y[0]).toBe(dense?.points[0]?.[1]);
-  expect(charted?.x[charted.x.length - 1]).toBe(24);
+  expect(x[x.length - 1]).toBe(24);
+});
+
+it('sends the time axis once when every charted pool was sampled at the same instants', () => {
+  const chart = buildChartData(createPassingRun(), 'run-0');
+  expect(chart.pools.x).toHaveLength(72 * 6 + 1);
+  expect(chart.pools.series.map((pool) => pool.x)).toEqual([null, null, null]);
 });
 
 it('keeps every bucket minimum when thinning, whatever the series shape', () => {
@@ -204,8 +223,12 @@ it('keeps every bucket minimum when thinning, whatever the series shape', () => 
   expect(thinned.map(([x]) => x)).toEqual([...thinned.map(([x]) => x)].sort((a, b) => a - b));
 });
 
-it('closes an outage still open at the end of the run at the run’s end', () => {
+it('pairs outage starts and ends by label into bands, closing one still open at the run’s end', () => {
   const run = createPassingRun();
-  const events = [...run.series.events, { atMs: 60 * 3_600_000, kind: 'outage.start' as const, label: 'remote offline' }];
-  expect(buildChartData({ ...run, series: { ...run.series, events } }, 'run-0').markers.bands).toEqual([[60, 72]]);
+  const at = (hour: number, kind: 'outage.start' | 'outage.end', label: string) => ({ atMs: hour * 3_600_000, kind, label });
+  const events = [
+    at(2, 'outage.start', 'remote'), at(5, 'outage.start', 'link A~B'), at(8, 'outage.end', 'remote'),
+    at(9, 'outage.end', 'link A~B'), at(48, 'outage.end', 'remote'), at(60, 'outage.start', 'remote'),
+  ];
+  expect(buildChartData({ ...run, series: { ...run.series, events } }, 'run-0').markers.bands).toEqual([[2, 8], [5, 9], [60, 72]]);
 });

@@ -90,6 +90,18 @@ it('logs no console errors, throws no page errors and requests nothing but the f
   await page.close();
 });
 
+it('fits every chart to the page width when the window narrows', { timeout: TIMEOUT_MS }, async () => {
+  const { page } = await openReport();
+  await page.click('#expand-all');
+  await page.setViewportSize({ width: 800, height: 900 });
+  await page.waitForTimeout(200);
+  const overflowing = await page.$$eval('[data-chart]', (targets) => targets
+    .filter((t) => (t.querySelector('.uplot')?.getBoundingClientRect().width ?? 0) > t.getBoundingClientRect().width + 1)
+    .map((t) => `${t.getAttribute('data-run')}/${t.getAttribute('data-chart')}`));
+  expect(overflowing).toEqual([]);
+  await page.close();
+});
+
 it('writes a non-empty screenshot to reports/report-screenshot.png', { timeout: TIMEOUT_MS }, async () => {
   const { page } = await openReport();
   await mkdir(join(SCREENSHOT_PATH, '..'), { recursive: true });

@@ -40,7 +40,7 @@ export function createPassingRun(): RunReport {
     series: {
       pools,
       deliveries: createDeliveries(hours, () => ({ refusedEnc: 0, refusedDec: 0 })),
-      events: [24, 48].flatMap((h) => ['alice', 'bob', 'carol'].map((name, i) => event(h + i * 0.1, 'sync.completed', `scheduled sync for ${name}`))),
+      events: [24, 48].flatMap((h) => ['alice', 'bob', 'carol'].map((name, i) => createEvent(h + i * 0.1, 'sync.completed', `scheduled sync for ${name}`))),
     },
     coverage: createCoverage(0.6),
     repro: 'kmesim run scenarios/mail-steady.yaml --seed 42',
@@ -89,16 +89,16 @@ export function createFailingRun(): RunReport {
       pools,
       deliveries: createDeliveries(hours, (h) => (h >= outage.fromHour + 3 && h < outage.toHour ? { refusedEnc: 4 + (h % 3), refusedDec: h === 26 ? 3 : 0 } : { refusedEnc: 0, refusedDec: 0 })),
       events: [
-        event(12, 'sync.completed', 'scheduled sync for dave'),
-        event(12.1, 'sync.completed', 'scheduled sync for erin'),
-        event(outage.fromHour, 'outage.start', 'remote key manager offline'),
-        ...[21, 22.5, 24, 27, 29].map((h) => event(h, 'sync.failed', 'threshold sync for erin: remote offline')),
-        event(26, 'kme.restart', 'KME A restarted'),
-        event(outage.toHour, 'outage.end', 'remote key manager online'),
-        event(30.2, 'sync.completed', 'retry sync for dave'),
-        event(36, 'sync.completed', 'scheduled sync for dave'),
-        event(36.1, 'sync.completed', 'scheduled sync for erin'),
-        event(40, 'fault', 'fail the next 2 calls'),
+        createEvent(12, 'sync.completed', 'scheduled sync for dave'),
+        createEvent(12.1, 'sync.completed', 'scheduled sync for erin'),
+        createEvent(outage.fromHour, 'outage.start', 'remote key manager'),
+        ...[21, 22.5, 24, 27, 29].map((h) => createEvent(h, 'sync.failed', 'threshold sync for erin: remote offline')),
+        createEvent(26, 'kme.restart', 'KME A restarted'),
+        createEvent(outage.toHour, 'outage.end', 'remote key manager'),
+        createEvent(30.2, 'sync.completed', 'retry sync for dave'),
+        createEvent(36, 'sync.completed', 'scheduled sync for dave'),
+        createEvent(36.1, 'sync.completed', 'scheduled sync for erin'),
+        createEvent(40, 'fault', 'fail the next 2 calls'),
       ],
     },
     coverage: createCoverage(0.85),
@@ -123,7 +123,7 @@ export function createScaleRun(users: number): RunReport {
     virtualMs: hours * HOUR_MS,
     derived: { users },
     stats: { ...base.stats, users: users + 1 },
-    series: { pools, deliveries: createDeliveries(hours, () => ({ refusedEnc: 0, refusedDec: 0 })), events: [event(12, 'sync.completed', 'scheduled syncs')] },
+    series: { pools, deliveries: createDeliveries(hours, () => ({ refusedEnc: 0, refusedDec: 0 })), events: [createEvent(12, 'sync.completed', 'scheduled syncs')] },
     repro: 'kmesim run scenarios/scale-1000.yaml --seed 1',
   };
 }
@@ -173,7 +173,7 @@ function createDeliveries(hours: number, refusals: (hour: number) => { refusedEn
   return buckets;
 }
 
-function event(hour: number, kind: TimelineEvent['kind'], label: string): TimelineEvent {
+function createEvent(hour: number, kind: TimelineEvent['kind'], label: string): TimelineEvent {
   return { atMs: Math.round(hour * HOUR_MS), kind, label };
 }
 

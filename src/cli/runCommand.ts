@@ -1,0 +1,157 @@
+// `kmesim run <file|dir>`: plays scenarios at their pinned seeds (or --seed / --seeds), writes reports,
+// and on a violation shrinks the run and prints the repro line. Exit 0: all held; 1: a violation or a
+// failed expectation; 2: usage or scenario error.
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { stringify } from 'yaml';
+import { parseBugNames, type BugName } from '../model/bugs.js';
+import { INVARIANT_NAMES } from '../model/violation.js';
+import { loadScenarios } from '../sim/loadScenario.js';
+import { writeReports } from '../sim/report/writeReports.js';
+import type { RunJob } from '../sim/runJob.js';
+import { runJobs } from '../sim/runPool.js';
+import type { RunReport } from '../sim/runReport.js';
+import { runScenario } from '../sim/runScenario.js';
+import { shrinkScenario } from '../sim/shrinkScenario.js';
+import { parseInteger, parseShard, UsageError } from './usageError.js';
+
+export interface RunCommandOptions {
+  readonly seed?: string;
+  readonly seeds?: string;
+  readonly shard?: string;
+  readonly workers?: string;
+  readonly bug?: readonly string[];
+  readonly trace?: string;
+  readonly out: string;
+  readonly checkDeterminism?: boolean;
+  readonly shrink: boolean;
+}
+
+export async function runCommand(target: string, options: RunCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const print = (line = ''): void => void out.write(`${line}\n`);
+  let bugs: BugName[];
+  try {
+    bugs = [...parseBugNames(options.bug ?? [])];
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (options.seed !== undefined && options.seeds !== undefined) throw new UsageError('give --seed or --seeds, not both');
+  const workers = options.workers === undefined ? 0 : parseInteger('--workers', options.workers);
+  const shard = options.shard === undefined ? { index: 1, count: 1 } : parseShard(options.shard);
+  const scenarios = await loadScenarios(target);
+  const sweep = options.seeds === undefined ? undefined : parseInteger('--seeds', options.seeds, 1);
+  const oneSeed = options.seed === undefined ? undefined : parseInteger('--seed', options.seed);
+  const jobs: RunJob[] = scenarios
+    .flatMap(({ file, scenario }) => {
+      const seeds = oneSeed !== undefined ? [oneSeed] : sweep !== undefined ? Array.from({ length: sweep }, (_, i) => i + 1) : scenario.seeds;
+      return seeds.map((seed) => ({ file, seed, bugs }));
+    })
+    .filter((_, i) => i % shard.count === shard.index - 1);
+  if (jobs.length === 0) throw new UsageError('no runs selected (check --shard)');
+  if (options.trace !== undefined && jobs.length !== 1) throw new UsageError(`--trace needs exactly one run, this selects ${jobs.length}`);
+
+  print(`kmesim run ${target}: ${jobs.length} run(s)${bugs.length > 0 ? `, bugs: ${bugs.join(', ')}` : ''}${workers > 0 ? `, ${workers} worker(s)` : ''}${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}`);
+  let reports: RunReport[];
+  if (options.trace !== undefined) {
+    const job = jobs[0] as RunJob;
+    const scenario = scenarios.find((entry) => entry.file === job.file)?.scenario;
+    if (scenario === undefined) throw new Error('runCommand: scenario vanished');
+    const stream = createWriteStream(options.trace);
+    const report = runScenario(scenario, {
+      seed: job.seed,
+      file: job.file,
+      bugs,
+      traceSink: (line) => stream.write(`${line}\n`),
+      onDerived: (derived) => print(`seed ${job.seed}: ${JSON.stringify(derived)}`),
+    });
+    await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    print(`trace: ${options.trace}`);
+    reports = [report];
+  } else {
+    for (const job of jobs.slice(0, 20)) print(`seed ${job.seed}: ${job.file}`);
+    if (jobs.length > 20) print(`… and ${jobs.length - 20} more`);
+    const bar = process.stdout.isTTY && jobs.length > 1 && out === process.stdout ? new cliProgress.SingleBar({ format: 'runs [{bar}] {value}/{total} {scenario}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+    bar?.start(jobs.length, 0, { scenario: '' });
+    reports = await runJobs(jobs, workers, (report) => bar?.increment(1, { scenario: `${report.scenario}@${report.seed}` }));
+    bar?.stop();
+  }
+
+  if (options.checkDeterminism === true) {
+    const again = await runJobs(jobs, Math.max(1, workers));
+    const differing = reports.filter((report, i) => report.fingerprint !== again[i]?.fingerprint);
+    for (const report of differing) print(`I14 determinism: ${report.scenario} seed ${report.seed} gave a different trace in a worker thread`);
+    print(`determinism: ${reports.length - differing.length}/${reports.length} runs identical in the main thread and a worker thread`);
+    if (differing.length > 0) return 1;
+  }
+
+  printSummary(reports, print);
+  const paths = await writeReports(reports, options.out, { title: `kmesim run ${target}`, command: `npx kmesim run ${target}`, build: 'kmesim' });
+  print(`reports: ${paths.html} ${paths.json} ${paths.markdown} ${paths.junit}`);
+
+  const failed = reports.filter((report) => !report.passed);
+  for (const report of failed) await explainFailure(report, scenarios, options, print);
+  return failed.length === 0 ? 0 : 1;
+}
+
+function printSummary(reports: readonly RunReport[], print: (line?: string) => void): void {
+  print();
+  print('scenario               seed  verdict  sent      decrypted  refused  syncs ok/failed  wall ms  fingerprint');
+  for (const report of reports) {
+    const refused = Object.values(report.stats.encRefused).reduce((a, b) => a + b, 0);
+    print(
+      [
+        report.scenario.padEnd(22),
+        String(report.seed).padStart(4),
+        (report.passed ? 'pass' : 'FAIL').padEnd(7),
+        String(report.stats.messagesSent).padStart(9),
+        String(report.stats.messagesDecrypted).padStart(10),
+        String(refused).padStart(8),
+        `${report.stats.syncsCompleted}/${report.stats.syncsFailed}`.padStart(16),
+        String(report.wallMs).padStart(8),
+        report.fingerprint.slice(0, 16),
+      ].join('  '),
+    );
+  }
+  const passed = reports.filter((report) => report.passed).length;
+  print(`${passed}/${reports.length} runs passed`);
+  print();
+}
+
+async function explainFailure(
+  report: RunReport,
+  scenarios: ReadonlyArray<{ file: string; scenario: import('../sim/scenarioSchema.js').Scenario }>,
+  options: RunCommandOptions,
+  print: (line?: string) => void,
+): Promise<void> {
+  const violation = report.safety.violations[0] ?? report.liveness.violations[0];
+  print(`FAIL ${report.scenario} seed ${report.seed}`);
+  if (violation === undefined) {
+    for (const expectation of report.expectations.filter((e) => !e.passed)) print(`  expectation failed: ${expectation.description} (${expectation.detail})`);
+    print(`repro: ${report.repro}`);
+    return;
+  }
+  print(`  ${violation.invariant} ${INVARIANT_NAMES[violation.invariant]}: ${violation.message}`);
+  print(`  evidence: ${JSON.stringify(violation.evidence)}`);
+  const source = scenarios.find((entry) => entry.file === report.file);
+  if (options.shrink && source !== undefined) {
+    const shrunk = shrinkScenario(source.scenario, report.seed, report.bugs as BugName[], report.file);
+    if (shrunk !== null) {
+      await mkdir(options.out, { recursive: true });
+      const path = join(options.out, `shrunk-${report.scenario}-seed${report.seed}.yaml`);
+      await writeFile(path, stringify(shrunk.scenario));
+      const lines: string[] = [];
+      runScenario(shrunk.scenario, { seed: report.seed, file: path, bugs: report.bugs as BugName[], traceSink: (line) => lines.push(line) });
+      const keyId = String((violation.evidence as Record<string, unknown>)['keyId'] ?? '');
+      // The story of the failure: the traffic and faults of the shrunk run, without the set-up.
+      const story = lines.filter((line) => !line.includes('"k":"sae.register"') && !line.includes('"k":"run.start"'));
+      const relevant = keyId === '' ? story.slice(-12) : story.filter((line) => line.includes(keyId) || line.includes('"violation"')).slice(0, 16);
+      print(`  shrunk in ${shrunk.runs} runs to ${shrunk.report.stats.messagesSent} message(s), ${shrunk.scenario.faults.length} fault(s): ${path}`);
+      print('  events:');
+      for (const line of relevant) print(`    ${line.length > 240 ? `${line.slice(0, 237)}...` : line}`);
+      print(`  the shrunk scenario reproduces it: npx kmesim run ${path} --seed ${report.seed}${(report.bugs as string[]).map((bug) => ` --bug ${bug}`).join('')}`);
+    }
+  }
+  print(`repro: ${report.repro}`);
+}
