@@ -45,6 +45,9 @@ interface Message {
   sentAtMs: number | null;
   sendAttempts: number;
   envelope: OtpEnvelope | null;
+  /** Whether this message is sealed with real key bytes; otherwise only its key IDs travel (otpSample). */
+  readonly sampled: boolean;
+  keyIds: ReadonlyArray<readonly string[]>;
   readonly decryptedBy: Set<number>;
   lost: boolean;
 }
@@ -63,6 +66,7 @@ type SimEvent =
   | { readonly type: 'phase.liveness' };
 
 const DAY_MS = 86_400_000;
+const NO_BYTES = new Uint8Array(0);
 
 export function buildProfile(scenario: Scenario): Profile {
   const { world } = scenario;
@@ -95,6 +99,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   const userByName = new Map(users.map((user) => [user.name, user]));
   const chooseRecipient = createRecipientChooser(scenario, users, rng.fork('recipients'));
   const mailRng = rng.fork('mail');
+  const sampleRng = rng.fork('otp-sample');
   const kmeIds = Array.from({ length: scenario.world.kmes }, (_, i) => kmeIdOf(i));
   const endOfSafety = scenario.duration;
   const endOfRun = scenario.duration + scenario.liveness.bound;
@@ -232,7 +237,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
       const candidate = mailRng.pick(users);
       if (candidate.index !== sender.index && candidate.index !== recipient.index && candidate.kmeIndex === recipient.kmeIndex && !cc.includes(candidate)) cc.push(candidate);
     }
-    return { id: nextMessageId++, sender, readers: [recipient, ...cc], bytes: mailRng.int(min, max), createdAtMs: at, sentAtMs: null, sendAttempts: 0, envelope: null, decryptedBy: new Set(), lost: false };
+    const sampled = scenario.workload.otpSample >= 1 || sampleRng.next() < scenario.workload.otpSample;
+    return { id: nextMessageId++, sender, readers: [recipient, ...cc], bytes: mailRng.int(min, max), createdAtMs: at, sentAtMs: null, sendAttempts: 0, envelope: null, sampled, keyIds: [], decryptedBy: new Set(), lost: false };
   };
   const recipientNamed = (name: string): SimUser => {
     const user = userByName.get(name);
@@ -314,7 +320,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
           const number = Math.min(profile.maxKeysPerRequest, flow.needed - (got.get(flow) as OtpKey[]).length);
           const request = { ...(number === 1 ? {} : { number }), ...(cc.length === 0 ? {} : { additional_slave_SAE_IDs: cc }) };
           const command = { type: 'keys.enc', kmeId: kmeOf(message.sender), callerSaeId: message.sender.saeId, slaveSaeId: (message.readers[0] as SimUser).saeId, request } as const;
-          return { flow, pending: sim.beginEnc(message.sender.kmeIndex, command, nowMs) };
+          return { flow, pending: sim.beginEnc(message.sender.kmeIndex, command, nowMs, message.sampled) };
         });
         for (const { flow, pending: request } of pending) {
           const reply = sim.finishEnc(request, nowMs);
@@ -324,7 +330,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
             continue;
           }
           const keys = got.get(flow) as OtpKey[];
-          reply.outcome.result.keys.forEach((key, i) => keys.push({ keyId: key.keyId, bytes: reply.materials[i] ?? materialOf(sim.world.config.seed, key) }));
+          const withBytes = flow.message.sampled;
+          reply.outcome.result.keys.forEach((key, i) => keys.push({ keyId: key.keyId, bytes: withBytes ? (reply.materials[i] ?? materialOf(sim.world.config.seed, key)) : NO_BYTES }));
           tally.keysDelivered += reply.outcome.result.keys.length;
         }
       }
@@ -335,8 +342,9 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
 
   function seal(flow: SendFlow): void {
     const { message } = flow;
+    message.keyIds = flow.sources.map((keys) => keys.map((key) => key.keyId));
     try {
-      message.envelope = sealOtp(messageBytes(message), flow.sources);
+      if (message.sampled) message.envelope = sealOtp(messageBytes(message), flow.sources);
     } catch (error) {
       if (!(error instanceof OtpError)) throw error;
       onViolations([violation(error.code === 'repeated-key' ? 'I1' : 'I9', `message ${message.id} cannot be sealed: ${error.message}`, { message: message.id })]);
@@ -377,31 +385,31 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   }
 
   /** dec_keys for every key of one source, in chunks; the keys' bytes, or the status that refused them. */
-  function fetchKeys(sim: SimKme, caller: SimUser, kmeIndex: number, master: SimUser, keyIds: readonly string[]): Map<string, Uint8Array> | number {
+  function fetchKeys(sim: SimKme, caller: SimUser, kmeIndex: number, master: SimUser, keyIds: readonly string[], withBytes = true): Map<string, Uint8Array> | number {
     const got = new Map<string, Uint8Array>();
     for (let i = 0; i < keyIds.length; i += profile.maxKeysPerRequest) {
       const chunk = keyIds.slice(i, i + profile.maxKeysPerRequest);
-      const reply = sim.call(kmeIndex, { type: 'keys.dec', kmeId: kmeIds[kmeIndex] as string, callerSaeId: caller.saeId, masterSaeId: master.saeId, keyIds: chunk }, nowMs);
+      const reply = sim.call(kmeIndex, { type: 'keys.dec', kmeId: kmeIds[kmeIndex] as string, callerSaeId: caller.saeId, masterSaeId: master.saeId, keyIds: chunk }, nowMs, withBytes);
       if (reply.injected || !reply.outcome.result.ok || reply.outcome.result.kind !== 'keys') return reply.status;
       const materials = reply.materials;
-      (reply.outcome.result.keys as readonly DeliveredKey[]).forEach((key, j) => got.set(key.keyId, materials[j] ?? materialOf(sim.world.config.seed, key)));
+      (reply.outcome.result.keys as readonly DeliveredKey[]).forEach((key, j) => got.set(key.keyId, withBytes ? (materials[j] ?? materialOf(sim.world.config.seed, key)) : NO_BYTES));
     }
     return got;
   }
 
   function readMessage(message: Message, reader: SimUser, attempt: number): void {
     const envelope = message.envelope;
-    if (envelope === null || message.decryptedBy.has(reader.index)) return;
+    if ((message.sampled && envelope === null) || message.sentAtMs === null || message.decryptedBy.has(reader.index)) return;
     const lookups: Array<(keyId: string) => Uint8Array | undefined> = [];
     for (const sim of sims) {
-      const keyIds = envelope.sources[sim.index]?.keyIds ?? [];
+      const keyIds = envelope?.sources[sim.index]?.keyIds ?? message.keyIds[sim.index] ?? [];
       if (sim.index === 0 && attempt === 1 && keyIds.length > 0 && misbehave(misbehaviour.corruptIds)) {
         // A client that mangles one key ID: the KME must refuse the whole request and consume nothing (C38).
         const corrupted = [...keyIds.slice(0, -1), deriveKeyId(`${scenario.name}:${options.seed}`, 'corrupt', message.id)];
         fetchKeys(sim, reader, reader.kmeIndex, message.sender, corrupted);
         if (stopped) return;
       }
-      const got = fetchKeys(sim, reader, reader.kmeIndex, message.sender, keyIds);
+      const got = fetchKeys(sim, reader, reader.kmeIndex, message.sender, keyIds, message.sampled);
       if (stopped) return;
       if (typeof got === 'number') {
         countRefusal(tally.decRefused, got);
@@ -416,18 +424,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
       }
       lookups.push((keyId) => got.get(keyId));
     }
-    let plain: Uint8Array;
-    try {
-      plain = openOtp(envelope, lookups);
-    } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
-      onViolations([violation('I15', `message ${message.id} does not decrypt for ${reader.name}: ${error.message}`, { message: message.id, reader: reader.name })]);
-      return;
-    }
-    if (Buffer.compare(Buffer.from(plain), Buffer.from(messageBytes(message))) !== 0) {
-      onViolations([violation('I15', `message ${message.id} decrypts to other bytes than were sent`, { message: message.id, reader: reader.name })]);
-      return;
-    }
+    if (envelope !== null && !opensToOriginal(message, envelope, lookups, reader)) return;
     message.decryptedBy.add(reader.index);
     if (misbehave(misbehaviour.reread)) queue.push(nowMs + 3_600_000, { type: 'mail.reread', message, reader, otherEnd: false });
     if (kmeIds.length > 1 && misbehave(misbehaviour.rereadOtherEnd)) queue.push(nowMs + 3_600_000, { type: 'mail.reread', message, reader, otherEnd: true });
@@ -440,9 +437,25 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     }
   }
 
+  function opensToOriginal(message: Message, envelope: OtpEnvelope, lookups: Array<(keyId: string) => Uint8Array | undefined>, reader: SimUser): boolean {
+    let plain: Uint8Array;
+    try {
+      plain = openOtp(envelope, lookups);
+    } catch (error) {
+      if (!(error instanceof OtpError)) throw error;
+      onViolations([violation('I15', `message ${message.id} does not decrypt for ${reader.name}: ${error.message}`, { message: message.id, reader: reader.name })]);
+      return false;
+    }
+    if (Buffer.compare(Buffer.from(plain), Buffer.from(messageBytes(message))) !== 0) {
+      onViolations([violation('I15', `message ${message.id} decrypts to other bytes than were sent`, { message: message.id, reader: reader.name })]);
+      return false;
+    }
+    return true;
+  }
+
   /** Someone fetches a message's keys again: its reader re-opening it, possibly through the other KME of the link. */
   function rereadMessage(message: Message, reader: SimUser, otherEnd: boolean): void {
-    const keyIds = message.envelope?.sources[0]?.keyIds ?? [];
+    const keyIds = message.keyIds[0] ?? [];
     const kmeIndex = otherEnd ? message.sender.kmeIndex : reader.kmeIndex;
     if (keyIds.length === 0 || (otherEnd && kmeIndex === reader.kmeIndex)) return;
     fetchKeys(sims[0] as SimKme, reader, kmeIndex, message.sender, keyIds);
@@ -513,7 +526,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
         rereadMessage(event.message, event.reader, event.otherEnd);
         break;
       case 'mail.eavesdrop': {
-        const keyIds = event.message.envelope?.sources[0]?.keyIds ?? [];
+        const keyIds = event.message.keyIds[0] ?? [];
         // Key IDs travel in the clear with the mail; someone else on the receiver's KME replays them (C35, I5).
         if (keyIds.length > 0) fetchKeys(sims[0] as SimKme, event.eavesdropper, event.eavesdropper.kmeIndex, event.message.sender, keyIds);
         break;

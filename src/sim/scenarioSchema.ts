@@ -71,6 +71,11 @@ const workloadSchema = z.strictObject({
   bursts: z
     .array(z.strictObject({ at: duration, senders: z.number().int().min(1), recipient: z.string().min(1), messages: z.number().int().min(1).default(1) }))
     .default([]),
+  /**
+   * Share of messages sealed and opened with real key bytes (I15). Every key of every message is still
+   * judged by the other invariants at every step; the scale scenario samples the byte-level round trip.
+   */
+  otpSample: probability.default(1),
   /** Clients call status before enc_keys and wait when it shows too few keys; false: they just try. */
   statusFirst: z.boolean().default(true),
   /**

@@ -36,12 +36,13 @@ export interface SimKme {
   readonly downUntil: Map<number, number>;
   failNext: { count: number; status: number };
   steps: number;
-  call(kmeIndex: number, command: KmeCommand, nowMs: number): SimReply;
+  /** withBytes false: the client will not use the key bytes, so none are derived (sampled scale runs). */
+  call(kmeIndex: number, command: KmeCommand, nowMs: number, withBytes?: boolean): SimReply;
   /**
    * Sends enc_keys without waiting for the answer, so that requests of one instant overlap. A KME answers
    * at once; only the check-then-act bug checks now and reserves when finishEnc collects the answer.
    */
-  beginEnc(kmeIndex: number, command: EncKeysCommand, nowMs: number): PendingEnc;
+  beginEnc(kmeIndex: number, command: EncKeysCommand, nowMs: number, withBytes?: boolean): PendingEnc;
   finishEnc(pending: PendingEnc, nowMs: number): SimReply;
   /** Commands that are not client requests (syncs, remote state, restarts): never faulted. */
   run(command: KmeCommand, nowMs: number): StepOutcome;
@@ -79,16 +80,18 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
   // The bytes of the keys each step delivered, derived once and shared by the checker and the client.
   const materials = new WeakMap<StepOutcome, Uint8Array[]>();
 
+  let deriveBytes = true;
+
   function observe(command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Exchange | null {
     const delivered = outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys : [];
-    const bytesList = delivered.map((key) => materialOf(world.config.seed, key));
+    const bytesList = deriveBytes ? delivered.map((key) => materialOf(world.config.seed, key)) : [];
     materials.set(outcome, bytesList);
     // Inside the model a key's bytes are PRF(seed, label, key ID, size), so that tuple names the material
     // exactly and saves hashing every key; the bytes themselves are checked when each message is opened (I15).
     const keys = delivered.map((key, i) => ({
       keyId: key.keyId,
       materialHash: `${key.materialLabel}|${key.keyId}|${key.sizeBits}`,
-      sizeBits: (bytesList[i] as Uint8Array).length * 8,
+      sizeBits: bytesList[i] === undefined ? key.sizeBits : (bytesList[i] as Uint8Array).length * 8,
     }));
     exchangeId += 1;
     if (command.type === 'keys.enc') {
@@ -119,7 +122,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
     downUntil: new Map(),
     failNext: { count: 0, status: 503 },
     steps: 0,
-    call(kmeIndex, command, nowMs) {
+    call(kmeIndex, command, nowMs, withBytes = true) {
       const down = sim.downUntil.get(kmeIndex);
       if (down !== undefined && nowMs < down) {
         trace.record({ t: nowMs, src: index, k: 'transport.down', kme: kmeIdOf(kmeIndex), cmd: command.type });
@@ -130,20 +133,23 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
         trace.record({ t: nowMs, src: index, k: 'transport.fail', status: sim.failNext.status, cmd: command.type });
         return { injected: true, status: sim.failNext.status };
       }
+      deriveBytes = withBytes;
       const outcome = sim.run(command, nowMs);
+      deriveBytes = true;
       const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
       return { injected: false, status, outcome, materials: materials.get(outcome) ?? [] };
     },
-    beginEnc(kmeIndex, command, nowMs) {
+    beginEnc(kmeIndex, command, nowMs, withBytes = true) {
       if (!world.config.bugs.has('check-then-act') || sim.downUntil.has(kmeIndex) || sim.failNext.count > 0) {
-        return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs) };
+        return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
       }
       const planned = planEncKeys(world, command);
-      if (!planned.ok) return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs) };
+      if (!planned.ok) return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
       return { kind: 'planned', command, plan: planned.plan };
     },
     finishEnc(pending, nowMs) {
       if (pending.kind === 'answered') return pending.reply;
+      deriveBytes = true;
       const outcome = step(pending.command, nowMs, () => {
         const effects: KmeEffect[] = [];
         const keys = commitEncKeys(world, pending.plan, nowMs, effects);
