@@ -54,20 +54,23 @@ export async function runCommand(target: string, options: RunCommandOptions, out
 
   print(`kmesim run ${target}: ${jobs.length} run(s)${bugs.length > 0 ? `, bugs: ${bugs.join(', ')}` : ''}${workers > 0 ? `, ${workers} worker(s)` : ''}${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}`);
   let reports: RunReport[];
-  if (options.trace !== undefined) {
+  if (jobs.length === 1) {
+    // One run: in this thread, so the seed and every option derived from it print before it starts.
     const job = jobs[0] as RunJob;
     const scenario = scenarios.find((entry) => entry.file === job.file)?.scenario;
     if (scenario === undefined) throw new Error('runCommand: scenario vanished');
-    const stream = createWriteStream(options.trace);
+    const stream = options.trace === undefined ? null : createWriteStream(options.trace);
     const report = runScenario(scenario, {
       seed: job.seed,
       file: job.file,
       bugs,
-      traceSink: (line) => stream.write(`${line}\n`),
+      ...(stream === null ? {} : { traceSink: (line: string) => void stream.write(`${line}\n`) }),
       onDerived: (derived) => print(`seed ${job.seed}: ${JSON.stringify(derived)}`),
     });
-    await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-    print(`trace: ${options.trace}`);
+    if (stream !== null) {
+      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      print(`trace: ${options.trace}`);
+    }
     reports = [report];
   } else {
     for (const job of jobs.slice(0, 20)) print(`seed ${job.seed}: ${job.file}`);
@@ -97,7 +100,7 @@ export async function runCommand(target: string, options: RunCommandOptions, out
 
 function printSummary(reports: readonly RunReport[], print: (line?: string) => void): void {
   print();
-  print('scenario               seed  verdict  sent      decrypted  refused  syncs ok/failed  wall ms  fingerprint');
+  print('scenario               seed  verdict  sent      decrypted  refused  syncs ok/failed  wall ms   sim:real  fingerprint');
   for (const report of reports) {
     const refused = Object.values(report.stats.encRefused).reduce((a, b) => a + b, 0);
     print(
@@ -110,6 +113,7 @@ function printSummary(reports: readonly RunReport[], print: (line?: string) => v
         String(refused).padStart(8),
         `${report.stats.syncsCompleted}/${report.stats.syncsFailed}`.padStart(16),
         String(report.wallMs).padStart(8),
+        `${Math.round(report.virtualMs / Math.max(1, report.wallMs)).toLocaleString('en-US')}:1`.padStart(9),
         report.fingerprint.slice(0, 16),
       ].join('  '),
     );
