@@ -19,8 +19,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('Deterministic simulator, mock KME and black-box checker for ETSI GS QKD 014 key management')
     .version(readVersion())
     .exitOverride()
-    .showHelpAfterError('(kmesim --help for usage)')
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    // Every usage error is one line, prefixed like the others: `kmesim: unknown option '--x'`.
+    .configureOutput({ outputError: (text, write) => write(`kmesim: ${text.replace(/^error: /, '').trimEnd()}\n`) });
 
   program
     .command('run')

@@ -16,6 +16,7 @@ export function parseDuration(value: string | number): number {
 }
 
 export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`formatDuration: not a duration: ${ms}`);
   if (ms === 0) return '0s';
   const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]];
   let rest = Math.round(ms);

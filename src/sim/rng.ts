@@ -43,6 +43,8 @@ function createNode(path: string): Rng {
       return Math.max(1, Math.round(-mean * Math.log(1 - next())));
     },
     fork(label) {
+      // A slash would let fork('a/b') and fork('a').fork('b') share a stream.
+      if (label.length === 0 || label.includes('/')) throw new RangeError(`rng.fork: a label is non-empty and has no "/", got "${label}"`);
       return createNode(`${path}/${label}`);
     },
   };
