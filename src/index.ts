@@ -40,3 +40,18 @@ export { OtpError, countKeysNeeded, decodeEnvelope, encodeEnvelope, openOtp, sea
 export { INVARIANT_IDS, INVARIANT_NAMES, type InvariantId, type Violation } from './model/violation.js';
 export { createHistoryChecker, type Exchange, type HistoryChecker, type ObservedKey } from './model/historyChecker.js';
 export { checkStep, checkWorld, snapshotCounts, type CountsSnapshot } from './model/worldInvariants.js';
+
+// The simulator
+export { runScenario, type RunOptions } from './sim/runScenario.js';
+export { loadScenarios, parseScenario, ScenarioError } from './sim/loadScenario.js';
+export { scenarioSchema, type Scenario } from './sim/scenarioSchema.js';
+export type { RunReport } from './sim/runReport.js';
+export { writeReports } from './sim/report/writeReports.js';
+
+// The mock KME over HTTP
+export { startMockKme, type MockKme } from './http/startMockKme.js';
+export { startServer, type ReadyInfo, type RunningServer, type ServerOptions } from './http/startServer.js';
+export { createApp, type AppOptions } from './http/createApp.js';
+export { createKmeHost, type KmeHost, type KmeHostOptions } from './http/kmeHost.js';
+export { createHostClock, type HostClock } from './http/hostClock.js';
+export { buildOpenApiDocument } from './http/openApi.js';

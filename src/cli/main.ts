@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ScenarioError } from '../sim/loadScenario.js';
 import { replayCommand } from './replayCommand.js';
 import { runCommand, type RunCommandOptions } from './runCommand.js';
+import { serveCommand, type ServeCommandOptions } from './serveCommand.js';
 import { UsageError } from './usageError.js';
 
 function readVersion(): string {
@@ -37,6 +38,29 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--no-shrink', 'do not shrink failing runs'))
     .action(async (target: string, options: RunCommandOptions) => {
       exitCode = await runCommand(target, options);
+    });
+
+  program
+    .command('serve')
+    .description('serve the model as ETSI GS QKD 014 KMEs: a mock KME for CI')
+    .option('--port <n>', 'port of the first KME (0: any free port)', '0')
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--seed <n>', 'seed of the key material and key IDs (default: random, printed)')
+    .option('--kmes <n>', '1 or 2 KMEs (enc_keys on the master\'s KME, dec_keys on the slave\'s)', '1')
+    .option('--profile <name>', 'strict, per-user-pool or lenient', 'strict')
+    .option('--auth <mode>', 'header (X-SAE-ID) or mtls (certificates made on first start)', 'header')
+    .option('--auth-header <name>', 'the header that names the caller in header mode', 'X-SAE-ID')
+    .option('--allow-header-auth', 'allow header mode on a non-loopback address')
+    .option('--db <file>', 'keep the world in this SQLite file (survives restarts and SIGKILL)')
+    .option('--scenario <file>', 'take users, pools and faults from a scenario file')
+    .option('--bug <name>', 'switch on a catalogue bug (repeatable)', collect)
+    .option('--write-target <file>', 'write the target file for kmesim check')
+    .option('--clock <mode>', 'real, or manual (time moves only through the admin API)', 'real')
+    .option('--sync-latency <ms>', 'how long the remote key manager takes to answer a sync', '1000')
+    .option('--cert-dir <dir>', 'where mTLS certificates are kept', '.kmesim/certs')
+    .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
+    .action(async (options: ServeCommandOptions) => {
+      exitCode = await serveCommand(options);
     });
 
   program

@@ -168,6 +168,8 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
     pool.discarded += stored;
     pool.deleted = true;
     abortSync(world, pool);
+    // The level follows the counts (I8); a deleted pool asks for no sync.
+    updateLevel(world, pool, effects);
     effects.push({ type: 'keys.discarded', poolId: pool.id, count: stored });
   }
   const poolIds = new Set(pools.map((pool) => pool.id));

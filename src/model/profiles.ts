@@ -23,6 +23,8 @@ export interface Profile {
   readonly scheduledSyncMs: number;
   /** Pool details in `status_extension` (the per-user-pool design shows them there). */
   readonly statusExtension: boolean;
+  /** The per-user-pool design's extra routes: register, refill, delete, pools, km/status, km/sync. */
+  readonly poolRoutes: boolean;
   /** Mandatory extensions this KME understands; any other one is refused with spec string 2. */
   readonly supportedMandatoryExtensions: readonly string[];
 }
@@ -49,6 +51,7 @@ export const strictProfile: Profile = {
   backoff: { baseMs: 1_000, maxMs: 5 * 60_000 },
   scheduledSyncMs: 24 * HOUR_MS,
   statusExtension: false,
+  poolRoutes: false,
   supportedMandatoryExtensions: [MIN_TTL_EXTENSION],
 };
 
@@ -60,6 +63,7 @@ export const perUserPoolProfile: Profile = {
   minKeySizeBits: 8192,
   maxKeySizeBits: 8192,
   statusExtension: true,
+  poolRoutes: true,
 };
 
 export const lenientProfile: Profile = {

@@ -1,0 +1,44 @@
+// One KME as an Express app (no listen: startServer binds ports). Every answer, errors included, is JSON.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createAdminRouter, type AdminOptions } from './adminRoutes.js';
+import { createEtsiRouter } from './etsiRoutes.js';
+import { createErrorHandler, sendError, sendJson } from './httpErrors.js';
+import type { AuthMode } from './identity.js';
+import type { KmeHost } from './kmeHost.js';
+import { buildOpenApiDocument } from './openApi.js';
+import { createPoolRouter } from './poolRoutes.js';
+
+export interface AppOptions {
+  readonly host: KmeHost;
+  readonly kmeId: string;
+  readonly auth: AuthMode;
+  /** The admin API, or null to leave it out. */
+  readonly admin: AdminOptions | null;
+  /** Largest accepted request body (default 256 KiB); larger ones get 413. */
+  readonly bodyLimit?: string;
+  /** Told about any error that is the server's own bug (they are answered 500 with a JSON body). */
+  readonly onBug?: (error: unknown) => void;
+}
+
+function requireJson(req: Request, res: Response, next: NextFunction): void {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && req.method !== 'GET' && !req.is('application/json')) return sendError(res, 415, 'request bodies must be application/json');
+  next();
+}
+
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requireJson);
+  app.use(express.json({ limit: options.bodyLimit ?? '256kb', strict: true, type: 'application/json' }));
+  app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok', kme_id: options.kmeId }));
+  app.get('/openapi.json', (_req, res) => sendJson(res, 200, buildOpenApiDocument()));
+  if (options.admin !== null) app.use(createAdminRouter(options.admin));
+  if (options.host.world.config.profile.poolRoutes) app.use(createPoolRouter(options.host, options.kmeId));
+  app.use(createEtsiRouter({ host: options.host, kmeId: options.kmeId, auth: options.auth }));
+  app.use((req, res) => sendError(res, 404, `no route ${req.method} ${req.path}`));
+  app.use(createErrorHandler(options.onBug ?? ((error) => process.stderr.write(`kmesim: internal error: ${String(error)}\n`))));
+  return app;
+}

@@ -1,0 +1,50 @@
+// The server's clock. `real`: milliseconds since start on the monotonic clock, plus whatever the admin API
+// advanced it by. `manual`: stands still until advanced, so a client's CI controls time completely.
+// Either way the host asks to be woken when its next timer (a sync answer, a retry) comes due.
+export interface HostClock {
+  readonly mode: 'real' | 'manual';
+  now(): number;
+  advance(ms: number): void;
+  wakeAt(atMs: number, wake: () => void): void;
+  stop(): void;
+}
+
+export function createHostClock(mode: 'real' | 'manual'): HostClock {
+  const started = performance.now();
+  let offset = 0;
+  let pending: { atMs: number; wake: () => void; timer: NodeJS.Timeout | null } | null = null;
+  const now = (): number => (mode === 'real' ? Math.floor(performance.now() - started) : 0) + offset;
+  const arm = (): void => {
+    if (pending === null || mode === 'manual') return;
+    if (pending.timer !== null) clearTimeout(pending.timer);
+    const target = pending;
+    target.timer = setTimeout(() => fire(target.atMs), Math.max(0, target.atMs - now()));
+    target.timer.unref();
+  };
+  const fire = (upTo: number): void => {
+    if (pending === null || pending.atMs > upTo) return;
+    const { wake, timer } = pending;
+    if (timer !== null) clearTimeout(timer);
+    pending = null;
+    wake();
+  };
+  return {
+    mode,
+    now,
+    advance(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`clock.advance: ${ms} is not a duration`);
+      offset += ms;
+      fire(now());
+    },
+    wakeAt(atMs, wake) {
+      if (pending !== null && pending.atMs <= atMs) return;
+      if (pending?.timer) clearTimeout(pending.timer);
+      pending = { atMs, wake, timer: null };
+      arm();
+    },
+    stop() {
+      if (pending?.timer) clearTimeout(pending.timer);
+      pending = null;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// The one place HTTP errors take shape: domain errors through the KmeError table, transport and format
+// errors (404, 405, 413, 415, malformed JSON) as the same ETSI Error body, so a client never meets HTML.
+import type { ErrorRequestHandler, Response } from 'express';
+import { toEtsiError, type KmeError } from '../model/kmeError.js';
+import type { Profile } from '../model/profiles.js';
+import type { ErrorBody } from '../model/wireSchema.js';
+
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+export function sendError(res: Response, status: number, message: string, details?: ReadonlyArray<Record<string, unknown>>): void {
+  const body: ErrorBody = details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
+  sendJson(res, status, body);
+}
+
+export function sendKmeError(res: Response, error: KmeError, profile: Profile): void {
+  const { status, body } = toEtsiError(error, profile);
+  sendJson(res, status, body);
+}
+
+interface BodyParserError {
+  readonly type?: string;
+  readonly status?: number;
+}
+
+/** Errors from body parsing become 400/413/415 Error bodies; anything else is our bug: a 500 with JSON. */
+export function createErrorHandler(onBug: (error: unknown) => void): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const parser = error as BodyParserError;
+    switch (parser.type) {
+      case 'entity.parse.failed':
+        return sendError(res, 400, 'request body is not valid JSON');
+      case 'entity.too.large':
+        return sendError(res, 413, 'request body too large');
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return sendError(res, 415, 'unsupported body encoding');
+      case 'request.aborted':
+      case 'request.size.invalid':
+      case 'stream.encoding.set':
+        return sendError(res, 400, 'request body could not be read');
+      default:
+        break;
+    }
+    if (parser.status !== undefined && parser.status >= 400 && parser.status < 500) return sendError(res, parser.status, 'bad request');
+    onBug(error);
+    return sendError(res, 500, 'internal error');
+  };
+}

@@ -1,0 +1,23 @@
+// Who is calling. ETSI 014 takes the SAE ID from the client certificate (mTLS); for CI convenience a header
+// mode reads it from a configured header. Never from the body or the path (C2).
+import type { Request } from 'express';
+import type { TLSSocket } from 'node:tls';
+
+export type AuthMode = { readonly kind: 'header'; readonly header: string } | { readonly kind: 'mtls' };
+
+export function identifyCaller(req: Request, auth: AuthMode): string | null {
+  if (auth.kind === 'header') {
+    const value = req.get(auth.header);
+    return value === undefined || value.length === 0 ? null : value;
+  }
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return null;
+  const subject = socket.getPeerCertificate().subject as { CN?: string | string[] } | undefined;
+  const cn = subject?.CN;
+  return typeof cn === 'string' && cn.length > 0 ? cn : null;
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || address === 'localhost' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}

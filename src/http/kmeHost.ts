@@ -1,0 +1,252 @@
+// The KME host: the world behind every KME a server process exposes, driven by a clock. It runs each
+// request through the core, answers the core's sync requests on a timer (the remote key manager lives in
+// process), applies faults, keeps a bounded trace, judges the live invariants, and journals every change
+// when a store is attached.
+import { createHistoryChecker, type HistoryChecker } from '../model/historyChecker.js';
+import { hashKeyBytes, materialOf } from '../model/keyMaterial.js';
+import { executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
+import { toEtsiError } from '../model/kmeError.js';
+import type { KmeEffect } from '../model/poolOps.js';
+import type { Violation } from '../model/violation.js';
+import { checkStep, checkWorld, snapshotCounts } from '../model/worldInvariants.js';
+import type { World } from '../model/world.js';
+import { commitEncKeys, planEncKeys, type EncKeysCommand } from '../model/encKeys.js';
+import { EventQueue } from '../sim/eventQueue.js';
+import type { HostClock } from './hostClock.js';
+
+export interface HostFaults {
+  /** Answer the next `count` ETSI requests with `status` and an Error body, touching nothing. */
+  failNext: { count: number; status: number };
+  /** Added to every ETSI response. */
+  latencyMs: number;
+  /** KMEs that answer 503 until this host time (a restart in progress). */
+  readonly downUntil: Map<string, number>;
+}
+
+/** Receives every state-changing command once it has run, to persist it (see worldStore). */
+export interface CommandJournal {
+  append(command: KmeCommand, nowMs: number): void;
+}
+
+export interface KmeHostOptions {
+  readonly world: World;
+  readonly clock: HostClock;
+  /** How long the remote key manager takes to answer a sync. */
+  readonly syncLatencyMs?: number;
+  readonly journal?: CommandJournal;
+  /** Trace lines kept for GET /_kmesim/trace; older ones are dropped. */
+  readonly traceLimit?: number;
+  /** Where a careless server would await; only the check-then-act bug awaits. */
+  readonly pause?: () => Promise<void>;
+}
+
+export interface KmeHost {
+  world: World;
+  readonly clock: HostClock;
+  readonly faults: HostFaults;
+  /** Runs a command now; refused ETSI requests come back as results, programmer errors throw. */
+  execute(command: KmeCommand): StepOutcome;
+  /** ETSI requests: as execute, but awaits between check and reserve under the check-then-act bug. */
+  request(command: KmeCommand): Promise<StepOutcome>;
+  /** Brings the world up to the clock: expiry and any sync answers that came due. */
+  tick(): void;
+  violations(): { readonly live: readonly Violation[]; readonly audit: readonly Violation[] };
+  traceLines(): readonly string[];
+  /** Replaces the world (reset); checkers and trace start over. */
+  replaceWorld(world: World): void;
+  close(): void;
+}
+
+/** The journal could not be written: the host refuses every further request (answered 503, C32). */
+export class StorageError extends Error {}
+
+type Timer = { readonly type: 'sync.answer'; readonly poolId: string; readonly linkId: string; readonly attempt: number; readonly keyCount: number } | { readonly type: 'sync.retry'; readonly poolId: string; readonly attempt: number };
+
+const READ_ONLY = new Set<KmeCommand['type']>(['keys.status', 'clock.tick']);
+
+export function createKmeHost(options: KmeHostOptions): KmeHost {
+  const { clock } = options;
+  const syncLatencyMs = options.syncLatencyMs ?? 1_000;
+  const traceLimit = options.traceLimit ?? 100_000;
+  const pause = options.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+  let world = options.world;
+  let timers = new EventQueue<Timer>();
+  let history: HistoryChecker = newHistory(world);
+  let live: Violation[] = [];
+  let trace: string[] = [];
+  let exchangeId = 0;
+  let storageFailure: string | null = null;
+  const faults: HostFaults = { failNext: { count: 0, status: 503 }, latencyMs: 0, downUntil: new Map() };
+
+  function newHistory(w: World): HistoryChecker {
+    return createHistoryChecker({ keyTtlMs: w.config.profile.keyTtlMs, consumeOnDecrypt: w.config.profile.consumeOnDecrypt });
+  }
+
+  function record(line: Record<string, unknown>): void {
+    trace.push(JSON.stringify(line));
+    if (trace.length > traceLimit) trace = trace.slice(trace.length - Math.floor(traceLimit * 0.9));
+  }
+
+  function schedule(effects: readonly KmeEffect[], nowMs: number): void {
+    for (const effect of effects) {
+      if (effect.type === 'sync.requested') {
+        timers.push(nowMs + syncLatencyMs, { type: 'sync.answer', poolId: effect.poolId, linkId: effect.linkId, attempt: effect.attempt, keyCount: effect.keyCount });
+      } else if (effect.type === 'sync.retryScheduled') {
+        timers.push(effect.atMs, { type: 'sync.retry', poolId: effect.poolId, attempt: effect.attempt });
+      }
+    }
+    const next = timers.peekTime();
+    if (next !== undefined) clock.wakeAt(next, tick);
+  }
+
+  function judge(command: KmeCommand, outcome: StepOutcome, before: ReturnType<typeof snapshotCounts>, nowMs: number): void {
+    const { profile } = world.config;
+    const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
+    const keys =
+      outcome.result.ok && outcome.result.kind === 'keys'
+        ? outcome.result.keys.map((key) => {
+            const bytes = materialOf(world.config.seed, key);
+            return { keyId: key.keyId, materialHash: hashKeyBytes(bytes), sizeBits: bytes.length * 8 };
+          })
+        : [];
+    const found = checkStep(world, before, command, outcome, nowMs);
+    exchangeId += 1;
+    if (command.type === 'keys.enc') {
+      found.push(
+        ...history.observe({
+          op: 'enc',
+          id: exchangeId,
+          atMs: nowMs,
+          kmeId: command.kmeId,
+          callerSaeId: command.callerSaeId,
+          slaveSaeId: command.slaveSaeId,
+          additionalSlaveSaeIds: command.request.additional_slave_SAE_IDs ?? [],
+          expectedSizeBits: command.request.size ?? profile.keySizeBits,
+          status,
+          keys,
+        }),
+      );
+    } else if (command.type === 'keys.dec') {
+      found.push(...history.observe({ op: 'dec', id: exchangeId, atMs: nowMs, kmeId: command.kmeId, callerSaeId: command.callerSaeId, masterSaeId: command.masterSaeId, keyIds: command.keyIds, status, keys }));
+    } else if (command.type === 'sae.delete' && outcome.result.ok) {
+      history.observe({ op: 'discard', id: exchangeId, atMs: nowMs, saeId: command.saeId });
+    }
+    if (found.length > 0 && live.length < 1_000) live.push(...found);
+    // The trace names keys by ID and hash only; key material never leaves through it.
+    record({
+      t: nowMs,
+      k: command.type,
+      ...describe(command),
+      status,
+      ...(outcome.result.ok ? {} : { error: outcome.result.error.kind }),
+      ...(keys.length > 0 ? { keys: keys.map((key) => ({ id: key.keyId, hash: key.materialHash })) } : {}),
+      ...(outcome.effects.length > 0 ? { effects: outcome.effects } : {}),
+    });
+  }
+
+  function finish(command: KmeCommand, outcome: StepOutcome, before: ReturnType<typeof snapshotCounts>, nowMs: number): StepOutcome {
+    // Journal everything that changed the world (a status call can expire keys), before anyone sees it.
+    if ((outcome.result.ok && !READ_ONLY.has(command.type)) || outcome.effects.length > 0) {
+      try {
+        options.journal?.append(command, nowMs);
+      } catch (error) {
+        // The world in memory is now ahead of the disk: stop serving rather than serve what may be lost.
+        storageFailure = error instanceof Error ? error.message : String(error);
+        throw new StorageError(storageFailure);
+      }
+    }
+    judge(command, outcome, before, nowMs);
+    schedule(outcome.effects, nowMs);
+    return outcome;
+  }
+
+  function execute(command: KmeCommand): StepOutcome {
+    if (storageFailure !== null) throw new StorageError(storageFailure);
+    const nowMs = Math.max(clock.now(), world.nowMs);
+    runDueTimers(nowMs);
+    const before = snapshotCounts(world);
+    return finish(command, executeCommand(world, command, nowMs), before, nowMs);
+  }
+
+  function runDueTimers(nowMs: number): void {
+    for (let due = timers.peekTime(); due !== undefined && due <= nowMs; due = timers.peekTime()) {
+      const timer = timers.pop()?.event as Timer;
+      const at = Math.max(due, world.nowMs);
+      const before = snapshotCounts(world, [timer.poolId]);
+      const command: KmeCommand =
+        timer.type === 'sync.retry'
+          ? { type: 'sync.retry', poolId: timer.poolId, attempt: timer.attempt }
+          : world.links.get(timer.linkId)?.remote === 'online'
+            ? { type: 'sync.complete', poolId: timer.poolId, attempt: timer.attempt, keyCount: timer.keyCount }
+            : { type: 'sync.fail', poolId: timer.poolId, attempt: timer.attempt };
+      if (!world.pools.has(timer.poolId)) continue;
+      finish(command, executeCommand(world, command, at), before, at);
+    }
+  }
+
+  function tick(): void {
+    execute({ type: 'clock.tick' });
+  }
+
+  async function requestCarelessly(command: EncKeysCommand): Promise<StepOutcome> {
+    const planned = planEncKeys(world, command);
+    if (!planned.ok) return execute(command);
+    await pause();
+    const nowMs = Math.max(clock.now(), world.nowMs);
+    const before = snapshotCounts(world);
+    const effects: KmeEffect[] = [];
+    const keys = commitEncKeys(world, planned.plan, nowMs, effects);
+    return finish(command, { result: { ok: true, kind: 'keys', keys }, effects }, before, nowMs);
+  }
+
+  return {
+    get world() {
+      return world;
+    },
+    set world(next: World) {
+      world = next;
+    },
+    clock,
+    faults,
+    execute,
+    request(command) {
+      if (command.type === 'keys.enc' && world.config.bugs.has('check-then-act')) return requestCarelessly(command);
+      return Promise.resolve(execute(command));
+    },
+    tick,
+    violations() {
+      return { live, audit: checkWorld(world) };
+    },
+    traceLines() {
+      return trace;
+    },
+    replaceWorld(next) {
+      world = next;
+      timers = new EventQueue<Timer>();
+      history = newHistory(next);
+      live = [];
+      trace = [];
+      faults.failNext = { count: 0, status: 503 };
+      faults.latencyMs = 0;
+      faults.downUntil.clear();
+    },
+    close() {
+      clock.stop();
+    },
+  };
+}
+
+function describe(command: KmeCommand): Record<string, unknown> {
+  switch (command.type) {
+    case 'keys.enc':
+      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, req: command.request };
+    case 'keys.dec':
+      return { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, ids: command.keyIds };
+    case 'keys.status':
+      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId };
+    default: {
+      const { type: _type, ...rest } = command;
+      return rest;
+    }
+  }
+}

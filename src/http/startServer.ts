@@ -1,0 +1,299 @@
+// Starts the mock KME: one host (one world), one Express app and port per KME, header or mTLS identity,
+// memory or a SQLite journal. The only place that binds a port.
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BugName } from '../model/bugs.js';
+import type { KmeCommand } from '../model/kmeCore.js';
+import { resolveProfile, type Profile } from '../model/profiles.js';
+import { createWorld, type World } from '../model/world.js';
+import { loadScenarios } from '../sim/loadScenario.js';
+import type { Fault } from '../sim/scenarioSchema.js';
+import { buildProfile } from '../sim/runScenario.js';
+import { createRng } from '../sim/rng.js';
+import { createUsers } from '../sim/simUsers.js';
+import { ensureCertificates, type CertificatePaths } from './certificates.js';
+import { createApp } from './createApp.js';
+import { createHostClock } from './hostClock.js';
+import { isLoopback, type AuthMode } from './identity.js';
+import { createKmeHost, type KmeHost } from './kmeHost.js';
+import { RESERVED_SAE_IDS } from './poolRoutes.js';
+import { openWorldStore, type WorldStore } from './worldStore.js';
+
+export interface ServerOptions {
+  readonly kmes?: 1 | 2;
+  readonly host?: string;
+  /** Port of the first KME (0: any free port); the second KME takes the next one, or any when 0. */
+  readonly port?: number;
+  /** The run's seed; chosen at random (and reported) when absent. */
+  readonly seed?: number;
+  readonly profile?: string;
+  readonly auth?: 'header' | 'mtls';
+  readonly authHeader?: string;
+  /** Header mode beyond loopback lets anyone claim any SAE ID: it needs this to be said explicitly. */
+  readonly allowHeaderAuthBeyondLoopback?: boolean;
+  readonly db?: string;
+  readonly scenario?: string;
+  readonly bugs?: readonly BugName[];
+  readonly clock?: 'real' | 'manual';
+  readonly syncLatencyMs?: number;
+  /** Where mTLS certificates are made and kept (default .kmesim/certs). */
+  readonly certDir?: string;
+  /** Token for the admin API beyond loopback (default: a random one, reported in the ready line). */
+  readonly adminToken?: string;
+}
+
+export interface ReadyInfo {
+  readonly kmes: ReadonlyArray<{ readonly id: string; readonly url: string }>;
+  readonly saes: ReadonlyArray<{ readonly id: string; readonly kme: string }>;
+  readonly seed: number;
+  readonly profile: string;
+  readonly auth: 'header' | 'mtls';
+  readonly admin: string;
+  readonly adminToken?: string;
+  readonly db?: string;
+  readonly certs?: {
+    readonly ca: string;
+    readonly saes: Readonly<Record<string, { readonly cert: string; readonly key: string }>>;
+  };
+}
+
+export interface RunningServer extends ReadyInfo {
+  readonly host: KmeHost;
+  close(): Promise<void>;
+}
+
+export class ServerStartError extends Error {}
+
+interface SaeSpec {
+  readonly id: string;
+  readonly kmeId: string;
+  readonly name?: string;
+  readonly email?: string;
+}
+
+const KME_IDS = ['KME_A', 'KME_B'] as const;
+
+interface Setup {
+  readonly profile: Profile;
+  readonly saes: SaeSpec[];
+  readonly kmeIds: string[];
+  readonly faults: readonly Fault[];
+}
+
+async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup> {
+  if (options.scenario === undefined) {
+    const kmeIds = KME_IDS.slice(0, options.kmes ?? 1) as string[];
+    const profile = resolveProfile(options.profile ?? 'strict');
+    // Two SAEs on every KME, so a bare `serve` is usable at once.
+    const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
+    return { profile, saes, kmeIds, faults: [] };
+  }
+  const [loaded] = await loadScenarios(options.scenario);
+  if (loaded === undefined) throw new ServerStartError(`no scenario in ${options.scenario}`);
+  const { scenario } = loaded;
+  const kmeIds = KME_IDS.slice(0, options.kmes ?? scenario.world.kmes) as string[];
+  const profile = options.profile === undefined ? buildProfile(scenario) : resolveProfile(options.profile);
+  const users = createUsers(scenario, createRng(`${scenario.name}:${seed}`).fork('users'));
+  const saes = users.map((user) => ({ id: user.saeId, kmeId: kmeIds[user.kmeIndex % kmeIds.length] as string, name: user.displayName, email: user.email }));
+  return { profile, saes, kmeIds, faults: scenario.faults };
+}
+
+/** A scenario's faults, on the server's clock: each start and end happens once its time has come. */
+function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[]): () => void {
+  const plan: Array<{ atMs: number; apply: () => void }> = [];
+  for (const fault of faults) {
+    switch (fault.type) {
+      case 'remote-offline':
+      case 'link-down': {
+        const linkId = fault.type === 'link-down' ? fault.link : undefined;
+        const scope = linkId === undefined ? {} : { linkId };
+        plan.push({ atMs: fault.from, apply: () => host.execute({ type: 'remote.down', ...scope }) });
+        plan.push({ atMs: fault.to, apply: () => host.execute({ type: 'remote.up', ...scope }) });
+        break;
+      }
+      case 'kme-restart': {
+        const kmeId = kmeIds[fault.kme % kmeIds.length] as string;
+        plan.push({
+          atMs: fault.at,
+          apply: () => {
+            host.execute({ type: 'kme.restart', kmeId });
+            if (fault.downtime > 0) host.faults.downUntil.set(kmeId, host.clock.now() + fault.downtime);
+          },
+        });
+        break;
+      }
+      case 'latency':
+        plan.push({ atMs: fault.from, apply: () => (host.faults.latencyMs = fault.ms) });
+        plan.push({ atMs: fault.to, apply: () => (host.faults.latencyMs = 0) });
+        break;
+      case 'fail-next':
+        plan.push({ atMs: fault.at, apply: () => (host.faults.failNext = { count: fault.count, status: fault.status }) });
+        break;
+    }
+  }
+  plan.sort((a, b) => a.atMs - b.atMs);
+  let next = 0;
+  const applyDue = (): void => {
+    while (next < plan.length && (plan[next] as { atMs: number }).atMs <= host.clock.now()) (plan[next++] as { apply: () => void }).apply();
+  };
+  const timer = setInterval(applyDue, 200);
+  timer.unref();
+  applyDue();
+  return () => clearInterval(timer);
+}
+
+function registrations(saes: readonly SaeSpec[]): KmeCommand[] {
+  return saes.map((sae) => ({
+    type: 'sae.register',
+    saeId: sae.id,
+    kmeId: sae.kmeId,
+    ...(sae.name === undefined ? {} : { name: sae.name }),
+    ...(sae.email === undefined ? {} : { email: sae.email }),
+  }));
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new ServerStartError(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use` : `cannot listen on ${host}:${port}: ${error.message}`)),
+    );
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const bindHost = options.host ?? '127.0.0.1';
+  const auth = options.auth ?? 'header';
+  if (auth === 'header' && !isLoopback(bindHost) && options.allowHeaderAuthBeyondLoopback !== true) {
+    throw new ServerStartError(`header authentication lets any caller claim any SAE ID: bind to loopback, use --auth mtls, or force it with --allow-header-auth`);
+  }
+  const bugs = [...(options.bugs ?? [])];
+  if (options.db !== undefined && bugs.includes('check-then-act')) {
+    throw new ServerStartError('--bug check-then-act cannot be combined with --db: its interleaved reservations cannot be replayed from the journal');
+  }
+  let store: WorldStore | null = null;
+  if (options.db !== undefined) {
+    try {
+      store = openWorldStore(options.db);
+    } catch (error) {
+      throw new ServerStartError(`--db ${options.db}: ${(error as Error).message}`);
+    }
+  }
+  // A database remembers its seed; otherwise the one place entropy may enter is a seed when none is
+  // given (it is printed in the ready line).
+  const storedSeed = /^serve:(\d+)$/.exec(store?.storedSeed() ?? '')?.[1];
+  const seed = options.seed ?? (storedSeed === undefined ? randomInt(0, 2 ** 31) : Number(storedSeed));
+  const setup = await resolveSetup(options, seed).catch((error: unknown) => {
+    store?.close();
+    throw error;
+  });
+  for (const sae of setup.saes) {
+    if (RESERVED_SAE_IDS.includes(sae.id)) throw new ServerStartError(`"${sae.id}" is a reserved name and cannot be an SAE ID`);
+  }
+  const worldSeed = `serve:${seed}`;
+  const clock = createHostClock(options.clock ?? 'real');
+  let world: World;
+  let restored = false;
+  const initialWorld = (s: string): World => createWorld({ seed: s, profile: setup.profile, kmeIds: setup.kmeIds, bugs: new Set(bugs) });
+  if (store !== null) {
+    try {
+      const opened = store.open({ seed: worldSeed, profile: setup.profile, kmeIds: setup.kmeIds, bugs });
+      world = opened.world;
+      restored = opened.restored;
+      // The clock resumes where the journal left off, so time never runs backwards across a restart.
+      clock.advance(opened.lastNowMs);
+    } catch (error) {
+      store?.close();
+      throw new ServerStartError(`--db ${options.db}: ${(error as Error).message}`);
+    }
+  } else {
+    world = initialWorld(worldSeed);
+  }
+  const host = createKmeHost({ world, clock, ...(store === null ? {} : { journal: store }), syncLatencyMs: options.syncLatencyMs ?? 1_000 });
+  // After a restart from the journal every KME restarts: syncs that were in flight are asked for again.
+  if (restored) for (const kmeId of setup.kmeIds) host.execute({ type: 'kme.restart', kmeId });
+  // Configured SAEs the world lacks (a first start cut short, or a new one in the configuration).
+  for (const command of registrations(setup.saes.filter((sae) => !host.world.saes.has(sae.id)))) host.execute(command);
+
+  let certs: CertificatePaths | null = null;
+  if (auth === 'mtls') {
+    try {
+      certs = ensureCertificates(options.certDir ?? join('.kmesim', 'certs'), { kmeIds: setup.kmeIds, saeIds: setup.saes.map((sae) => sae.id), hosts: [bindHost] });
+    } catch (error) {
+      throw new ServerStartError((error as Error).message);
+    }
+  }
+  const adminToken = options.adminToken ?? randomBytes(16).toString('hex');
+  const authMode: AuthMode = auth === 'mtls' ? { kind: 'mtls' } : { kind: 'header', header: options.authHeader ?? 'X-SAE-ID' };
+  const reset = (newSeed: number): void => {
+    // With a database the journal starts over too, or the next start would replay two worlds as one.
+    const fresh = store === null ? initialWorld(`serve:${newSeed}`) : store.reset({ seed: `serve:${newSeed}`, profile: setup.profile, kmeIds: setup.kmeIds, bugs });
+    host.replaceWorld(fresh);
+    for (const command of registrations(setup.saes)) host.execute(command);
+  };
+
+  const servers: Server[] = [];
+  const kmes: Array<{ id: string; url: string }> = [];
+  const scheme = auth === 'mtls' ? 'https' : 'http';
+  const urlHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+  try {
+    for (const [index, kmeId] of setup.kmeIds.entries()) {
+      const app = createApp({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset } });
+      const server: Server =
+        certs === null
+          ? createHttpServer(app)
+          : createHttpsServer(
+              {
+                key: readFileSync((certs.kmes[kmeId] as { key: string }).key),
+                cert: readFileSync((certs.kmes[kmeId] as { cert: string }).cert),
+                ca: readFileSync(certs.ca),
+                requestCert: true,
+                rejectUnauthorized: true,
+              },
+              app,
+            );
+      server.keepAliveTimeout = 5_000;
+      servers.push(server);
+      const port = await listen(server, options.port === undefined || options.port === 0 ? 0 : options.port + index, bindHost);
+      kmes.push({ id: kmeId, url: `${scheme}://${urlHost}:${port}` });
+    }
+  } catch (error) {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    host.close();
+    store?.close();
+    throw error;
+  }
+
+  const info: ReadyInfo = {
+    kmes,
+    saes: setup.saes.map((sae) => ({ id: sae.id, kme: sae.kmeId })),
+    seed,
+    profile: setup.profile.name,
+    auth,
+    admin: `${(kmes[0] as { url: string }).url}/_kmesim`,
+    ...(isLoopback(bindHost) ? {} : { adminToken }),
+    ...(options.db === undefined ? {} : { db: options.db }),
+    ...(certs === null
+      ? {}
+      : { certs: { ca: certs.ca, saes: Object.fromEntries(Object.entries(certs.saes).map(([id, pair]) => [id, { cert: pair.cert, key: pair.key }])) } }),
+  };
+  const stopFaults = scheduleFaults(host, setup.faults, setup.kmeIds);
+  let closed = false;
+  return {
+    ...info,
+    host,
+    async close() {
+      if (closed) return;
+      closed = true;
+      stopFaults();
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      host.close();
+      store?.close();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// The target file the black-box checker reads: where the KMEs are and how each SAE identifies itself.
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import type { ReadyInfo } from './startServer.js';
+
+export function describeTarget(info: ReadyInfo, authHeader = 'X-SAE-ID'): Record<string, unknown> {
+  return {
+    kmes: info.kmes.map((kme) => ({ id: kme.id, url: kme.url })),
+    saes: info.saes.map((sae) => {
+      const pair = info.certs?.saes[sae.id];
+      const auth =
+        info.auth === 'header' || pair === undefined
+          ? { header: authHeader, value: sae.id }
+          : { cert: pair.cert, key: pair.key, ca: info.certs?.ca };
+      return { id: sae.id, kme: sae.kme, ...auth };
+    }),
+    profile: info.profile,
+  };
+}
+
+export async function writeTargetFile(path: string, info: ReadyInfo, authHeader?: string): Promise<void> {
+  await writeFile(path, `# Written by kmesim serve (seed ${info.seed}); read by kmesim check --target.\n${stringify(describeTarget(info, authHeader))}`);
+}
