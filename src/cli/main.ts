@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ScenarioError } from '../sim/loadScenario.js';
+import { checkCommand, type CheckCommandOptions } from './checkCommand.js';
 import { replayCommand } from './replayCommand.js';
 import { runCommand, type RunCommandOptions } from './runCommand.js';
 import { serveCommand, type ServeCommandOptions } from './serveCommand.js';
@@ -46,7 +47,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--port <n>', 'port of the first KME (0: any free port)', '0')
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--seed <n>', 'seed of the key material and key IDs (default: random, printed)')
-    .option('--kmes <n>', '1 or 2 KMEs (enc_keys on the master\'s KME, dec_keys on the slave\'s)', '1')
+    .option('--kmes <n>', '1 or 2 KMEs (enc_keys on the master\'s KME, dec_keys on the slave\'s; default: the scenario\'s, or 1)')
     .option('--profile <name>', 'strict, per-user-pool or lenient', 'strict')
     .option('--auth <mode>', 'header (X-SAE-ID) or mtls (certificates made on first start)', 'header')
     .option('--auth-header <name>', 'the header that names the caller in header mode', 'X-SAE-ID')
@@ -61,6 +62,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
     .action(async (options: ServeCommandOptions) => {
       exitCode = await serveCommand(options);
+    });
+
+  program
+    .command('check')
+    .description('drive seeded workloads against any ETSI GS QKD 014 KME over HTTP and judge the invariants')
+    .option('--target <file>', 'the target file (YAML): KMEs, SAEs and how each SAE identifies itself')
+    .option('--seed <n>', 'seed of the workloads (default: random, printed)')
+    .option('--runs <n>', 'random workloads to run', '25')
+    .option('--concurrency <n>', 'the widest concurrent burst of requests', '8')
+    .option('--budget <duration>', 'stop generating workloads after this long', '60s')
+    .option('--out <dir>', 'where to write the check reports', 'reports')
+    .action(async (options: CheckCommandOptions) => {
+      exitCode = await checkCommand(options);
     });
 
   program

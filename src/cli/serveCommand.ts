@@ -10,7 +10,7 @@ export interface ServeCommandOptions {
   readonly port: string;
   readonly host: string;
   readonly seed?: string;
-  readonly kmes: string;
+  readonly kmes?: string;
   readonly profile: string;
   readonly auth: string;
   readonly authHeader: string;
@@ -26,7 +26,8 @@ export interface ServeCommandOptions {
 }
 
 export async function serveCommand(options: ServeCommandOptions): Promise<number> {
-  const kmes = options.kmes === '1' ? 1 : options.kmes === '2' ? 2 : null;
+  // Not given: the scenario's topology, or one KME.
+  const kmes = options.kmes === undefined ? undefined : options.kmes === '1' ? 1 : options.kmes === '2' ? 2 : null;
   if (kmes === null) throw new UsageError(`--kmes must be 1 or 2, got "${options.kmes}"`);
   if (options.auth !== 'header' && options.auth !== 'mtls') throw new UsageError(`--auth must be header or mtls, got "${options.auth}"`);
   if (options.clock !== 'real' && options.clock !== 'manual') throw new UsageError(`--clock must be real or manual, got "${options.clock}"`);
@@ -38,11 +39,12 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     throw new UsageError((error as Error).message);
   }
   const port = parseInteger('--port', options.port);
-  if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  const ports = kmes ?? 2;
+  if (port + ports - 1 > 65_535) throw new UsageError(`--port must be at most ${65_536 - ports}, got ${port}`);
   let server;
   try {
     server = await startServer({
-      kmes,
+      ...(kmes === undefined ? {} : { kmes }),
       host: options.host,
       port,
       ...(options.seed === undefined ? {} : { seed: parseInteger('--seed', options.seed) }),

@@ -124,6 +124,8 @@ export function createEtsiRouter(options: EtsiRouteOptions): Router {
     if (!parsed.ok) return sendError(res, 400, parsed.message, parsed.details);
     await answer(options, res, { type: 'keys.enc', kmeId, callerSaeId: caller, slaveSaeId: req.params['slave'] as string, request: parsed.value });
   };
+  // Express answers HEAD with the GET handler and drops the body: on these routes that would reserve or consume keys nobody sees.
+  router.head(['/api/v1/keys/:slave/enc_keys', '/api/v1/keys/:master/dec_keys'], methodNotAllowed('GET, POST'));
   router.get('/api/v1/keys/:slave/enc_keys', (req, res) => enc(req, res, parseEncQuery(req)));
   router.post('/api/v1/keys/:slave/enc_keys', (req, res) => {
     const allowed = onlyQuery(req, []);

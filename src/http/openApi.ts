@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 document, generated from the one wire schema (zod → JSON Schema).
 import { z } from 'zod';
-import { errorSchema, keyContainerSchema, keyIdsSchema, keyRequestSchema, statusSchema } from '../model/wireSchema.js';
+import { errorSchema, keyContainerSchema, keyIdsSchema, keyRequestSchema, keySchema, statusSchema } from '../model/wireSchema.js';
 
 let cached: Record<string, unknown> | null = null;
 
@@ -13,11 +13,17 @@ const errors = {
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   if (cached !== null) return cached;
-  const schemas: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries({ Status: statusSchema, KeyRequest: keyRequestSchema, KeyContainer: keyContainerSchema, KeyIDs: keyIdsSchema, Error: errorSchema })) {
-    const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>;
-    schemas[name] = rest;
-  }
+  // One registry, so each schema is its own component and references the others by component path.
+  const registry = z.registry<{ id: string }>();
+  const parts = { Status: statusSchema, KeyRequest: keyRequestSchema, Key: keySchema, KeyContainer: keyContainerSchema, KeyIDs: keyIdsSchema, Error: errorSchema };
+  for (const [id, schema] of Object.entries(parts)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'output', uri: (id) => `#/components/schemas/${id}` });
+  const schemas = Object.fromEntries(
+    Object.entries(generated.schemas).map(([id, schema]) => {
+      const { $schema: _schema, $id: _id, ...rest } = schema as Record<string, unknown>;
+      return [id, rest];
+    }),
+  );
   const saeParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
   cached = {
     openapi: '3.1.0',

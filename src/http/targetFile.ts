@@ -15,6 +15,9 @@ export function describeTarget(info: ReadyInfo, authHeader = 'X-SAE-ID'): Record
       return { id: sae.id, kme: sae.kme, ...auth };
     }),
     profile: info.profile,
+    // kmesim's own admin API: lets the checker restart KMEs and take the remote key manager offline.
+    admin: info.admin,
+    ...(info.adminToken === undefined ? {} : { adminToken: info.adminToken }),
   };
 }
 
