@@ -125,16 +125,15 @@ export function createCheckSession(target: Target): CheckSession {
   }
 
   async function keySize(master: string, slave: string): Promise<number | undefined> {
-    const cached = defaultSizes.get(`${master}>${slave}`);
-    if (cached !== undefined) return cached;
-    const entry = await status(master, slave);
-    const size = (entry.response.json as { key_size?: unknown } | undefined)?.key_size;
-    if (typeof size === 'number') defaultSizes.set(`${master}>${slave}`, size);
-    return typeof size === 'number' ? size : undefined;
+    if (!defaultSizes.has(`${master}>${slave}`)) await status(master, slave);
+    return defaultSizes.get(`${master}>${slave}`);
   }
 
-  function status(master: string, slave: string): Promise<TranscriptEntry> {
-    return send({ kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), method: 'GET', path: `/api/v1/keys/${encodeURIComponent(slave)}/status` });
+  async function status(master: string, slave: string): Promise<TranscriptEntry> {
+    const entry = await send({ kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), method: 'GET', path: `/api/v1/keys/${encodeURIComponent(slave)}/status` });
+    const size = (entry.response.json as { key_size?: unknown } | undefined)?.key_size;
+    if (entry.response.status === 200 && typeof size === 'number') defaultSizes.set(`${master}>${slave}`, size);
+    return entry;
   }
 
   function encRequest(master: string, slave: string, request: { number?: number; size?: number; additional?: readonly string[] }, method: 'GET' | 'POST'): Omit<EtsiRequest, 'timeoutMs'> {
