@@ -48,7 +48,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--seed <n>', 'seed of the key material and key IDs (default: random, printed)')
     .option('--kmes <n>', '1 or 2 KMEs (enc_keys on the master\'s KME, dec_keys on the slave\'s; default: the scenario\'s, or 1)')
-    .option('--profile <name>', 'strict, per-user-pool or lenient', 'strict')
+    .option('--profile <name>', 'strict, per-user-pool or lenient (default: the scenario\'s, or strict)')
     .option('--auth <mode>', 'header (X-SAE-ID) or mtls (certificates made on first start)', 'header')
     .option('--auth-header <name>', 'the header that names the caller in header mode', 'X-SAE-ID')
     .option('--allow-header-auth', 'allow header mode on a non-loopback address')
@@ -57,7 +57,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--bug <name>', 'switch on a catalogue bug (repeatable)', collect)
     .option('--write-target <file>', 'write the target file for kmesim check')
     .option('--clock <mode>', 'real, or manual (time moves only through the admin API)', 'real')
-    .option('--sync-latency <ms>', 'how long the remote key manager takes to answer a sync', '1000')
+    .option('--sync-latency <ms>', 'how long the remote key manager takes to answer a sync (default: the scenario\'s, or 1000)')
     .option('--cert-dir <dir>', 'where mTLS certificates are kept', '.kmesim/certs')
     .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
     .action(async (options: ServeCommandOptions) => {

@@ -11,7 +11,7 @@ export interface ServeCommandOptions {
   readonly host: string;
   readonly seed?: string;
   readonly kmes?: string;
-  readonly profile: string;
+  readonly profile?: string;
   readonly auth: string;
   readonly authHeader: string;
   readonly allowHeaderAuth?: boolean;
@@ -20,7 +20,7 @@ export interface ServeCommandOptions {
   readonly bug?: readonly string[];
   readonly writeTarget?: string;
   readonly clock: string;
-  readonly syncLatency: string;
+  readonly syncLatency?: string;
   readonly certDir?: string;
   readonly adminToken?: string;
 }
@@ -31,7 +31,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
   if (kmes === null) throw new UsageError(`--kmes must be 1 or 2, got "${options.kmes}"`);
   if (options.auth !== 'header' && options.auth !== 'mtls') throw new UsageError(`--auth must be header or mtls, got "${options.auth}"`);
   if (options.clock !== 'real' && options.clock !== 'manual') throw new UsageError(`--clock must be real or manual, got "${options.clock}"`);
-  if (!PROFILES.has(options.profile)) throw new UsageError(`unknown profile "${options.profile}" (known: ${[...PROFILES.keys()].join(', ')})`);
+  if (options.profile !== undefined && !PROFILES.has(options.profile)) throw new UsageError(`unknown profile "${options.profile}" (known: ${[...PROFILES.keys()].join(', ')})`);
   let bugs;
   try {
     bugs = [...parseBugNames(options.bug ?? [])];
@@ -39,7 +39,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     throw new UsageError((error as Error).message);
   }
   const port = parseInteger('--port', options.port);
-  const ports = kmes ?? 2;
+  const ports = kmes ?? 1;
   if (port + ports - 1 > 65_535) throw new UsageError(`--port must be at most ${65_536 - ports}, got ${port}`);
   let server;
   try {
@@ -48,7 +48,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       host: options.host,
       port,
       ...(options.seed === undefined ? {} : { seed: parseInteger('--seed', options.seed) }),
-      profile: options.profile,
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
       auth: options.auth,
       authHeader: options.authHeader,
       allowHeaderAuthBeyondLoopback: options.allowHeaderAuth === true,
@@ -56,7 +56,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       ...(options.scenario === undefined ? {} : { scenario: options.scenario }),
       bugs,
       clock: options.clock,
-      syncLatencyMs: parseInteger('--sync-latency', options.syncLatency),
+      ...(options.syncLatency === undefined ? {} : { syncLatencyMs: parseInteger('--sync-latency', options.syncLatency) }),
       ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
     });

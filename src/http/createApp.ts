@@ -36,7 +36,7 @@ export function createApp(options: AppOptions): Express {
   app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok', kme_id: options.kmeId }));
   app.get('/openapi.json', (_req, res) => sendJson(res, 200, buildOpenApiDocument()));
   if (options.admin !== null) app.use(createAdminRouter(options.admin));
-  if (options.host.world.config.profile.poolRoutes) app.use(createPoolRouter(options.host, options.kmeId));
+  if (options.host.world.config.profile.poolRoutes) app.use(createPoolRouter(options.host, options.kmeId, options.auth));
   app.use(createEtsiRouter({ host: options.host, kmeId: options.kmeId, auth: options.auth }));
   app.use((req, res) => sendError(res, 404, `no route ${req.method} ${req.path}`));
   app.use(createErrorHandler(options.onBug ?? ((error) => process.stderr.write(`kmesim: internal error: ${String(error)}\n`))));

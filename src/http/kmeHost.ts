@@ -132,6 +132,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       history.observe({ op: 'discard', id: exchangeId, atMs: nowMs, saeId: command.saeId });
     }
     if (found.length > 0 && live.length < 1_000) live.push(...found);
+    // Looking (an admin read brings the world up to the clock) leaves no trace unless something happened.
+    if (command.type === 'clock.tick' && outcome.effects.length === 0) return;
     // The trace names keys by ID and hash only; key material never leaves through it.
     record({
       t: nowMs,

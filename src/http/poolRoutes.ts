@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys, type World } from '../model/world.js';
 import { sendError, sendJson, sendKmeError } from './httpErrors.js';
+import { identifyCaller, type AuthMode } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
 
 export const RESERVED_SAE_IDS: readonly string[] = ['register', 'pools', 'km'];
@@ -39,9 +40,11 @@ function describePools(world: World, kmeId: string) {
     });
 }
 
-export function createPoolRouter(host: KmeHost, kmeId: string): Router {
+export function createPoolRouter(host: KmeHost, kmeId: string, auth: AuthMode): Router {
   const router = Router({ strict: true });
   const profile = () => host.world.config.profile;
+  /** Refill and delete act on one SAE's keys: only that SAE may ask. */
+  const callerIs = (req: Parameters<typeof identifyCaller>[0], saeId: string): boolean => identifyCaller(req, auth) === saeId;
 
   router.post('/api/v1/keys/register', (req, res) => {
     const parsed = registerSchema.safeParse(req.body);
@@ -75,7 +78,9 @@ export function createPoolRouter(host: KmeHost, kmeId: string): Router {
     });
   });
 
-  router.post('/api/v1/keys/km/sync', (_req, res) => {
+  router.post('/api/v1/keys/km/sync', (req, res) => {
+    const caller = identifyCaller(req, auth);
+    if (caller === null || !host.world.saes.has(caller)) return sendKmeError(res, { kind: 'unauthorized' }, profile());
     let started = 0;
     for (const pool of [...host.world.pools.values()]) {
       if (pool.deleted || !host.world.links.get(pool.linkId)?.kmeIds.includes(kmeId)) continue;
@@ -89,6 +94,7 @@ export function createPoolRouter(host: KmeHost, kmeId: string): Router {
     const parsed = refillSchema.safeParse(req.body);
     if (!parsed.success) return sendError(res, 400, 'bad request format');
     const saeId = req.params['sae'] as string;
+    if (!callerIs(req, saeId)) return sendKmeError(res, { kind: 'unauthorized' }, profile());
     if (!host.world.saes.has(saeId)) return sendKmeError(res, { kind: 'unknownSlave', details: [{ sae_id: saeId }] }, profile());
     // Keys only ever come from the remote key manager: a refill asks it for keys, it makes up none.
     let started = 0;
@@ -102,6 +108,7 @@ export function createPoolRouter(host: KmeHost, kmeId: string): Router {
 
   router.delete('/api/v1/keys/:sae', (req, res) => {
     const saeId = req.params['sae'] as string;
+    if (!callerIs(req, saeId)) return sendKmeError(res, { kind: 'unauthorized' }, profile());
     const outcome = host.execute({ type: 'sae.delete', saeId });
     if (!outcome.result.ok) return sendKmeError(res, outcome.result.error, profile());
     return sendJson(res, 200, { sae_id: saeId, deleted: true });

@@ -82,6 +82,7 @@ interface Setup {
   readonly saes: SaeSpec[];
   readonly kmeIds: string[];
   readonly faults: readonly Fault[];
+  readonly syncLatencyMs?: number;
 }
 
 async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup> {
@@ -96,10 +97,11 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup
   if (loaded === undefined) throw new ServerStartError(`no scenario in ${options.scenario}`);
   const { scenario } = loaded;
   const kmeIds = KME_IDS.slice(0, options.kmes ?? scenario.world.kmes) as string[];
-  const profile = options.profile === undefined ? buildProfile(scenario) : resolveProfile(options.profile);
+  // The scenario's pool sizes, key size and TTL apply on top of whichever profile is asked for.
+  const profile = buildProfile(scenario, options.profile ?? scenario.world.profile);
   const users = createUsers(scenario, createRng(`${scenario.name}:${seed}`).fork('users'));
   const saes = users.map((user) => ({ id: user.saeId, kmeId: kmeIds[user.kmeIndex % kmeIds.length] as string, name: user.displayName, email: user.email }));
-  return { profile, saes, kmeIds, faults: scenario.faults };
+  return { profile, saes, kmeIds, faults: scenario.faults, syncLatencyMs: scenario.world.sync.latency };
 }
 
 /** A scenario's faults, on the server's clock: each start and end happens once its time has come. */
@@ -157,6 +159,7 @@ function registrations(saes: readonly SaeSpec[]): KmeCommand[] {
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
+  if (port > 65_535) return Promise.reject(new ServerStartError(`port ${port} is out of range (the KMEs take consecutive ports from --port)`));
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(new ServerStartError(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use` : `cannot listen on ${host}:${port}: ${error.message}`)),
@@ -191,8 +194,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store?.close();
     throw error;
   });
-  for (const sae of setup.saes) {
-    if (RESERVED_SAE_IDS.includes(sae.id)) throw new ServerStartError(`"${sae.id}" is a reserved name and cannot be an SAE ID`);
+  const reserved = setup.saes.find((sae) => RESERVED_SAE_IDS.includes(sae.id));
+  if (reserved !== undefined) {
+    store?.close();
+    throw new ServerStartError(`"${reserved.id}" is a reserved name and cannot be an SAE ID`);
   }
   const worldSeed = `serve:${seed}`;
   const clock = createHostClock(options.clock ?? 'real');
@@ -213,7 +218,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } else {
     world = initialWorld(worldSeed);
   }
-  const host = createKmeHost({ world, clock, ...(store === null ? {} : { journal: store }), syncLatencyMs: options.syncLatencyMs ?? 1_000 });
+  const host = createKmeHost({ world, clock, ...(store === null ? {} : { journal: store }), syncLatencyMs: options.syncLatencyMs ?? setup.syncLatencyMs ?? 1_000 });
   // After a restart from the journal every KME restarts: syncs that were in flight are asked for again.
   if (restored) for (const kmeId of setup.kmeIds) host.execute({ type: 'kme.restart', kmeId });
   // Configured SAEs the world lacks (a first start cut short, or a new one in the configuration).
@@ -224,6 +229,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     try {
       certs = ensureCertificates(options.certDir ?? join('.kmesim', 'certs'), { kmeIds: setup.kmeIds, saeIds: setup.saes.map((sae) => sae.id), hosts: [bindHost] });
     } catch (error) {
+      host.close();
+      store?.close();
       throw new ServerStartError((error as Error).message);
     }
   }
@@ -239,7 +246,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const servers: Server[] = [];
   const kmes: Array<{ id: string; url: string }> = [];
   const scheme = auth === 'mtls' ? 'https' : 'http';
-  const urlHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+  // A wildcard bind listens everywhere; the URL a client on this machine can use is loopback.
+  const advertised = bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost === '::' ? '::1' : bindHost;
+  const urlHost = advertised.includes(':') ? `[${advertised}]` : advertised;
   try {
     for (const [index, kmeId] of setup.kmeIds.entries()) {
       const app = createApp({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset } });

@@ -68,9 +68,10 @@ type SimEvent =
 const DAY_MS = 86_400_000;
 const NO_BYTES = new Uint8Array(0);
 
-export function buildProfile(scenario: Scenario): Profile {
+/** The scenario's profile with its overrides; `baseName` replaces the profile the scenario names. */
+export function buildProfile(scenario: Scenario, baseName: string = scenario.world.profile): Profile {
   const { world } = scenario;
-  const base = resolveProfile(world.profile);
+  const base = resolveProfile(baseName);
   const overrides: Partial<{ -readonly [K in keyof Profile]: Profile[K] }> = {};
   if (world.pool.capacity !== undefined) overrides.poolCapacity = world.pool.capacity;
   if (world.pool.lowThresholdPct !== undefined) overrides.lowThresholdPct = world.pool.lowThresholdPct;
@@ -87,7 +88,7 @@ export function buildProfile(scenario: Scenario): Profile {
   if (world.sync.backoffBase !== undefined || world.sync.backoffMax !== undefined) {
     overrides.backoff = { baseMs: world.sync.backoffBase ?? base.backoff.baseMs, maxMs: world.sync.backoffMax ?? base.backoff.maxMs };
   }
-  return resolveProfile(world.profile, overrides);
+  return resolveProfile(baseName, overrides);
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions): RunReport {

@@ -60,9 +60,9 @@ function serve(...args: string[]): Promise<{ child: ChildProcess; ready: ReadyLi
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line within 20 s; stderr: ${stderr}`)), 20_000);
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before its ready line; stderr: ${stderr}`));
+      reject(new Error(`serve exited (code ${code}, signal ${signal}) before its ready line; stderr: ${stderr}`));
     });
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;

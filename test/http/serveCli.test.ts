@@ -94,9 +94,9 @@ function serve(...args: string[]): Promise<Served> {
       child.off('exit', onExit);
       resolve({ child, ready: JSON.parse(out.stdout.slice(0, newline)) as ReadyLine, stdout: () => out.stdout });
     };
-    const onExit = (code: number | null): void => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before its ready line; stderr: ${out.stderr}`));
+      reject(new Error(`serve exited (code ${code}, signal ${signal}) before its ready line; stderr: ${out.stderr}`));
     };
     child.stdout?.on('data', onData);
     child.once('exit', onExit);
@@ -121,7 +121,7 @@ async function exitOf(child: ChildProcess): Promise<{ code: number | null; signa
 function urlOf(ready: ReadyLine, kmeId: string): string {
   const kme = ready.kmes.find((k) => k.id === kmeId);
   if (kme === undefined) throw new Error(`no KME ${kmeId} in ${JSON.stringify(ready.kmes)}`);
-  // A server bound to 0.0.0.0 reports that address; the tests always connect through loopback.
+  // The tests always connect through loopback.
   const url = new URL(kme.url);
   url.hostname = '127.0.0.1';
   return url.origin;
@@ -256,7 +256,11 @@ it('serves qk_ key IDs of 8192 bits and the register, refill, pools, km and dele
   const poolOf = async (saeId: string): Promise<{ available_keys: number } | undefined> =>
     ((await call(`${a}/api/v1/keys/pools`)).body as { pools: Array<{ sae_id: string; available_keys: number }> }).pools.find((pool) => pool.sae_id === saeId);
   expect((await poolOf('SAE_NEW'))?.available_keys).toBe(40);
-  const refill = await call(`${a}/api/v1/keys/SAE_NEW/refill`, { method: 'POST', body: {} });
+  // Refill and delete act on one SAE's keys: nobody else may ask.
+  expect((await call(`${a}/api/v1/keys/SAE_NEW/refill`, { method: 'POST', sae: 'SAE_A1', body: {} })).status).toBe(401);
+  expect((await call(`${a}/api/v1/keys/SAE_NEW`, { method: 'DELETE', sae: 'SAE_A1' })).status).toBe(401);
+  expect((await call(`${a}/api/v1/keys/km/sync`, { method: 'POST', body: {} })).status).toBe(401);
+  const refill = await call(`${a}/api/v1/keys/SAE_NEW/refill`, { method: 'POST', sae: 'SAE_NEW', body: {} });
   expect(refill).toEqual({ status: 200, body: { sae_id: 'SAE_NEW', syncs_started: 1 } });
   for (let tries = 0; tries < 100 && (await poolOf('SAE_NEW'))?.available_keys !== 50; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
   expect((await poolOf('SAE_NEW'))?.available_keys).toBe(50);
@@ -264,9 +268,9 @@ it('serves qk_ key IDs of 8192 bits and the register, refill, pools, km and dele
   const km = await call(`${a}/api/v1/keys/km/status`);
   expect(km.status).toBe(200);
   expect(km.body).toMatchObject({ kme_id: 'KME_A', links: [{ link: 'KME_A~KME_A', remote: 'online' }], pools: 3 });
-  expect((await call(`${a}/api/v1/keys/km/sync`, { method: 'POST', body: {} })).status).toBe(200);
+  expect((await call(`${a}/api/v1/keys/km/sync`, { method: 'POST', sae: 'SAE_A1', body: {} })).status).toBe(200);
 
-  expect(await call(`${a}/api/v1/keys/SAE_NEW`, { method: 'DELETE' })).toEqual({ status: 200, body: { sae_id: 'SAE_NEW', deleted: true } });
+  expect(await call(`${a}/api/v1/keys/SAE_NEW`, { method: 'DELETE', sae: 'SAE_NEW' })).toEqual({ status: 200, body: { sae_id: 'SAE_NEW', deleted: true } });
   expect(await poolOf('SAE_NEW')).toBeUndefined();
   expect((await encKeys(a, 'SAE_A1', 'SAE_NEW')).status).toBe(400);
   const state = (await call(`${ready.admin}/state`)).body as { pools: Array<{ slave: string; stored: number; reserved: number; deleted: boolean }> };
@@ -314,10 +318,17 @@ it('serves the SAEs of a --scenario file, and keys flow between them', async () 
   expect(keysOf(await decKeys(a, slave.id, master.id, [key?.key_ID ?? '']))).toEqual([key]);
 });
 
-// KNOWN BUG (reported, src/cli/main.ts): `--profile` defaults to 'strict' in commander, so serveCommand
-// always passes a profile and startServer never builds the scenario's own (8192-bit keys, capacity 200).
-// This test asserts the right behaviour and is expected to fail until that is fixed; then drop `.fails`.
-it.fails('serves the key size and pool capacity of a --scenario file', async () => {
+it('serves as many KMEs as its --scenario file has when --kmes is not given', async () => {
+  const { ready } = await serve('--scenario', 'scenarios/enc-dec-persistence.yaml', '--seed', '1');
+  expect(ready.kmes.map((kme) => kme.id)).toEqual(['KME_A', 'KME_B']);
+  const [onA, onB] = [ready.saes.find((sae) => sae.kme === 'KME_A'), ready.saes.find((sae) => sae.kme === 'KME_B')];
+  if (onA === undefined || onB === undefined) throw new Error('expected an SAE on each KME');
+  const [key] = keysOf(await encKeys(urlOf(ready, 'KME_A'), onA.id, onB.id));
+  expect(keysOf(await decKeys(urlOf(ready, 'KME_B'), onB.id, onA.id, [key?.key_ID ?? '']))).toEqual([key]);
+});
+
+// Regression: `--profile` once defaulted to 'strict' in commander, which hid the scenario's own settings.
+it('serves the key size and pool capacity of a --scenario file', async () => {
   const { ready } = await serve('--scenario', 'scenarios/remote-outage.yaml', '--seed', '1');
   const a = urlOf(ready, 'KME_A');
   const status = await call(`${a}/api/v1/keys/SAE_00002/status`, { sae: 'SAE_00001' });
@@ -329,7 +340,7 @@ const USAGE_ERRORS: ReadonlyArray<{ readonly args: readonly string[]; readonly s
   { args: ['--profile', 'nope'], stderr: /unknown profile "nope"/ },
   { args: ['--auth', 'x'], stderr: /--auth must be header or mtls/ },
   { args: ['--bug', 'nope'], stderr: /unknown bug switch "nope"/ },
-  { args: ['--port', '70000'], stderr: /--port must be at most 65535/ },
+  { args: ['--port', '70000'], stderr: /--port must be at most 6553[45], got 70000/ },
   // The second KME takes the next port, which 65536 is not.
   { args: ['--kmes', '2', '--port', '65535'], stderr: /--port must be at most 65534/ },
   { args: ['--host', '0.0.0.0'], stderr: /header authentication .*--allow-header-auth/ },
@@ -343,7 +354,8 @@ for (const { args, stderr } of USAGE_ERRORS) {
 
 it('starts header auth on 0.0.0.0 with --allow-header-auth, and the admin API answers a loopback caller without its token', async () => {
   const { ready } = await serve('--host', '0.0.0.0', '--allow-header-auth');
-  expect(ready.kmes[0]?.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+  // Bound to every address, it advertises the one a client on this machine can use.
+  expect(ready.kmes[0]?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   // Beyond loopback the admin API needs a token, so the ready line prints it.
   expect(ready.adminToken).toMatch(/^[0-9a-f]{32}$/);
   const a = urlOf(ready, 'KME_A');

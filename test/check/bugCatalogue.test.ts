@@ -1,0 +1,171 @@
+// Proves the black-box checker finds every bug in the catalogue through HTTP alone: for each bug switch the
+// mock KME is started in-process (two KMEs, four listed SAEs, pools of 20 keys, real clock) with that bug on,
+// `runCheck` drives it at seed 1 with 25 workloads, and the report must name the invariant the bug breaks and
+// show it with a short curl transcript. For three bugs the transcript is then pasted, line by line, into a
+// shell against a fresh server with the same seed, bug and scenario: key IDs come from the seed, so the same
+// requests get the same IDs, and the last answer must be the one the transcript shows.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { CheckReport, CheckViolation } from '../../src/check/checkReport.js';
+import { runCheck } from '../../src/check/runCheck.js';
+import { targetSchema } from '../../src/check/targetSchema.js';
+import { startServer, type RunningServer } from '../../src/http/startServer.js';
+import { describeTarget } from '../../src/http/targetFile.js';
+import { BUG_DESCRIPTIONS, BUG_NAMES, type BugName } from '../../src/model/bugs.js';
+
+const SEED = 1;
+const RUNS = 25;
+const BUDGET_MS = 60_000;
+const TRANSCRIPT_MAX = 8;
+const TEST_TIMEOUT_MS = 150_000;
+const PASTED = ['no-consume', 'size-rounding', 'third-party-read'] as const satisfies readonly BugName[];
+
+const sh = promisify(execFile);
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kmesim-check-bugs-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The scenario of one bug: two KMEs, a1 and a2 on the first, b1 and b2 on the second, pools of 20 keys. */
+async function scenarioFor(bug: BugName): Promise<string> {
+  const file = join(dir, `${bug}.yaml`);
+  const lines = [
+    `name: check-${bug}`,
+    'seeds: [1]',
+    'duration: 1h',
+    'world:',
+    '  kmes: 2',
+    '  users:',
+    '    - { name: a1, kme: 0 }',
+    '    - { name: a2, kme: 0 }',
+    '    - { name: b1, kme: 1 }',
+    '    - { name: b2, kme: 1 }',
+    '  pool: { capacity: 20 }',
+    `bugs: [${bug}]`,
+    '',
+  ];
+  await writeFile(file, lines.join('\n'));
+  return file;
+}
+
+/** startServer reads bug switches from its options only (the scenario's list is not applied), so both say it. */
+async function startBuggy(bug: BugName): Promise<RunningServer> {
+  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', scenario: await scenarioFor(bug), bugs: [bug] });
+}
+
+interface Checked {
+  readonly report: CheckReport;
+  /** The URLs the transcript's curl commands name, by KME ID. */
+  readonly kmes: ReadonlyArray<{ readonly id: string; readonly url: string }>;
+}
+
+// Several tests read the same check of a bug: run each once.
+const checks = new Map<BugName, Promise<Checked>>();
+function checkBug(bug: BugName): Promise<Checked> {
+  let checked = checks.get(bug);
+  if (checked === undefined) {
+    checked = (async () => {
+      const server = await startBuggy(bug);
+      try {
+        const report = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed: SEED, runs: RUNS, budgetMs: BUDGET_MS });
+        return { report, kmes: server.kmes };
+      } finally {
+        await server.close();
+      }
+    })();
+    checks.set(bug, checked);
+  }
+  return checked;
+}
+
+function summaryOf(report: CheckReport): string {
+  const fails = report.conformance.filter((result) => result.verdict === 'fail').map((result) => result.item);
+  return `violations: ${report.violations.map((found) => found.invariant).join(', ') || 'none'}; checklist fails: ${fails.join(', ') || 'none'}; properties: ${JSON.stringify(report.properties)}`;
+}
+
+async function firstViolation(bug: BugName): Promise<CheckViolation> {
+  const { report } = await checkBug(bug);
+  const invariant = BUG_DESCRIPTIONS[bug].breaks;
+  const found = report.violations.find((candidate) => candidate.invariant === invariant);
+  if (found === undefined) throw new Error(`${bug}: no ${invariant} violation in the report (${summaryOf(report)})`);
+  return found;
+}
+
+/** Runs one pasted curl command and returns the HTTP status it got (curl prints it last, on its own line). */
+async function paste(curl: string): Promise<{ status: number; body: string }> {
+  const { stdout } = await sh('sh', ['-c', `${curl} -w '\\n%{http_code}'`], { timeout: 10_000 });
+  const newline = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(newline + 1)), body: stdout.slice(0, Math.max(0, newline)) };
+}
+
+for (const bug of BUG_NAMES) {
+  const invariant = BUG_DESCRIPTIONS[bug].breaks;
+  it(
+    `reports ${bug} as a violation of ${invariant} shown by at most ${TRANSCRIPT_MAX} curl commands`,
+    async () => {
+      const found = await firstViolation(bug);
+      expect(found.transcript.length, found.message).toBeGreaterThan(0);
+      expect(found.transcript.length, found.transcript.map((line) => line.curl).join('\n')).toBeLessThanOrEqual(TRANSCRIPT_MAX);
+      for (const line of found.transcript) expect(line.curl).toMatch(/^curl -sS /);
+    },
+    TEST_TIMEOUT_MS,
+  );
+}
+
+it(
+  'reports count-drift as an I8 violation through checklist item C14',
+  async () => {
+    const found = await firstViolation('count-drift');
+    expect(found.evidence['checklist']).toBe('C14');
+  },
+  TEST_TIMEOUT_MS,
+);
+
+it(
+  'ends every report with a repro line naming the target file, seed 1 and 25 runs',
+  async () => {
+    for (const bug of BUG_NAMES) {
+      const { report } = await checkBug(bug);
+      expect(report.repro, bug).toMatch(/^npx kmesim check --target target\.yaml --seed 1 --runs 25(?: |$)/);
+    }
+  },
+  TEST_TIMEOUT_MS * 2,
+);
+
+for (const bug of PASTED) {
+  it(
+    `reproduces ${bug} (${BUG_DESCRIPTIONS[bug].breaks}) when its transcript is pasted into a shell against a fresh server`,
+    async () => {
+      const { kmes } = await checkBug(bug);
+      const found = await firstViolation(bug);
+      const fresh = await startBuggy(bug);
+      try {
+        // The fresh server listens on other ports: point each command at the same KME there.
+        const origins = new Map(kmes.map((kme) => [new URL(kme.url).origin, fresh.kmes.find((other) => other.id === kme.id)?.url ?? kme.url]));
+        const expected = found.transcript.map((line) => line.status);
+        const got: number[] = [];
+        const shown: string[] = [];
+        for (const line of found.transcript) {
+          const curl = line.curl.replace(/https?:\/\/127\.0\.0\.1:\d+/g, (origin) => origins.get(origin) ?? origin);
+          const { status, body } = await paste(curl);
+          got.push(status);
+          shown.push(`${curl}\n  then: ${line.status} ${line.response.slice(0, 120)}\n  now:  ${status} ${body.slice(0, 120)}`);
+        }
+        expect(got.at(-1), shown.join('\n')).toBe(expected.at(-1));
+        expect(got, shown.join('\n')).toEqual(expected);
+      } finally {
+        await fresh.close();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+}
