@@ -2,6 +2,7 @@
 // request through the core, answers the core's sync requests on a timer (the remote key manager lives in
 // process), applies faults, keeps a bounded trace, judges the live invariants, and journals every change
 // when a store is attached.
+import { exchangeOf } from '../model/exchangeOf.js';
 import { createHistoryChecker, type HistoryChecker } from '../model/historyChecker.js';
 import { hashKeyBytes, materialOf } from '../model/keyMaterial.js';
 import { executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
@@ -111,26 +112,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
         : [];
     const found = checkStep(world, before, command, outcome, nowMs);
     exchangeId += 1;
-    if (command.type === 'keys.enc') {
-      found.push(
-        ...history.observe({
-          op: 'enc',
-          id: exchangeId,
-          atMs: nowMs,
-          kmeId: command.kmeId,
-          callerSaeId: command.callerSaeId,
-          slaveSaeId: command.slaveSaeId,
-          additionalSlaveSaeIds: command.request.additional_slave_SAE_IDs ?? [],
-          expectedSizeBits: command.request.size ?? profile.keySizeBits,
-          status,
-          keys,
-        }),
-      );
-    } else if (command.type === 'keys.dec') {
-      found.push(...history.observe({ op: 'dec', id: exchangeId, atMs: nowMs, kmeId: command.kmeId, callerSaeId: command.callerSaeId, masterSaeId: command.masterSaeId, keyIds: command.keyIds, status, keys }));
-    } else if (command.type === 'sae.delete' && outcome.result.ok) {
-      history.observe({ op: 'discard', id: exchangeId, atMs: nowMs, saeId: command.saeId });
-    }
+    const exchange = exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits });
+    if (exchange !== null) found.push(...history.observe(exchange));
     if (found.length > 0 && live.length < 1_000) live.push(...found);
     // Looking (an admin read brings the world up to the clock) leaves no trace unless something happened.
     if (command.type === 'clock.tick' && outcome.effects.length === 0) return;

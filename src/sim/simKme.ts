@@ -1,6 +1,7 @@
 // One key source as the simulator sees it: a world of KMEs behind a transport that faults can break.
 // Every request goes through the core and is judged at once: the step checker (I2, I6–I12), the history
 // checker (I1–I5, I7, I9) and, every `auditEvery` steps, a full audit of the world.
+import { exchangeOf } from '../model/exchangeOf.js';
 import { createHistoryChecker, type Exchange, type HistoryChecker } from '../model/historyChecker.js';
 import { materialOf } from '../model/keyMaterial.js';
 import { commitEncKeys, planEncKeys, type EncKeysCommand, type EncPlan } from '../model/encKeys.js';
@@ -94,25 +95,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       sizeBits: bytesList[i] === undefined ? key.sizeBits : (bytesList[i] as Uint8Array).length * 8,
     }));
     exchangeId += 1;
-    if (command.type === 'keys.enc') {
-      return {
-        op: 'enc',
-        id: exchangeId,
-        atMs: nowMs,
-        kmeId: command.kmeId,
-        callerSaeId: command.callerSaeId,
-        slaveSaeId: command.slaveSaeId,
-        additionalSlaveSaeIds: command.request.additional_slave_SAE_IDs ?? [],
-        expectedSizeBits: command.request.size ?? profile.keySizeBits,
-        status,
-        keys,
-      };
-    }
-    if (command.type === 'keys.dec') {
-      return { op: 'dec', id: exchangeId, atMs: nowMs, kmeId: command.kmeId, callerSaeId: command.callerSaeId, masterSaeId: command.masterSaeId, keyIds: command.keyIds, status, keys };
-    }
-    if (command.type === 'sae.delete' && outcome.result.ok) return { op: 'discard', id: exchangeId, atMs: nowMs, saeId: command.saeId };
-    return null;
+    return exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits });
   }
 
   const sim: SimKme = {

@@ -18,6 +18,7 @@ import {
   type Violation,
   type World,
 } from '../../src/index.js';
+import { exchangeOf } from '../../src/model/exchangeOf.js';
 
 export class InvariantError extends Error {
   constructor(readonly violation: Violation) {
@@ -67,25 +68,7 @@ function toExchange(checked: CheckedWorld, command: KmeCommand, outcome: StepOut
         })
       : [];
   const status = statusCode(checked, outcome);
-  if (command.type === 'keys.enc') {
-    return {
-      op: 'enc',
-      id,
-      atMs: checked.nowMs,
-      kmeId: command.kmeId,
-      callerSaeId: command.callerSaeId,
-      slaveSaeId: command.slaveSaeId,
-      additionalSlaveSaeIds: command.request.additional_slave_SAE_IDs ?? [],
-      expectedSizeBits: command.request.size ?? world.config.profile.keySizeBits,
-      status,
-      keys,
-    };
-  }
-  if (command.type === 'keys.dec') {
-    return { op: 'dec', id, atMs: checked.nowMs, kmeId: command.kmeId, callerSaeId: command.callerSaeId, masterSaeId: command.masterSaeId, keyIds: command.keyIds, status, keys };
-  }
-  if (command.type === 'sae.delete' && outcome.result.ok) return { op: 'discard', id, atMs: checked.nowMs, saeId: command.saeId };
-  return null;
+  return exchangeOf(command, { id, atMs: checked.nowMs, status, keys, defaultKeySizeBits: world.config.profile.keySizeBits });
 }
 
 function remember(checked: CheckedWorld, effects: readonly KmeEffect[]): void {
