@@ -46,6 +46,8 @@ export interface CheckSession {
   /** Sends several requests at once; their exchanges are judged together once all have answered. */
   burst(requests: readonly BurstRequest[]): Promise<TranscriptEntry[]>;
   keySize(master: string, slave: string): Promise<number | undefined>;
+  /** A KME was restarted (through an admin API): keys lost from here on are the restart's doing (I2). */
+  restarted(kmeId: string): void;
 }
 
 function keysOf(entry: TranscriptEntry): ObservedKey[] {
@@ -89,10 +91,13 @@ export function createCheckSession(target: Target): CheckSession {
     transcript.push(entry);
     if (response.failure !== undefined) {
       findings.push({ kind: 'transport', message: `${request.method} ${request.path}: ${response.failure} (${response.failureDetail ?? ''})`, entry: entry.id });
-    } else if (response.status >= 500 && response.status !== 503) {
-      violations.push({ ...violation('I13', `${request.method} ${request.path} answered ${response.status}`, { status: response.status, body: response.text.slice(0, 200) }), entries: [entry.id] });
-    } else if (response.status !== 200 && !isErrorBody(response.json)) {
-      findings.push({ kind: 'format', message: `${request.method} ${request.path} answered ${response.status} with a body that is not an ETSI Error object (C41): ${response.text.slice(0, 80)}`, entry: entry.id });
+    } else {
+      if (response.status >= 500 && response.status !== 503) {
+        violations.push({ ...violation('I13', `${request.method} ${request.path} answered ${response.status}`, { status: response.status, body: response.text.slice(0, 200) }), entries: [entry.id] });
+      }
+      if (response.status !== 200 && !isErrorBody(response.json)) {
+        findings.push({ kind: 'format', message: `${request.method} ${request.path} answered ${response.status} with a body that is not an ETSI Error object (C41): ${response.text.slice(0, 80)}`, entry: entry.id });
+      }
     }
     return entry;
   }
@@ -195,6 +200,9 @@ export function createCheckSession(target: Target): CheckSession {
     dec,
     status,
     keySize,
+    restarted(kmeId) {
+      history.observe({ op: 'restart', id: transcript.length, atMs: atMs(), kmeId });
+    },
     async burst(requests) {
       for (const request of requests) if (request.kind === 'enc' && request.request.size === undefined) await keySize(request.master, request.slave);
       const entries = await Promise.all(

@@ -152,7 +152,8 @@ async function runAction(session: CheckSession, action: Action): Promise<void> {
     }
     case 'restart': {
       const kme = session.target.kmes[action.kme % session.target.kmes.length] as { id: string };
-      await adminCall(session, '/faults', { restart: { kme: kme.id, downtimeMs: 0 } });
+      const entry = await adminCall(session, '/faults', { restart: { kme: kme.id, downtimeMs: 0 } });
+      if (entry !== null && entry.response.status === 200) session.restarted(kme.id);
       return;
     }
     case 'outage':
@@ -195,29 +196,27 @@ async function runOutage(session: CheckSession, pair: { master: string; slave: s
 }
 
 export async function runPropertyPhase(target: Target, options: { seed: number; runs: number; budgetMs: number; maxActions?: number; concurrency?: number }): Promise<PropertyOutcome> {
-  let last: CheckSession | null = null;
+  // The session of the most recent failing run: after shrinking, that is the counterexample's own run.
+  let lastFailing: CheckSession | null = null;
   let runs = 0;
   const property = fc.asyncProperty(fc.array(actionArb(target.admin !== undefined, options.concurrency ?? 8), { minLength: 1, maxLength: options.maxActions ?? 30 }), async (actions) => {
     const session = createCheckSession(target);
-    last = session;
     runs += 1;
     for (const action of actions) {
       await runAction(session, action);
       if (session.violations.length > 0) break;
     }
-    if (session.violations.length > 0) throw new Error(session.violations.map((v) => `${v.invariant} ${v.message}`).join('; '));
+    if (session.violations.length > 0) {
+      lastFailing = session;
+      throw new Error(session.violations.map((v) => `${v.invariant} ${v.message}`).join('; '));
+    }
   });
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, interruptAfterTimeLimit: options.budgetMs, markInterruptAsFailure: false, endOnFailure: false });
   if (!details.failed || details.counterexample === null) {
     return { runs, failed: false, counterexample: null, session: null, violations: [], seed: options.seed, interrupted: details.interrupted };
   }
   const [actions] = details.counterexample;
-  // Run the shrunk workload once more on its own, so its transcript is complete and self-contained.
-  const replay = createCheckSession(target);
-  for (const action of actions) {
-    await runAction(replay, action);
-    if (replay.violations.length > 0) break;
-  }
-  const session: CheckSession = replay.violations.length > 0 ? replay : (last as CheckSession | null) ?? replay;
-  return { runs, failed: true, counterexample: actions, session, violations: session.violations, seed: options.seed, interrupted: details.interrupted };
+  // A live KME's state has moved on since, so the failing run is reported as it happened, not replayed.
+  const session = lastFailing as CheckSession | null;
+  return { runs, failed: true, counterexample: actions, session, violations: session?.violations ?? [], seed: options.seed, interrupted: details.interrupted };
 }

@@ -6,7 +6,7 @@ import { createCheckSession, type CheckSession, type TranscriptEntry } from './c
 import { closeAgents } from './etsiClient.js';
 import { runConformancePhase } from './conformancePhase.js';
 import { runPropertyPhase } from './propertyPhase.js';
-import { toTranscriptLine } from './renderCurl.js';
+import { renderTranscript, toTranscriptLine } from './renderCurl.js';
 import type { Target } from './targetSchema.js';
 
 export interface CheckOptions {
@@ -24,9 +24,11 @@ export class TargetUnreachableError extends Error {}
  * The requests that show a violation: those it names, and every earlier request that carried its key (the
  * enc_keys that issued it, the retrievals before), so the transcript reproduces it when pasted.
  */
-function transcriptFor(session: CheckSession, found: CheckSession['violations'][number]): TranscriptEntry[] {
+function transcriptFor(session: CheckSession, found: CheckSession['violations'][number], whole: boolean): TranscriptEntry[] {
   const keyId = typeof found.evidence['keyId'] === 'string' ? found.evidence['keyId'] : null;
   const last = Math.max(...found.entries);
+  // A shrunk workload is short: all of it, restarts and outages included, up to the violation.
+  if (whole) return session.transcript.filter((entry) => entry.id <= last).slice(-12);
   const chosen = session.transcript.filter((entry) => {
     if (found.entries.includes(entry.id)) return true;
     if (keyId === null || entry.id > last) return false;
@@ -36,13 +38,13 @@ function transcriptFor(session: CheckSession, found: CheckSession['violations'][
   return chosen.slice(-12);
 }
 
-function violationsOf(session: CheckSession): CheckViolation[] {
+function violationsOf(session: CheckSession, whole: boolean): CheckViolation[] {
   return session.violations.map((found) => ({
     invariant: found.invariant,
     name: INVARIANT_NAMES[found.invariant],
     message: found.message,
     evidence: found.evidence,
-    transcript: transcriptFor(session, found).map(toTranscriptLine),
+    transcript: renderTranscript(transcriptFor(session, found, whole)),
   }));
 }
 
@@ -65,7 +67,8 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     const probe = createCheckSession(target);
     const [first, second] = target.saes;
     const reachable = await Promise.all(target.kmes.map((kme) => probe.send({ kmeUrl: kme.url, sae: target.saes.find((sae) => sae.kme === kme.id) ?? (first ?? null), method: 'GET', path: `/api/v1/keys/${encodeURIComponent(second?.id ?? 'x')}/status` })));
-    const dead = reachable.filter((entry) => entry.response.failure === 'connection' || entry.response.failure === 'timeout');
+    // Unreachable means nothing listens; a KME that accepts and never answers is a finding in the report.
+    const dead = reachable.filter((entry) => entry.response.failure === 'connection');
     if (dead.length === reachable.length) {
       throw new TargetUnreachableError(`no KME of the target answered: ${dead.map((entry) => `${entry.request.kmeUrl} (${entry.response.failureDetail ?? entry.response.failure})`).join(', ')}`);
     }
@@ -75,13 +78,13 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     const remaining = Math.max(5_000, options.budgetMs - (performance.now() - started));
     const properties = await runPropertyPhase(target, { seed: options.seed, runs: options.runs, budgetMs: remaining, ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
 
-    const violations = [...countViolations(conformance), ...violationsOf(conformanceSession), ...(properties.session === null ? [] : violationsOf(properties.session))];
+    const violations = [...countViolations(conformance), ...violationsOf(conformanceSession, false), ...(properties.session === null ? [] : violationsOf(properties.session, true))];
     const sessions = [probe, conformanceSession, ...(properties.session === null ? [] : [properties.session])];
     const findings = sessions.flatMap((session) => {
       const byId = new Map(session.transcript.map((entry) => [entry.id, entry]));
       return session.findings.map((finding) => ({ kind: finding.kind, message: finding.message, transcript: [byId.get(finding.entry)].filter((entry) => entry !== undefined).map(toTranscriptLine) }));
     });
-    const passed = violations.length === 0 && conformance.every((result) => result.verdict !== 'fail') && findings.length === 0;
+    const passed = violations.length === 0 && !properties.failed && conformance.every((result) => result.verdict !== 'fail') && findings.length === 0;
     return {
       schemaVersion: 1,
       target: { file: options.file, kmes: target.kmes, saes: target.saes.map((sae) => sae.id), profile: target.profile },

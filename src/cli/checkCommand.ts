@@ -54,7 +54,7 @@ export async function checkCommand(options: CheckCommandOptions, out: NodeJS.Wri
     print(`${found.invariant} ${found.name}: ${found.message}`);
     print(`  evidence: ${JSON.stringify(found.evidence)}`);
     print(`  transcript (${found.transcript.length} requests):`);
-    for (const line of found.transcript) print(`    ${line.curl}    # ${line.failure ?? line.status}`);
+    for (const line of found.transcript) print(`    ${line.curl.split('\n').join('\n    ')}    # ${line.failure ?? line.status}`);
   }
   const paths = await writeCheckReports(report, options.out);
   print(`reports: ${paths.html} ${paths.json} ${paths.markdown} ${paths.junit}`);

@@ -83,6 +83,7 @@ interface Setup {
   readonly kmeIds: string[];
   readonly faults: readonly Fault[];
   readonly syncLatencyMs?: number;
+  readonly bugs: readonly BugName[];
 }
 
 async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup> {
@@ -91,7 +92,7 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup
     const profile = resolveProfile(options.profile ?? 'strict');
     // Two SAEs on every KME, so a bare `serve` is usable at once.
     const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
-    return { profile, saes, kmeIds, faults: [] };
+    return { profile, saes, kmeIds, faults: [], bugs: [] };
   }
   const [loaded] = await loadScenarios(options.scenario);
   if (loaded === undefined) throw new ServerStartError(`no scenario in ${options.scenario}`);
@@ -101,7 +102,7 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup
   const profile = buildProfile(scenario, options.profile ?? scenario.world.profile);
   const users = createUsers(scenario, createRng(`${scenario.name}:${seed}`).fork('users'));
   const saes = users.map((user) => ({ id: user.saeId, kmeId: kmeIds[user.kmeIndex % kmeIds.length] as string, name: user.displayName, email: user.email }));
-  return { profile, saes, kmeIds, faults: scenario.faults, syncLatencyMs: scenario.world.sync.latency };
+  return { profile, saes, kmeIds, faults: scenario.faults, syncLatencyMs: scenario.world.sync.latency, bugs: scenario.bugs };
 }
 
 /** A scenario's faults, on the server's clock: each start and end happens once its time has come. */
@@ -194,6 +195,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store?.close();
     throw error;
   });
+  // A scenario's own bug switches apply too, as they do in the simulator.
+  for (const bug of setup.bugs) if (!bugs.includes(bug)) bugs.push(bug);
+  if (store !== null && bugs.includes('check-then-act')) {
+    store.close();
+    throw new ServerStartError('--bug check-then-act cannot be combined with --db: its interleaved reservations cannot be replayed from the journal');
+  }
   const reserved = setup.saes.find((sae) => RESERVED_SAE_IDS.includes(sae.id));
   if (reserved !== undefined) {
     store?.close();

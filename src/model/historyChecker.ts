@@ -38,7 +38,9 @@ export type Exchange =
       readonly keys: readonly ObservedKey[];
     }
   /** The keys waiting for this slave were legitimately discarded (the SAE was deleted). */
-  | { readonly op: 'discard'; readonly id: number; readonly atMs: number; readonly saeId: string };
+  | { readonly op: 'discard'; readonly id: number; readonly atMs: number; readonly saeId: string }
+  /** A KME restarted: a key that goes missing after this was lost by the restart, whatever came before (I2). */
+  | { readonly op: 'restart'; readonly id: number; readonly atMs: number; readonly kmeId: string };
 
 export interface HistoryCheckerOptions {
   /** Keys older than this may have expired, so their loss is not judged. Unknown: never expires. */
@@ -268,6 +270,9 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
           return observeDec(exchange);
         case 'discard':
           for (const key of [...issued.values()]) if (key.slaveSaeIds.includes(exchange.saeId)) retire(key, 'gone');
+          return [];
+        case 'restart':
+          for (const key of issued.values()) key.refusedIn = null;
           return [];
       }
     },

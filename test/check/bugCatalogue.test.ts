@@ -101,10 +101,14 @@ async function firstViolation(bug: BugName): Promise<CheckViolation> {
 }
 
 /** Runs one pasted curl command and returns the HTTP status it got (curl prints it last, on its own line). */
-async function paste(curl: string): Promise<{ status: number; body: string }> {
-  const { stdout } = await sh('sh', ['-c', `${curl} -w '\\n%{http_code}'`], { timeout: 10_000 });
-  const newline = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(newline + 1)), body: stdout.slice(0, Math.max(0, newline)) };
+/**
+ * Runs a whole transcript as one shell script (answers captured in variables carry across lines) and
+ * returns the HTTP status of each curl command, in order.
+ */
+async function paste(script: string): Promise<{ statuses: number[]; output: string }> {
+  const marked = script.replace(/curl -sS /g, "curl -sS -w '\\n@@%{http_code}\\n' ");
+  const { stdout } = await sh('sh', ['-c', marked], { timeout: 20_000 });
+  return { statuses: [...stdout.matchAll(/@@(\d{3})/g)].map((match) => Number(match[1])), output: stdout };
 }
 
 for (const bug of BUG_NAMES) {
@@ -115,7 +119,8 @@ for (const bug of BUG_NAMES) {
       const found = await firstViolation(bug);
       expect(found.transcript.length, found.message).toBeGreaterThan(0);
       expect(found.transcript.length, found.transcript.map((line) => line.curl).join('\n')).toBeLessThanOrEqual(TRANSCRIPT_MAX);
-      for (const line of found.transcript) expect(line.curl).toMatch(/^curl -sS /);
+      // Each line is one curl command, possibly keeping its answer in a shell variable for later lines.
+      for (const line of found.transcript) expect(line.curl).toMatch(/^(R\d+=\$\()?curl -sS /);
     },
     TEST_TIMEOUT_MS,
   );
@@ -152,16 +157,10 @@ for (const bug of PASTED) {
         // The fresh server listens on other ports: point each command at the same KME there.
         const origins = new Map(kmes.map((kme) => [new URL(kme.url).origin, fresh.kmes.find((other) => other.id === kme.id)?.url ?? kme.url]));
         const expected = found.transcript.map((line) => line.status);
-        const got: number[] = [];
-        const shown: string[] = [];
-        for (const line of found.transcript) {
-          const curl = line.curl.replace(/https?:\/\/127\.0\.0\.1:\d+/g, (origin) => origins.get(origin) ?? origin);
-          const { status, body } = await paste(curl);
-          got.push(status);
-          shown.push(`${curl}\n  then: ${line.status} ${line.response.slice(0, 120)}\n  now:  ${status} ${body.slice(0, 120)}`);
-        }
-        expect(got.at(-1), shown.join('\n')).toBe(expected.at(-1));
-        expect(got, shown.join('\n')).toEqual(expected);
+        const script = found.transcript.map((line) => line.curl.replace(/https?:\/\/127\.0\.0\.1:\d+/g, (origin) => origins.get(origin) ?? origin)).join('\n');
+        const { statuses, output } = await paste(script);
+        expect(statuses.at(-1), `${script}\n---\n${output}`).toBe(expected.at(-1));
+        expect(statuses, `${script}\n---\n${output}`).toEqual(expected);
       } finally {
         await fresh.close();
       }
