@@ -6,7 +6,6 @@ import { SPEC_ERROR, type ErrorBody } from './wireSchema.js';
 export type KmeErrorKind =
   | 'unauthorized'
   | 'unknownSlave'
-  | 'unknownMaster'
   | 'badRequest'
   | 'sizeNotMultipleOf8'
   | 'sizeOutOfRange'
@@ -28,7 +27,6 @@ export interface KmeError {
 const ERROR_TABLE: Readonly<Record<KmeErrorKind, { readonly status: 400 | 401 | 503; readonly message: string }>> = {
   unauthorized: { status: 401, message: 'unauthorized' },
   unknownSlave: { status: 400, message: 'slave SAE ID is not known to this KME' },
-  unknownMaster: { status: 400, message: SPEC_ERROR.keysNotFound },
   badRequest: { status: 400, message: 'bad request format' },
   sizeNotMultipleOf8: { status: 400, message: SPEC_ERROR.sizeNotMultipleOf8 },
   sizeOutOfRange: { status: 400, message: 'size is outside [min_key_size, max_key_size]' },
@@ -50,7 +48,7 @@ export interface EtsiErrorResponse {
 
 export function toEtsiError(error: KmeError, profile: Profile): EtsiErrorResponse {
   const row = ERROR_TABLE[error.kind];
-  const notFound = error.kind === 'keysNotFound' || error.kind === 'unknownMaster';
+  const notFound = error.kind === 'keysNotFound';
   const status = notFound ? profile.keyNotFound.status : row.status;
   const message = notFound ? profile.keyNotFound.message : row.message;
   const body: ErrorBody =
