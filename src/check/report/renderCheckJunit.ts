@@ -2,7 +2,7 @@
 // per invariant the check judged, and a "transport" suite with a failing case per transport or format
 // finding, so CI dashboards name what broke. Every failure carries its curl transcript and the repro line.
 import type { CheckFinding, CheckReport, ConformanceResult, TranscriptLine } from '../checkReport.js';
-import { escapeXmlAttribute, escapeXmlText } from '../../sim/report/escapeXml.js';
+import { escapeXmlText, formatAttributes, formatSeconds } from '../../sim/report/escapeXml.js';
 import { formatCompactJson } from '../../sim/report/summarizeRun.js';
 import { describeStatus, shortenText } from './describeOutcome.js';
 import { summarizeCheck, type InvariantSummary } from './summarizeCheck.js';
@@ -96,12 +96,3 @@ function countOutcomes(cases: readonly TestCase[]): { tests: number; failures: n
   };
 }
 
-function formatAttributes(attributes: Readonly<Record<string, string | number>>): string {
-  return Object.entries(attributes)
-    .map(([name, value]) => `${name}="${escapeXmlAttribute(String(value))}"`)
-    .join(' ');
-}
-
-function formatSeconds(ms: number): string {
-  return (Math.max(0, ms) / 1000).toFixed(3);
-}

@@ -24,3 +24,15 @@ export function escapeXmlText(text: string): string {
 export function escapeXmlAttribute(text: string): string {
   return text.replace(FORBIDDEN_XML_CHARS, '').replace(/[&<>"'\n\r\t]/g, (char) => ENTITIES[char] ?? char);
 }
+
+/** Attributes for an XML start tag, every value escaped: `name="value" other="1"`. */
+export function formatAttributes(attributes: Readonly<Record<string, string | number>>): string {
+  return Object.entries(attributes)
+    .map(([name, value]) => `${name}="${escapeXmlAttribute(String(value))}"`)
+    .join(' ');
+}
+
+/** Milliseconds as the seconds JUnit's `time` attribute wants, never negative. */
+export function formatSeconds(ms: number): string {
+  return (Math.max(0, ms) / 1000).toFixed(3);
+}

@@ -1,7 +1,7 @@
 // junit.xml: one <testsuite> per scenario, one <testcase> per seed, so CI dashboards list failing seeds by
 // name; a failure carries the violations, the failed expectations and the command that replays the run.
 import type { RunReport } from '../runReport.js';
-import { escapeXmlAttribute, escapeXmlText } from './escapeXml.js';
+import { escapeXmlText, formatAttributes, formatSeconds } from './escapeXml.js';
 import type { ReportMeta } from './reportMeta.js';
 import { formatCompactJson, groupByScenario, summarizeRun, type RunSummary } from './summarizeRun.js';
 
@@ -76,15 +76,6 @@ function detailFailure(run: RunReport, summary: RunSummary): string {
   return `\n${lines.join('\n')}\n      `;
 }
 
-function formatAttributes(attributes: Readonly<Record<string, string | number>>): string {
-  return Object.entries(attributes)
-    .map(([name, value]) => `${name}="${escapeXmlAttribute(String(value))}"`)
-    .join(' ');
-}
-
-function formatSeconds(ms: number): string {
-  return (Math.max(0, ms) / 1000).toFixed(3);
-}
 
 function sumWallMs(runs: readonly RunReport[]): number {
   return runs.reduce((total, run) => total + run.wallMs, 0);
