@@ -5,13 +5,13 @@
 import { exchangeOf } from '../model/exchangeOf.js';
 import { createHistoryChecker, type HistoryChecker } from '../model/historyChecker.js';
 import { hashKeyBytes, materialOf } from '../model/keyMaterial.js';
-import { executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
+import { checkEncKeys, executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import { toEtsiError } from '../model/kmeError.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
 import { checkStep, checkWorld, snapshotCounts } from '../model/worldInvariants.js';
 import type { World } from '../model/world.js';
-import { commitEncKeys, planEncKeys, type EncKeysCommand } from '../model/encKeys.js';
+import type { EncKeysCommand } from '../model/encKeys.js';
 import { EventQueue } from '../sim/eventQueue.js';
 import type { HostClock } from './hostClock.js';
 
@@ -174,14 +174,12 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   }
 
   async function requestCarelessly(command: EncKeysCommand): Promise<StepOutcome> {
-    const planned = planEncKeys(world, command);
-    if (!planned.ok) return execute(command);
+    const checked = checkEncKeys(world, command);
+    if (checked === null) return execute(command);
     await pause();
     const nowMs = Math.max(clock.now(), world.nowMs);
     const before = snapshotCounts(world);
-    const effects: KmeEffect[] = [];
-    const keys = commitEncKeys(world, planned.plan, nowMs, effects);
-    return finish(command, { result: { ok: true, kind: 'keys', keys }, effects }, before, nowMs);
+    return finish(command, checked.commit(nowMs), before, nowMs);
   }
 
   return {

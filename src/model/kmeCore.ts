@@ -286,3 +286,19 @@ function restartKme(world: World, kmeId: string, effects: KmeEffect[]): KmeResul
   }
   return DONE;
 }
+
+/**
+ * enc_keys split where a careless server awaits (the check-then-act bug): the check runs now, the
+ * reservation when `commit` runs. A refused request is left to executeCommand, so its answer is the usual one.
+ */
+export function checkEncKeys(world: World, command: EncKeysCommand): { readonly commit: (nowMs: number) => StepOutcome } | null {
+  const planned = planEncKeys(world, command);
+  if (!planned.ok) return null;
+  return {
+    commit(nowMs) {
+      const effects: KmeEffect[] = [];
+      const keys = commitEncKeys(world, planned.plan, nowMs, effects);
+      return { result: { ok: true, kind: 'keys', keys }, effects };
+    },
+  };
+}

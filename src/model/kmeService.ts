@@ -1,9 +1,8 @@
 // The KME core behind an async interface, as a server runs it: each request is one step of the core,
 // stamped by the injected clock. Effects go to the driver. With the check-then-act bug switched on,
 // enc_keys awaits between checking availability and reserving, as a careless async server would.
-import { commitEncKeys, planEncKeys, type EncKeysCommand } from './encKeys.js';
-import { executeCommand, type KmeCommand, type KmeResult, type StepOutcome } from './kmeCore.js';
-import type { KmeEffect } from './poolOps.js';
+import type { EncKeysCommand } from './encKeys.js';
+import { checkEncKeys, executeCommand, type KmeCommand, type KmeResult, type StepOutcome } from './kmeCore.js';
 import type { World } from './world.js';
 
 export interface KmeServiceOptions {
@@ -32,13 +31,11 @@ export function createKmeService(options: KmeServiceOptions): KmeService {
   };
 
   async function encKeysCarelessly(command: EncKeysCommand): Promise<KmeResult> {
-    const planned = planEncKeys(world, command);
-    if (!planned.ok) return execute(command);
+    const checked = checkEncKeys(world, command);
+    if (checked === null) return execute(command);
     await pause();
     const at = Math.max(nowMs(), world.nowMs);
-    const effects: KmeEffect[] = [];
-    const keys = commitEncKeys(world, planned.plan, at, effects);
-    const outcome: StepOutcome = { result: { ok: true, kind: 'keys', keys }, effects };
+    const outcome = checked.commit(at);
     options.onStep?.(command, outcome, at);
     return outcome.result;
   }

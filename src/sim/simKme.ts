@@ -4,8 +4,8 @@
 import { exchangeOf } from '../model/exchangeOf.js';
 import { createHistoryChecker, type Exchange, type HistoryChecker } from '../model/historyChecker.js';
 import { materialOf } from '../model/keyMaterial.js';
-import { commitEncKeys, planEncKeys, type EncKeysCommand, type EncPlan } from '../model/encKeys.js';
-import { executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
+import type { EncKeysCommand } from '../model/encKeys.js';
+import { checkEncKeys, executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import { toEtsiError } from '../model/kmeError.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
@@ -21,7 +21,7 @@ export type SimReply =
 /** An enc_keys request in flight: sent, not yet answered. */
 export type PendingEnc =
   | { readonly kind: 'answered'; readonly reply: SimReply }
-  | { readonly kind: 'planned'; readonly command: EncKeysCommand; readonly plan: EncPlan };
+  | { readonly kind: 'checked'; readonly command: EncKeysCommand; readonly commit: (nowMs: number) => StepOutcome };
 
 export interface SimKmeHooks {
   readonly onEffects: (source: number, effects: readonly KmeEffect[], nowMs: number) => void;
@@ -126,18 +126,14 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       if (!world.config.bugs.has('check-then-act') || sim.downUntil.has(kmeIndex) || sim.failNext.count > 0) {
         return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
       }
-      const planned = planEncKeys(world, command);
-      if (!planned.ok) return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
-      return { kind: 'planned', command, plan: planned.plan };
+      const checked = checkEncKeys(world, command);
+      if (checked === null) return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
+      return { kind: 'checked', command, commit: checked.commit };
     },
     finishEnc(pending, nowMs) {
       if (pending.kind === 'answered') return pending.reply;
       deriveBytes = true;
-      const outcome = step(pending.command, nowMs, () => {
-        const effects: KmeEffect[] = [];
-        const keys = commitEncKeys(world, pending.plan, nowMs, effects);
-        return { result: { ok: true, kind: 'keys', keys }, effects };
-      });
+      const outcome = step(pending.command, nowMs, () => pending.commit(nowMs));
       return { injected: false, status: 200, outcome, materials: materials.get(outcome) ?? [] };
     },
     run(command, nowMs) {
