@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { simSection } from './sim.js';
 
 /** A group of figures, e.g. `sim` or `http`, as it appears in reports/bench.json. */
 export type BenchFigures = Record<string, number | string | Record<string, number | string>>;
@@ -14,14 +15,16 @@ export interface BenchSection {
   readonly run: () => Promise<BenchFigures>;
 }
 
-const sections: BenchSection[] = [];
+const sections: BenchSection[] = [simSection];
 
 async function main(): Promise<void> {
   const started = performance.now();
   const result: Record<string, unknown> = {
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem() },
   };
-  for (const section of sections) {
+  // BENCH_ONLY=sim,http runs only the named sections.
+  const only = process.env['BENCH_ONLY']?.split(',');
+  for (const section of sections.filter((candidate) => only === undefined || only.includes(candidate.name))) {
     process.stderr.write(`bench: ${section.name}…\n`);
     result[section.name] = await section.run();
   }

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import { encodeFields } from './keyMaterial.js';
+import { cipherFor, encodeFields } from './keyMaterial.js';
 
-const KEY_ID_LABEL = 'kmesim/key-id/v1';
+const KEY_ID_LABEL = 'kmesim/key-id/v2';
 const CANONICAL_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const SEQUENTIAL_KEY_ID = /^qk_.+_\d{6,}$/;
 
@@ -11,13 +11,63 @@ function assertSequenceNumber(functionName: string, seq: number): void {
   }
 }
 
+// A key ID is one AES-256 block: the cipher keyed from (label, seed) encrypts (pool tag ‖ sequence number),
+// where the pool tag is 64 bits of SHA-256(label, pool ID). AES is a permutation, so within a pool no two
+// sequence numbers share an ID before the version bits are set. IDs are derived 64 at a time in one
+// cipher call and kept per pool: a pool hands out its IDs in order, so the next ones are nearly always
+// ready. The batch is aligned to the sequence number, so an ID never depends on the order of requests.
+const ID_BATCH = 64;
+const BATCH_CACHE_LIMIT = 8192;
+
+interface IdBatch {
+  readonly first: number;
+  readonly ids: readonly string[];
+}
+
+const poolTags = new Map<string, Buffer>();
+const batches = new Map<string, IdBatch>();
+
+function poolTagFor(poolId: string): Buffer {
+  let tag = poolTags.get(poolId);
+  if (tag === undefined) {
+    if (poolTags.size >= BATCH_CACHE_LIMIT) poolTags.clear();
+    tag = hash('sha256', encodeFields([KEY_ID_LABEL, poolId]), 'buffer').subarray(0, 8);
+    poolTags.set(poolId, tag);
+  }
+  return tag;
+}
+
+function deriveBatch(seed: string, poolId: string, first: number): IdBatch {
+  const tag = poolTagFor(poolId);
+  const blocks = Buffer.allocUnsafe(16 * ID_BATCH);
+  for (let i = 0; i < ID_BATCH; i++) {
+    const seq = first + i;
+    tag.copy(blocks, i * 16);
+    blocks.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), i * 16 + 8);
+    blocks.writeUInt32BE(seq >>> 0, i * 16 + 12);
+  }
+  const out = cipherFor(seed, KEY_ID_LABEL).update(blocks);
+  const ids: string[] = [];
+  for (let i = 0; i < ID_BATCH; i++) {
+    const at = i * 16;
+    out[at + 6] = ((out[at + 6] as number) & 0x0f) | 0x40;
+    out[at + 8] = ((out[at + 8] as number) & 0x3f) | 0x80;
+    const hex = out.toString('hex', at, at + 16);
+    ids.push(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`);
+  }
+  return { first, ids };
+}
+
 export function deriveKeyId(seed: string, poolId: string, seq: number): string {
   assertSequenceNumber('deriveKeyId', seq);
-  const bytes = Buffer.from(hash('sha256', encodeFields([KEY_ID_LABEL, seed, poolId, String(seq)]), 'buffer')).subarray(0, 16);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const cacheKey = `${seed}\u0000${poolId}`;
+  let batch = batches.get(cacheKey);
+  if (batch === undefined || seq < batch.first || seq >= batch.first + ID_BATCH) {
+    if (batches.size >= BATCH_CACHE_LIMIT) batches.clear();
+    batch = deriveBatch(seed, poolId, seq - (seq % ID_BATCH));
+    batches.set(cacheKey, batch);
+  }
+  return batch.ids[seq - batch.first] as string;
 }
 
 export function isCanonicalUuid(value: string): boolean {

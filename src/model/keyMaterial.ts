@@ -9,16 +9,18 @@ const CIPHER_CACHE_LIMIT = 16;
 
 const cipherCache = new Map<string, Cipher>();
 
-function cipherFor(seed: string): Cipher {
-  const cached = cipherCache.get(seed);
+/** The AES-256-ECB cipher keyed by SHA-256(label, seed): one per purpose and seed, kept for reuse. */
+export function cipherFor(seed: string, label: string = KEY_MATERIAL_LABEL): Cipher {
+  const cacheKey = label === KEY_MATERIAL_LABEL ? seed : `${label}\u0000${seed}`;
+  const cached = cipherCache.get(cacheKey);
   if (cached !== undefined) return cached;
-  const key = Buffer.from(hash('sha256', encodeFields([KEY_MATERIAL_LABEL, seed]), 'buffer'));
+  const key = Buffer.from(hash('sha256', encodeFields([label, seed]), 'buffer'));
   const cipher = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
   if (cipherCache.size >= CIPHER_CACHE_LIMIT) {
     const oldest = cipherCache.keys().next();
     if (oldest.done !== true) cipherCache.delete(oldest.value);
   }
-  cipherCache.set(seed, cipher);
+  cipherCache.set(cacheKey, cipher);
   return cipher;
 }
 

@@ -21,9 +21,9 @@ async function fingerprintOf(file: string, seed: number): Promise<string> {
 }
 
 it('keeps the fingerprint of race-same-pool at seed 42', async () => {
-  expect(await fingerprintOf('scenarios/race-same-pool.yaml', 42)).toBe('81c6f48b9a875db4e97a99349224e188be9fe611fa0af2f08c91342ff966ea98');
+  expect(await fingerprintOf('scenarios/race-same-pool.yaml', 42)).toBe('957214ac8c164abe621a294d9bec2a2d962e9a8f6f264967b3ccf0cf4d6d78e2');
 });
 
 it('keeps the fingerprint of misbehaving-clients at seed 7', async () => {
-  expect(await fingerprintOf('scenarios/misbehaving-clients.yaml', 7)).toBe('cb38b218cbfe143063bfe80b8f33760df93aecbba0dca03e519de88805a4950c');
+  expect(await fingerprintOf('scenarios/misbehaving-clients.yaml', 7)).toBe('3b8d80a3292c49b012fe53480f0e0c837f56617cb0739839b2814412dbdb12ff');
 });

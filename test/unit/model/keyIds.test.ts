@@ -104,3 +104,21 @@ it('recognises formatted sequential key IDs and rejects other strings', () => {
   expect(isSequentialKeyId('qk_SAE_BOB_000001x')).toBe(false);
   expect(isSequentialKeyId(deriveKeyId('s', 'p', 1))).toBe(false);
 });
+
+it('derives the same key ID whatever order the IDs are asked for in', () => {
+  const inOrder = Array.from({ length: 300 }, (_, seq) => deriveKeyId('order-seed', 'pool-X', seq));
+  // Fresh pools and seeds each time, so nothing is served from an earlier batch of the same pool.
+  const backwards = Array.from({ length: 300 }, (_, i) => deriveKeyId('order-seed', 'pool-X', 299 - i)).reverse();
+  const interleaved = Array.from({ length: 300 }, (_, seq) => {
+    deriveKeyId('order-seed', 'pool-Y', (seq * 37) % 1000);
+    return deriveKeyId('order-seed', 'pool-X', seq);
+  });
+  expect(backwards).toEqual(inOrder);
+  expect(interleaved).toEqual(inOrder);
+});
+
+it('keeps the IDs of different pools and seeds apart', () => {
+  const ids = new Set<string>();
+  for (const seed of ['s1', 's2']) for (const pool of ['p1', 'p2', 'p3']) for (let seq = 0; seq < 2_000; seq++) ids.add(deriveKeyId(seed, pool, seq));
+  expect(ids.size).toBe(2 * 3 * 2_000);
+});
