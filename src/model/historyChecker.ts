@@ -56,7 +56,8 @@ interface IssuedKey {
   readonly materialHash: string;
   readonly issuedBy: number;
   readonly issuedAtMs: number;
-  readonly retrievedBy: Map<string, number>;
+  /** Slave → the exchange that retrieved it; null until a first retrieval (most keys retire at once). */
+  retrievedBy: Map<string, number> | null;
   /** A refused dec_keys that named this key by a rightful slave: if the key is gone later, that is why. */
   refusedIn: number | null;
 }
@@ -148,7 +149,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
         materialHash: key.materialHash,
         issuedBy: exchange.id,
         issuedAtMs: exchange.atMs,
-        retrievedBy: new Map(),
+        retrievedBy: null,
         refusedIn: null,
       });
     }
@@ -164,7 +165,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       key !== undefined &&
       key.masterSaeId === exchange.masterSaeId &&
       key.slaveSaeIds.includes(exchange.callerSaeId) &&
-      (!consumeOnDecrypt || !key.retrievedBy.has(exchange.callerSaeId)) &&
+      (!consumeOnDecrypt || key.retrievedBy?.has(exchange.callerSaeId) !== true) &&
       !mayHaveExpired(key, exchange.atMs);
     const allRightful = requested.every(rightful) && new Set(exchange.keyIds).size === exchange.keyIds.length;
 
@@ -205,12 +206,12 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
               exchange: exchange.id,
             }),
           );
-        } else if (consumeOnDecrypt && known.retrievedBy.has(exchange.callerSaeId)) {
+        } else if (consumeOnDecrypt && known.retrievedBy?.has(exchange.callerSaeId) === true) {
           found.push(
             violation('I3', `slave ${exchange.callerSaeId} retrieved key ${key.keyId} a second time`, {
               keyId: key.keyId,
               slave: exchange.callerSaeId,
-              firstRetrieval: known.retrievedBy.get(exchange.callerSaeId),
+              firstRetrieval: known.retrievedBy?.get(exchange.callerSaeId),
               againInExchange: exchange.id,
               kme: exchange.kmeId,
             }),
@@ -225,8 +226,13 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
             }),
           );
         }
-        if (!known.retrievedBy.has(exchange.callerSaeId)) known.retrievedBy.set(exchange.callerSaeId, exchange.id);
-        if (consumeOnDecrypt && known.slaveSaeIds.every((slave) => known.retrievedBy.has(slave))) retire(known, 'retrieved');
+        if (consumeOnDecrypt && known.slaveSaeIds.length === 1 && known.slaveSaeIds[0] === exchange.callerSaeId) {
+          retire(known, 'retrieved');
+          continue;
+        }
+        const retrievedBy = (known.retrievedBy ??= new Map());
+        if (!retrievedBy.has(exchange.callerSaeId)) retrievedBy.set(exchange.callerSaeId, exchange.id);
+        if (consumeOnDecrypt && known.slaveSaeIds.every((slave) => retrievedBy.has(slave))) retire(known, 'retrieved');
       }
       return found;
     }
@@ -279,7 +285,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
     pendingKeys() {
       const pending = [];
       for (const key of issued.values()) {
-        const waitingFor = key.slaveSaeIds.filter((slave) => !key.retrievedBy.has(slave));
+        const waitingFor = key.slaveSaeIds.filter((slave) => key.retrievedBy?.has(slave) !== true);
         if (waitingFor.length > 0) {
           pending.push({ keyId: key.keyId, masterSaeId: key.masterSaeId, slaveSaeIds: key.slaveSaeIds, waitingFor, issuedAtMs: key.issuedAtMs });
         }

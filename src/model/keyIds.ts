@@ -25,7 +25,8 @@ interface IdBatch {
 }
 
 const poolTags = new Map<string, Buffer>();
-const batches = new Map<string, IdBatch>();
+/** seed → pool ID → the batch last derived: two lookups on strings whose hashes V8 already holds. */
+const batches = new Map<string, Map<string, IdBatch>>();
 
 function poolTagFor(poolId: string): Buffer {
   let tag = poolTags.get(poolId);
@@ -60,12 +61,17 @@ function deriveBatch(seed: string, poolId: string, first: number): IdBatch {
 
 export function deriveKeyId(seed: string, poolId: string, seq: number): string {
   assertSequenceNumber('deriveKeyId', seq);
-  const cacheKey = `${seed}\u0000${poolId}`;
-  let batch = batches.get(cacheKey);
+  let ofSeed = batches.get(seed);
+  if (ofSeed === undefined) {
+    if (batches.size >= 16) batches.clear();
+    ofSeed = new Map();
+    batches.set(seed, ofSeed);
+  }
+  let batch = ofSeed.get(poolId);
   if (batch === undefined || seq < batch.first || seq >= batch.first + ID_BATCH) {
-    if (batches.size >= BATCH_CACHE_LIMIT) batches.clear();
+    if (ofSeed.size >= BATCH_CACHE_LIMIT) ofSeed.clear();
     batch = deriveBatch(seed, poolId, seq - (seq % ID_BATCH));
-    batches.set(cacheKey, batch);
+    ofSeed.set(poolId, batch);
   }
   return batch.ids[seq - batch.first] as string;
 }

@@ -186,14 +186,25 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     stopped = true;
   };
   const levelOrder = { healthy: 0, low: 1, critical: 2, exhausted: 3 } as const;
+  // `${source}:${poolId}` names a pool across sources; made once per pool, not once per step.
+  const seriesKeys = new Map<string, string>();
+  const seriesKeyOf = (source: number, poolId: string): string => {
+    const cacheKey = source === 0 ? poolId : `${source}\u0000${poolId}`;
+    let key = seriesKeys.get(cacheKey);
+    if (key === undefined) {
+      key = `${source}:${poolId}`;
+      seriesKeys.set(cacheKey, key);
+    }
+    return key;
+  };
   const onPoolChanged = (source: number, poolId: string, at: number, level: number): void => {
-    series.recordLevel(`${source}:${poolId}`, at, level);
+    const key = seriesKeyOf(source, poolId);
+    series.recordLevel(key, at, level);
     const pool = sims[source]?.world.pools.get(poolId);
     if (pool === undefined) return;
     const name = userOfSae.get(pool.slaveSaeId)?.name ?? pool.slaveSaeId;
     const severity = levelOrder[describePoolState(pool.state).level];
     if (severity > (tally.worstLevel.get(name) ?? 0)) tally.worstLevel.set(name, severity);
-    const key = `${source}:${poolId}`;
     if (severity === 0) belowSince.delete(key);
     else if (!belowSince.has(key)) belowSince.set(key, at);
   };

@@ -156,7 +156,9 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       const exchange = observe(command, outcome, status, nowMs);
       if (exchange !== null) violations.push(...history.observe(exchange));
       if (sim.steps % auditEvery === 0) violations.push(...checkWorld(world));
-      for (const id of new Set([...(pools ?? []), ...outcome.effects.map((effect) => effect.poolId)])) {
+      const changed = pools === undefined ? [] : pools.slice();
+      for (const effect of outcome.effects) if (!changed.includes(effect.poolId)) changed.push(effect.poolId);
+      for (const id of changed) {
         const pool = world.pools.get(id);
         if (pool !== undefined) hooks.onPoolChanged(index, id, nowMs, availableKeys(pool));
       }
