@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { simSection } from './sim.js';
+import { renderBenchTable } from './table.js';
 
 /** A group of figures, e.g. `sim` or `http`, as it appears in reports/bench.json. */
 export type BenchFigures = Record<string, number | string | Record<string, number | string>>;
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const dir = join(process.cwd(), 'reports');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${renderBenchTable(result)}\n\nwritten: reports/bench.json\n`);
 }
 
 await main();

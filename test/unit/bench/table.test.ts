@@ -1,0 +1,23 @@
+// The bench table: nested figures flattened to dotted names and judged against the targets.
+import { expect, it } from 'vitest';
+import { flattenFigures, renderBenchTable } from '../../../bench/table.js';
+
+it('flattens nested figures to dotted names', () => {
+  expect(flattenFigures('', { sim: { transitionsPerSec: 7, per: { a: 1 } }, totalSeconds: 3 })).toEqual([
+    ['sim.transitionsPerSec', 7],
+    ['sim.per.a', 1],
+    ['totalSeconds', 3],
+  ]);
+});
+
+it('marks a figure that misses its target, and one that meets it', () => {
+  const table = renderBenchTable({ sim: { transitionsPerSec: 6_000_000, yearOfMailSeconds: 31 }, http: { p99Ms: 10 } });
+  expect(table).toContain('| sim.transitionsPerSec | 6,000,000 | >= 5,000,000 | yes |');
+  expect(table).toContain('| sim.yearOfMailSeconds | 31 | <= 30 | no |');
+  // The p99 target is strict: exactly 10 ms misses it.
+  expect(table).toContain('| http.p99Ms | 10 | < 10 | no |');
+});
+
+it('leaves figures without a target unjudged', () => {
+  expect(renderBenchTable({ sim: { yearOfMailFingerprint: 'abc' } })).toContain('| sim.yearOfMailFingerprint | abc |  |  |');
+});
