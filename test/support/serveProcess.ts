@@ -140,14 +140,17 @@ export interface CallInit {
   /** The caller's SAE ID, sent in X-SAE-ID. */
   readonly sae?: string;
   readonly body?: unknown;
+  /** A body sent byte for byte as application/json (malformed JSON); instead of body. */
+  readonly raw?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
 export async function callRaw(url: string, init: CallInit = {}): Promise<RawReply> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.sae !== undefined) headers['X-SAE-ID'] = init.sae;
-  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(url, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
+  const payload = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+  if (payload !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(url, { method: init.method ?? 'GET', headers, ...(payload === undefined ? {} : { body: payload }) });
   const text = await response.text();
   let body: unknown = null;
   if (text.length > 0) {
