@@ -80,9 +80,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     ...(server.db === undefined ? {} : { db: server.db }),
     ...(server.certs === undefined ? {} : { certs: server.certs }),
   };
-  if (options.writeTarget !== undefined) await writeTargetFile(options.writeTarget, ready, options.authHeader);
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-  await new Promise<void>((resolve) => {
+  // The handlers are in place before anyone can know the server is up: a supervisor that stops it the
+  // moment the ready line arrives gets a clean shutdown, not a process killed by the signal.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
@@ -91,5 +91,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  if (options.writeTarget !== undefined) await writeTargetFile(options.writeTarget, ready, options.authHeader);
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+  await stopped;
   return 0;
 }

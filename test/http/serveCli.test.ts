@@ -273,3 +273,14 @@ it('logs JSON lines on stderr at info by default (startup, one line per request,
   expect(silent.lines).toEqual([]);
   expect(silent.stdout.split('\n')).toHaveLength(2);
 });
+
+// Regression: the SIGTERM handler was installed only after the ready line was written, so a supervisor that
+// stopped the server the moment the line arrived killed it by the signal (exit 143, no clean close).
+it('exits 0 on a SIGTERM sent the moment its ready line arrives', async () => {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const served = await serve('--kmes', '2');
+    const { code, signal } = await stopServed(served);
+    expect({ attempt, code, signal }).toEqual({ attempt, code: 0, signal: null });
+    expect(served.stderr()).toMatch(/"msg":"kmesim\.stopped"/);
+  }
+});
