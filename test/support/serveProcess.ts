@@ -19,6 +19,7 @@ export interface ReadyLine {
   readonly admin: string;
   readonly adminToken?: string;
   readonly db?: string;
+  readonly certs?: { readonly ca: string; readonly saes: Readonly<Record<string, { readonly cert: string; readonly key: string }>> };
 }
 
 export interface Output {

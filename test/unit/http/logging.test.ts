@@ -3,7 +3,6 @@
 // their stack; real servers on 127.0.0.1, real fetch.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterEach, expect, it } from 'vitest';
 import { createApp } from '../../../src/http/createApp.js';
 import { createHostClock } from '../../../src/http/hostClock.js';
@@ -12,39 +11,15 @@ import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from '../../../sr
 import { startServer, type RunningServer } from '../../../src/http/startServer.js';
 import { resolveProfile } from '../../../src/model/profiles.js';
 import { createWorld } from '../../../src/model/world.js';
-
-interface Memory {
-  readonly stream: Writable;
-  readonly text: () => string;
-  readonly lines: () => Array<Record<string, unknown>>;
-}
-
-function memory(): Memory {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  return {
-    stream,
-    text: () => text,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
-}
+import { createMemoryLog, type MemoryLog } from '../../support/memoryLog.js';
 
 const running: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
   for (const item of running.splice(0)) await item.close();
 });
 
-async function serveWithLog(level: LogLevel): Promise<{ server: RunningServer; log: Memory; a: string; b: string }> {
-  const log = memory();
+async function serveWithLog(level: LogLevel): Promise<{ server: RunningServer; log: MemoryLog; a: string; b: string }> {
+  const log = createMemoryLog();
   const server = await startServer({ port: 0, kmes: 2, seed: 5, clock: 'manual', logger: createLogger(level, log.stream) });
   running.push(server);
   const [a, b] = server.kmes.map((kme) => kme.url) as [string, string];
@@ -63,7 +38,7 @@ it('knows exactly the seven pino levels', () => {
 });
 
 it('censors key fields that reach the logger, at the top level, in a key container and one level down', () => {
-  const log = memory();
+  const log = createMemoryLog();
   const logger = createLogger('trace', log.stream);
   logger.info({ key: 'PLANTED-1', keys: [{ key_ID: 'id-1', key: 'PLANTED-2' }] }, 'container');
   logger.debug({ reply: { key: 'PLANTED-3', keys: [{ key_ID: 'id-2', key: 'PLANTED-4' }] }, adminToken: 'PLANTED-5' }, 'nested');
@@ -97,7 +72,7 @@ it('adds full pool counts and idle clock ticks at trace, and leaves both out at 
     expect((await post(`${a}/api/v1/keys/SAE_A2/enc_keys`, 'SAE_A1', {})).status).toBe(200);
     expect((await fetch(`${server.admin}/state`)).status).toBe(200);
   }
-  const poolsOf = (log: Memory) => log.lines().find((line) => line['msg'] === 'keys.enc')?.['pools'] as Array<Record<string, unknown>>;
+  const poolsOf = (log: MemoryLog) => log.lines().find((line) => line['msg'] === 'keys.enc')?.['pools'] as Array<Record<string, unknown>>;
   expect(poolsOf(traced.log)[0]).toMatchObject({ reserved: 1, consumed: 0, capacity: 1000, generated: 1000 });
   expect(poolsOf(debug.log)[0]).not.toHaveProperty('reserved');
   expect(traced.log.lines().some((line) => line['msg'] === 'clock.tick' && line['level'] === 10)).toBe(true);
@@ -124,7 +99,7 @@ it('writes request lines at info, refusals under /api/ at warn with the Error me
 });
 
 it('logs an internal error at error with its stack, and answers 500 with a JSON body', async () => {
-  const log = memory();
+  const log = createMemoryLog();
   const kmeIds = ['KME_A'];
   const host = createKmeHost({ world: createWorld({ seed: 'log', profile: resolveProfile('strict'), kmeIds }), clock: createHostClock('manual') });
   const reset = (): void => {
