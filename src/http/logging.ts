@@ -57,8 +57,9 @@ const CALLER_LENGTH_MAX = 128;
 
 /**
  * One line per request once it is answered (or the client went away): method, path (without the query),
- * status, duration in ms, calling SAE and KME. Its level follows the outcome: info for answers, warn for
- * refused API requests (4xx under /api/, and any 401) with the Error message, error for 5xx.
+ * status, duration in ms, calling SAE and KME. Its level follows the outcome: info for answers; warn, with
+ * the Error message, for refused API requests (4xx under /api/, any 401) and for 503, the ETSI answer of a
+ * KME that cannot serve now (no keys, remote down, restarting); error for every other 5xx.
  */
 export function createRequestLogger(logger: Logger, auth: AuthMode): RequestHandler {
   return (req, res, next) => {
@@ -68,7 +69,7 @@ export function createRequestLogger(logger: Logger, auth: AuthMode): RequestHand
     res.once('close', () => {
       const status = res.statusCode;
       const path = req.originalUrl.split('?', 1)[0] as string;
-      const level = status >= 500 ? 'error' : status >= 400 && (status === 401 || path.startsWith('/api/')) ? 'warn' : 'info';
+      const level = status >= 500 && status !== 503 ? 'error' : status === 503 || (status >= 400 && (status === 401 || path.startsWith('/api/'))) ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const caller = identifyCaller(req, auth);
       const message = errorMessageOf(res.locals);

@@ -98,6 +98,13 @@ it('writes request lines at info, refusals under /api/ at warn with the Error me
   }
 });
 
+it('writes a 503 (a KME that cannot serve now) at warn with its message, not at error', async () => {
+  const { log, a, server } = await serveWithLog('warn');
+  expect((await post(`${server.admin}/faults`, 'SAE_A1', { failNext: { count: 1, status: 503 } })).status).toBe(200);
+  expect((await post(`${a}/api/v1/keys/SAE_A2/enc_keys`, 'SAE_A1', {})).status).toBe(503);
+  expect(log.lines().filter((line) => line['msg'] === 'request')).toEqual([expect.objectContaining({ level: 40, status: 503, error: 'injected failure' })]);
+});
+
 it('logs an internal error at error with its stack, and answers 500 with a JSON body', async () => {
   const log = createMemoryLog();
   const kmeIds = ['KME_A'];
