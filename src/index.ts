@@ -54,4 +54,5 @@ export { startServer, type ReadyInfo, type RunningServer, type ServerOptions } f
 export { createApp, type AppOptions } from './http/createApp.js';
 export { createKmeHost, type KmeHost, type KmeHostOptions } from './http/kmeHost.js';
 export { createHostClock, type HostClock } from './http/hostClock.js';
+export { LOG_LEVELS, createLogger, type LogLevel, type Logger } from './http/logging.js';
 export { buildOpenApiDocument } from './http/openApi.js';

@@ -60,6 +60,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--sync-latency <ms>', 'how long the remote key manager takes to answer a sync (default: the scenario\'s, or 1000)')
     .option('--cert-dir <dir>', 'where mTLS certificates are kept', '.kmesim/certs')
     .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
+    .option('--log-level <level>', 'log JSON lines to stderr from this level on: fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (options: ServeCommandOptions) => {
       exitCode = await serveCommand(options);
     });

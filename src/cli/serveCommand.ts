@@ -1,9 +1,10 @@
 // `kmesim serve`: the mock KME. Exactly one JSON line on stdout once every port listens (the ready
-// line); diagnostics go to stderr; SIGTERM and SIGINT shut it down cleanly.
+// line); the log (JSON lines, --log-level) and diagnostics go to stderr; SIGTERM and SIGINT shut it down cleanly.
 import { parseBugNames } from '../model/bugs.js';
 import { PROFILES } from '../model/profiles.js';
 import { startServer, ServerStartError, type ReadyInfo } from '../http/startServer.js';
 import { writeTargetFile } from '../http/targetFile.js';
+import { isLogLevel, LOG_LEVELS } from '../http/logging.js';
 import { parseInteger, UsageError } from './usageError.js';
 
 export interface ServeCommandOptions {
@@ -23,6 +24,7 @@ export interface ServeCommandOptions {
   readonly syncLatency?: string;
   readonly certDir?: string;
   readonly adminToken?: string;
+  readonly logLevel: string;
 }
 
 export async function serveCommand(options: ServeCommandOptions): Promise<number> {
@@ -31,6 +33,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
   if (kmes === null) throw new UsageError(`--kmes must be 1 or 2, got "${options.kmes}"`);
   if (options.auth !== 'header' && options.auth !== 'mtls') throw new UsageError(`--auth must be header or mtls, got "${options.auth}"`);
   if (options.clock !== 'real' && options.clock !== 'manual') throw new UsageError(`--clock must be real or manual, got "${options.clock}"`);
+  if (!isLogLevel(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${options.logLevel}"`);
+  const logLevel = options.logLevel;
   if (options.profile !== undefined && !PROFILES.has(options.profile)) throw new UsageError(`unknown profile "${options.profile}" (known: ${[...PROFILES.keys()].join(', ')})`);
   let bugs;
   try {
@@ -59,6 +63,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       ...(options.syncLatency === undefined ? {} : { syncLatencyMs: parseInteger('--sync-latency', options.syncLatency) }),
       ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+      logLevel,
     });
   } catch (error) {
     if (error instanceof ServerStartError) throw new UsageError(error.message);
@@ -75,9 +80,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     ...(server.db === undefined ? {} : { db: server.db }),
     ...(server.certs === undefined ? {} : { certs: server.certs }),
   };
-  if (options.writeTarget !== undefined) await writeTargetFile(options.writeTarget, ready, options.authHeader);
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-  await new Promise<void>((resolve) => {
+  // The handlers are in place before anyone can know the server is up: a supervisor that stops it the
+  // moment the ready line arrives gets a clean shutdown, not a process killed by the signal.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
@@ -86,5 +91,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  if (options.writeTarget !== undefined) await writeTargetFile(options.writeTarget, ready, options.authHeader);
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+  await stopped;
   return 0;
 }

@@ -8,6 +8,7 @@ import { describePoolState } from '../model/lifecycles.js';
 import { sendError, sendJson } from './httpErrors.js';
 import { isLoopback } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
+import { SILENT_LOGGER, type Logger } from './logging.js';
 
 export interface AdminOptions {
   readonly host: KmeHost;
@@ -25,7 +26,7 @@ const faultSchema = z.strictObject({
   restart: z.strictObject({ kme: z.string(), downtimeMs: z.number().int().min(0).max(3_600_000).default(0) }).optional(),
 });
 
-export function createAdminRouter(options: AdminOptions): Router {
+export function createAdminRouter(options: AdminOptions, logger: Logger = SILENT_LOGGER): Router {
   const router = Router({ strict: true });
   const { host } = options;
   const guard = (req: Request, res: Response, next: NextFunction): void => {
@@ -68,6 +69,7 @@ export function createAdminRouter(options: AdminOptions): Router {
     const parsed = z.strictObject({ ms: z.number().int().min(0).max(10 * 365 * 86_400_000) }).safeParse(req.body);
     if (!parsed.success) return sendError(res, 400, 'body must be {"ms": a non-negative integer}');
     host.clock.advance(parsed.data.ms);
+    logger.info({ ms: parsed.data.ms }, 'admin.clock.advanced');
     host.tick();
     return sendJson(res, 200, { nowMs: host.world.nowMs });
   });
@@ -78,6 +80,7 @@ export function createAdminRouter(options: AdminOptions): Router {
     const fault = parsed.data;
     if (fault.link !== undefined && !host.world.links.has(fault.link.id)) return sendError(res, 400, `no link ${fault.link.id}`);
     if (fault.restart !== undefined && !options.kmeIds.includes(fault.restart.kme)) return sendError(res, 400, `no KME ${fault.restart.kme}`);
+    logger.info({ fault }, 'admin.fault.applied');
     if (fault.remote !== undefined) host.execute({ type: fault.remote === 'online' ? 'remote.up' : 'remote.down' });
     if (fault.link !== undefined) host.execute({ type: fault.link.remote === 'online' ? 'remote.up' : 'remote.down', linkId: fault.link.id });
     if (fault.latencyMs !== undefined) host.faults.latencyMs = fault.latencyMs;
@@ -92,6 +95,7 @@ export function createAdminRouter(options: AdminOptions): Router {
   router.post('/_kmesim/reset', (req, res) => {
     const parsed = z.strictObject({ seed: z.number().int().min(0) }).safeParse(req.body ?? {});
     if (!parsed.success) return sendError(res, 400, 'body must be {"seed": a non-negative integer}');
+    logger.info({ seed: parsed.data.seed }, 'admin.reset');
     options.reset(parsed.data.seed);
     return sendJson(res, 200, { seed: parsed.data.seed });
   });

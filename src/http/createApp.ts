@@ -5,6 +5,7 @@ import { createEtsiRouter } from './etsiRoutes.js';
 import { createErrorHandler, sendError, sendJson } from './httpErrors.js';
 import type { AuthMode } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
+import { createRequestLogger, SILENT_LOGGER, type Logger } from './logging.js';
 import { buildOpenApiDocument } from './openApi.js';
 import { createPoolRouter } from './poolRoutes.js';
 
@@ -18,6 +19,8 @@ export interface AppOptions {
   readonly bodyLimit?: string;
   /** Told about any error that is the server's own bug (they are answered 500 with a JSON body). */
   readonly onBug?: (error: unknown) => void;
+  /** Request lines, refusals and internal errors (default: none; see logging.ts). */
+  readonly logger?: Logger;
 }
 
 function requireJson(req: Request, res: Response, next: NextFunction): void {
@@ -26,19 +29,29 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/** Internal errors are logged with their stack; with no logger at error level they still reach stderr. */
+function reportBug(logger: Logger): (error: unknown) => void {
+  return (error) => {
+    if (logger.isLevelEnabled('error')) logger.error({ err: error }, 'internal error');
+    else process.stderr.write(`kmesim: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  };
+}
+
 export function createApp(options: AppOptions): Express {
+  const logger = (options.logger ?? SILENT_LOGGER).child({ kme: options.kmeId });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(createRequestLogger(logger, options.auth));
   app.use(requireJson);
   app.use(express.json({ limit: options.bodyLimit ?? '256kb', strict: true, type: 'application/json' }));
   app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok', kme_id: options.kmeId }));
   app.get('/openapi.json', (_req, res) => sendJson(res, 200, buildOpenApiDocument()));
-  if (options.admin !== null) app.use(createAdminRouter(options.admin));
+  if (options.admin !== null) app.use(createAdminRouter(options.admin, logger));
   if (options.host.world.config.profile.poolRoutes) app.use(createPoolRouter(options.host, options.kmeId, options.auth));
   app.use(createEtsiRouter({ host: options.host, kmeId: options.kmeId, auth: options.auth }));
   app.use((req, res) => sendError(res, 404, `no route ${req.method} ${req.path}`));
-  app.use(createErrorHandler(options.onBug ?? ((error) => process.stderr.write(`kmesim: internal error: ${String(error)}\n`))));
+  app.use(createErrorHandler(options.onBug ?? reportBug(logger)));
   return app;
 }

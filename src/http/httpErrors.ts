@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { toEtsiError, type KmeError } from '../model/kmeError.js';
 import type { Profile } from '../model/profiles.js';
 import type { ErrorBody } from '../model/wireSchema.js';
+import { noteErrorMessage } from './logging.js';
 
 export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
@@ -11,11 +12,13 @@ export function sendJson(res: Response, status: number, body: unknown): void {
 
 export function sendError(res: Response, status: number, message: string, details?: ReadonlyArray<Record<string, unknown>>): void {
   const body: ErrorBody = details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
+  noteErrorMessage(res.locals, message);
   sendJson(res, status, body);
 }
 
 export function sendKmeError(res: Response, error: KmeError, profile: Profile): void {
   const { status, body } = toEtsiError(error, profile);
+  noteErrorMessage(res.locals, body.message);
   sendJson(res, status, body);
 }
 

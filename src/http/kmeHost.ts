@@ -39,6 +39,8 @@ export interface KmeHostOptions {
   readonly traceLimit?: number;
   /** Where a careless server would await; only the check-then-act bug awaits. */
   readonly pause?: () => Promise<void>;
+  /** Told about every command once it has run (the server's debug log). */
+  readonly onStep?: (command: KmeCommand, outcome: StepOutcome, nowMs: number, world: World) => void;
 }
 
 export interface KmeHost {
@@ -142,6 +144,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     }
     judge(command, outcome, before, nowMs);
     schedule(outcome.effects, nowMs);
+    options.onStep?.(command, outcome, nowMs, world);
     return outcome;
   }
 

@@ -19,7 +19,8 @@ import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createApp } from './createApp.js';
 import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
-import { createKmeHost, type KmeHost } from './kmeHost.js';
+import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
+import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
 import { RESERVED_SAE_IDS } from './poolRoutes.js';
 import { openWorldStore, type WorldStore } from './worldStore.js';
 
@@ -44,6 +45,10 @@ export interface ServerOptions {
   readonly certDir?: string;
   /** Token for the admin API beyond loopback (default: a random one, reported in the ready line). */
   readonly adminToken?: string;
+  /** Log to stderr as JSON lines from this level on (default: silent). */
+  readonly logLevel?: LogLevel;
+  /** Log here instead (takes precedence over logLevel). */
+  readonly logger?: Logger;
 }
 
 export interface ReadyInfo {
@@ -105,22 +110,31 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup
   return { profile, saes, kmeIds, faults: scenario.faults, syncLatencyMs: scenario.world.sync.latency, bugs: scenario.bugs };
 }
 
+interface PlannedFault {
+  readonly atMs: number;
+  readonly fault: Fault;
+  readonly edge: 'start' | 'end';
+  readonly apply: () => void;
+}
+
 /** A scenario's faults, on the server's clock: each start and end happens once its time has come. */
-function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[]): () => void {
-  const plan: Array<{ atMs: number; apply: () => void }> = [];
+function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[], logger: Logger): () => void {
+  const plan: PlannedFault[] = [];
   for (const fault of faults) {
     switch (fault.type) {
       case 'remote-offline':
       case 'link-down': {
         const linkId = fault.type === 'link-down' ? fault.link : undefined;
         const scope = linkId === undefined ? {} : { linkId };
-        plan.push({ atMs: fault.from, apply: () => host.execute({ type: 'remote.down', ...scope }) });
-        plan.push({ atMs: fault.to, apply: () => host.execute({ type: 'remote.up', ...scope }) });
+        plan.push({ fault, edge: 'start', atMs: fault.from, apply: () => host.execute({ type: 'remote.down', ...scope }) });
+        plan.push({ fault, edge: 'end', atMs: fault.to, apply: () => host.execute({ type: 'remote.up', ...scope }) });
         break;
       }
       case 'kme-restart': {
         const kmeId = kmeIds[fault.kme % kmeIds.length] as string;
         plan.push({
+          fault,
+          edge: 'start',
           atMs: fault.at,
           apply: () => {
             host.execute({ type: 'kme.restart', kmeId });
@@ -130,18 +144,22 @@ function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonl
         break;
       }
       case 'latency':
-        plan.push({ atMs: fault.from, apply: () => (host.faults.latencyMs = fault.ms) });
-        plan.push({ atMs: fault.to, apply: () => (host.faults.latencyMs = 0) });
+        plan.push({ fault, edge: 'start', atMs: fault.from, apply: () => (host.faults.latencyMs = fault.ms) });
+        plan.push({ fault, edge: 'end', atMs: fault.to, apply: () => (host.faults.latencyMs = 0) });
         break;
       case 'fail-next':
-        plan.push({ atMs: fault.at, apply: () => (host.faults.failNext = { count: fault.count, status: fault.status }) });
+        plan.push({ fault, edge: 'start', atMs: fault.at, apply: () => (host.faults.failNext = { count: fault.count, status: fault.status }) });
         break;
     }
   }
   plan.sort((a, b) => a.atMs - b.atMs);
   let next = 0;
   const applyDue = (): void => {
-    while (next < plan.length && (plan[next] as { atMs: number }).atMs <= host.clock.now()) (plan[next++] as { apply: () => void }).apply();
+    while (next < plan.length && (plan[next] as PlannedFault).atMs <= host.clock.now()) {
+      const due = plan[next++] as PlannedFault;
+      logger.info({ fault: due.fault, edge: due.edge, atMs: due.atMs }, 'scenario.fault');
+      due.apply();
+    }
   };
   const timer = setInterval(applyDue, 200);
   timer.unref();
@@ -170,6 +188,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? (options.logLevel === undefined ? SILENT_LOGGER : createLogger(options.logLevel));
   const bindHost = options.host ?? '127.0.0.1';
   const auth = options.auth ?? 'header';
   if (auth === 'header' && !isLoopback(bindHost) && options.allowHeaderAuthBeyondLoopback !== true) {
@@ -210,12 +229,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const clock = createHostClock(options.clock ?? 'real');
   let world: World;
   let restored = false;
+  let replayed = 0;
   const initialWorld = (s: string): World => createWorld({ seed: s, profile: setup.profile, kmeIds: setup.kmeIds, bugs: new Set(bugs) });
   if (store !== null) {
     try {
       const opened = store.open({ seed: worldSeed, profile: setup.profile, kmeIds: setup.kmeIds, bugs });
       world = opened.world;
       restored = opened.restored;
+      replayed = opened.replayed;
       // The clock resumes where the journal left off, so time never runs backwards across a restart.
       clock.advance(opened.lastNowMs);
     } catch (error) {
@@ -225,7 +246,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } else {
     world = initialWorld(worldSeed);
   }
-  const host = createKmeHost({ world, clock, ...(store === null ? {} : { journal: store }), syncLatencyMs: options.syncLatencyMs ?? setup.syncLatencyMs ?? 1_000 });
+  const journal = store === null ? null : journalLogging(store, logger);
+  const host = createKmeHost({
+    world,
+    clock,
+    ...(journal === null ? {} : { journal }),
+    syncLatencyMs: options.syncLatencyMs ?? setup.syncLatencyMs ?? 1_000,
+    onStep: createStepLogger(logger),
+  });
   // After a restart from the journal every KME restarts: syncs that were in flight are asked for again.
   if (restored) for (const kmeId of setup.kmeIds) host.execute({ type: 'kme.restart', kmeId });
   // Configured SAEs the world lacks (a first start cut short, or a new one in the configuration).
@@ -258,7 +286,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const urlHost = advertised.includes(':') ? `[${advertised}]` : advertised;
   try {
     for (const [index, kmeId] of setup.kmeIds.entries()) {
-      const app = createApp({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset } });
+      const app = createApp({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset }, logger });
       const server: Server =
         certs === null
           ? createHttpServer(app)
@@ -297,7 +325,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ? {}
       : { certs: { ca: certs.ca, saes: Object.fromEntries(Object.entries(certs.saes).map(([id, pair]) => [id, { cert: pair.cert, key: pair.key }])) } }),
   };
-  const stopFaults = scheduleFaults(host, setup.faults, setup.kmeIds);
+  // Logged only once every port listens: a start that fails is one usage-error line on stderr, nothing more.
+  if (store !== null) logger.info({ db: options.db, restored, replayed }, 'journal.replayed');
+  // What the ready line says, less the admin token and the certificate paths.
+  logger.info(
+    { kmes, saes: info.saes.length, seed, profile: info.profile, auth, host: bindHost, clock: clock.mode, bugs, ...(options.db === undefined ? {} : { db: options.db }) },
+    'kmesim.started',
+  );
+  const stopFaults = scheduleFaults(host, setup.faults, setup.kmeIds, logger);
   let closed = false;
   return {
     ...info,
@@ -305,11 +340,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       if (closed) return;
       closed = true;
+      logger.info('kmesim.stopping');
       stopFaults();
       for (const server of servers) server.closeAllConnections();
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
       host.close();
       store?.close();
+      logger.info('kmesim.stopped');
+    },
+  };
+}
+
+/** The store as the host's journal; a write that fails is logged before the host turns it into 503s. */
+function journalLogging(store: WorldStore, logger: Logger): CommandJournal {
+  return {
+    append(command, nowMs) {
+      try {
+        store.append(command, nowMs);
+      } catch (error) {
+        logger.error({ err: error, command: command.type }, 'journal.write.failed');
+        throw error;
+      }
     },
   };
 }

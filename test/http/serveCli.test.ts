@@ -1,66 +1,21 @@
 // Black-box tests of `kmesim serve` as a client's CI runs it: each test spawns `node bin/kmesim.js serve …`
 // (the compiled CLI in dist/, which `npm test` builds first) from the repo root, reads the one JSON ready
 // line from stdout, talks to the KMEs with real fetch on 127.0.0.1, and kills every child it started.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { call, createServeProcesses, decKeys, encKeys, exitOf, keysOf, messageOf, stopServed, urlOf, type Exited, type Key, type ReadyLine } from '../support/serveProcess.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const READY_TIMEOUT_MS = 20_000;
 const SPEC_NOT_FOUND = 'one or more keys specified are not found on KME';
 
-interface ReadyLine {
-  readonly kmes: ReadonlyArray<{ readonly id: string; readonly url: string }>;
-  readonly saes: ReadonlyArray<{ readonly id: string; readonly kme: string }>;
-  readonly seed: number;
-  readonly profile: string;
-  readonly auth: string;
-  readonly admin: string;
-  readonly adminToken?: string;
-}
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly ready: ReadyLine;
-  /** Everything the child has written to stdout so far. */
-  readonly stdout: () => string;
-}
-
-interface Exited {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-interface Reply {
-  readonly status: number;
-  readonly body: unknown;
-}
-
-interface Key {
-  readonly key_ID: string;
-  readonly key: string;
-}
-
-const children: ChildProcess[] = [];
+const processes = createServeProcesses();
+const { serve, serveToExit } = processes;
 const tempDirs: string[] = [];
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
-
-afterEach(async () => {
-  await Promise.all(children.splice(0).map(stop));
-});
+afterEach(() => processes.stopAll());
 
 afterAll(async () => {
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -70,87 +25,6 @@ async function freshDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kmesim-serve-'));
   tempDirs.push(dir);
   return dir;
-}
-
-function spawnServe(args: readonly string[]): { child: ChildProcess; out: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ['bin/kmesim.js', 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const out = { stdout: '', stderr: '' };
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out.stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (out.stderr += chunk));
-  return { child, out };
-}
-
-/** Starts `serve` and resolves with its ready line once the first line arrives on stdout. */
-function serve(...args: string[]): Promise<Served> {
-  const { child, out } = spawnServe(args);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within ${READY_TIMEOUT_MS} ms; stderr: ${out.stderr}`)), READY_TIMEOUT_MS);
-    const onData = (): void => {
-      const newline = out.stdout.indexOf('\n');
-      if (newline < 0) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      resolve({ child, ready: JSON.parse(out.stdout.slice(0, newline)) as ReadyLine, stdout: () => out.stdout });
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited (code ${code}, signal ${signal}) before its ready line; stderr: ${out.stderr}`));
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
-/** Runs `serve` to its end (for usage errors), killing it if it is still up after 15 s. */
-async function serveToExit(...args: string[]): Promise<Exited> {
-  const { child, out } = spawnServe(args);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout: out.stdout, stderr: out.stderr };
-}
-
-async function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
-  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
-  return { code, signal };
-}
-
-function urlOf(ready: ReadyLine, kmeId: string): string {
-  const kme = ready.kmes.find((k) => k.id === kmeId);
-  if (kme === undefined) throw new Error(`no KME ${kmeId} in ${JSON.stringify(ready.kmes)}`);
-  // The tests always connect through loopback.
-  const url = new URL(kme.url);
-  url.hostname = '127.0.0.1';
-  return url.origin;
-}
-
-async function call(url: string, init: { method?: string; sae?: string; body?: unknown } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (init.sae !== undefined) headers['X-SAE-ID'] = init.sae;
-  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(url, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
-  const text = await response.text();
-  return { status: response.status, body: text.length === 0 ? null : (JSON.parse(text) as unknown) };
-}
-
-function encKeys(kmeUrl: string, master: string, slave: string, request: Record<string, unknown> = {}): Promise<Reply> {
-  return call(`${kmeUrl}/api/v1/keys/${slave}/enc_keys`, { method: 'POST', sae: master, body: request });
-}
-
-function decKeys(kmeUrl: string, slave: string, master: string, keyIds: readonly string[]): Promise<Reply> {
-  return call(`${kmeUrl}/api/v1/keys/${master}/dec_keys`, { method: 'POST', sae: slave, body: { key_IDs: keyIds.map((key_ID) => ({ key_ID })) } });
-}
-
-function keysOf(reply: Reply): Key[] {
-  if (reply.status !== 200) throw new Error(`expected 200 with keys, got ${reply.status} ${JSON.stringify(reply.body)}`);
-  return (reply.body as { keys: Key[] }).keys;
-}
-
-function messageOf(reply: Reply): string {
-  return (reply.body as { message: string }).message;
 }
 
 function expectReadyLine(ready: ReadyLine, kmeCount: number): void {
@@ -344,6 +218,7 @@ const USAGE_ERRORS: ReadonlyArray<{ readonly args: readonly string[]; readonly s
   // The second KME takes the next port, which 65536 is not.
   { args: ['--kmes', '2', '--port', '65535'], stderr: /--port must be at most 65534/ },
   { args: ['--host', '0.0.0.0'], stderr: /header authentication .*--allow-header-auth/ },
+  { args: ['--log-level', 'verbose'], stderr: /--log-level must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/ },
 ];
 
 for (const { args, stderr } of USAGE_ERRORS) {
@@ -374,5 +249,38 @@ it('exits 2 with one line on stderr when its port is already in use', async () =
     expectUsageError(await serveToExit('--port', String(port)), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use`));
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
+  }
+});
+
+it('logs JSON lines on stderr at info by default (startup, one line per request, shutdown) and nothing with --log-level silent; stdout keeps its one line', async () => {
+  const logOf = async (...args: string[]): Promise<{ stdout: string; lines: Array<Record<string, unknown>> }> => {
+    const served = await serve('--kmes', '2', ...args);
+    const a = urlOf(served.ready, 'KME_A');
+    expect((await call(`${a}/api/v1/keys/SAE_B1/status`, { sae: 'SAE_A1' })).status).toBe(200);
+    expect((await call(`${a}/api/v1/keys/SAE_B9/status`, { sae: 'SAE_A1' })).status).toBe(400);
+    expect((await stopServed(served)).code).toBe(0);
+    const text = served.stderr();
+    return { stdout: served.stdout(), lines: text.length === 0 ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
+  };
+  const info = await logOf();
+  expect(info.stdout.split('\n')).toHaveLength(2);
+  expect(info.lines.map((line) => line['msg'])).toEqual(['kmesim.started', 'request', 'request', 'kmesim.stopping', 'kmesim.stopped']);
+  expect(info.lines[1]).toMatchObject({ level: 30, kme: 'KME_A', method: 'GET', path: '/api/v1/keys/SAE_B1/status', status: 200, sae: 'SAE_A1' });
+  expect(info.lines[2]).toMatchObject({ level: 40, status: 400, error: 'slave SAE ID is not known to this KME' });
+  expect(typeof info.lines[1]?.['ms']).toBe('number');
+  expect(JSON.stringify(info.lines[0])).not.toMatch(/adminToken|certs/);
+  const silent = await logOf('--log-level', 'silent');
+  expect(silent.lines).toEqual([]);
+  expect(silent.stdout.split('\n')).toHaveLength(2);
+});
+
+// Regression: the SIGTERM handler was installed only after the ready line was written, so a supervisor that
+// stopped the server the moment the line arrived killed it by the signal (exit 143, no clean close).
+it('exits 0 on a SIGTERM sent the moment its ready line arrives', async () => {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const served = await serve('--kmes', '2');
+    const { code, signal } = await stopServed(served);
+    expect({ attempt, code, signal }).toEqual({ attempt, code: 0, signal: null });
+    expect(served.stderr()).toMatch(/"msg":"kmesim\.stopped"/);
   }
 });

@@ -1,0 +1,166 @@
+// The mock KME's log: pino, JSON lines on stderr (stdout carries only the ready line). What is logged where
+// is in docs/decisions/0011-logging-with-pino.md. The secrecy rule: key material is never handed to the
+// logger. Requests are logged from method, path, status and caller, never from bodies, and commands from
+// the model's DeliveredKey (ID, size, pool), which holds no bytes. The redact paths are a second line of
+// defence, for a field nobody meant to log.
+import type { RequestHandler } from 'express';
+import { pino, type Logger } from 'pino';
+import type { KmeCommand } from '../model/kmeCore.js';
+import { describePoolState } from '../model/lifecycles.js';
+import { availableKeys, type World } from '../model/world.js';
+import { identifyCaller, type AuthMode } from './identity.js';
+import type { KmeHostOptions } from './kmeHost.js';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** Where key material or credentials would sit if a value carrying them ever reached the logger. */
+export const REDACTED_PATHS: readonly string[] = [
+  'key',
+  'keys[*].key',
+  '*.key',
+  '*.keys[*].key',
+  'body',
+  '*.body',
+  'adminToken',
+  'token',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+];
+
+/** A logger writing JSON lines to `destination` (default: stderr, written synchronously so a crash loses none). */
+export function createLogger(level: LogLevel, destination: NodeJS.WritableStream | pino.DestinationStream = pino.destination({ dest: 2, sync: true })): Logger {
+  return pino(
+    {
+      name: 'kmesim',
+      level,
+      base: { pid: process.pid },
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    destination,
+  );
+}
+
+/** For in-process use (createApp, startServer, startMockKme without a logger): nothing is written. */
+export const SILENT_LOGGER: Logger = pino({ level: 'silent' });
+
+// Longer caller IDs are cut: a header value is whatever a client sent.
+const CALLER_LENGTH_MAX = 128;
+
+/**
+ * One line per request once it is answered (or the client went away): method, path (without the query),
+ * status, duration in ms, calling SAE and KME. Its level follows the outcome: info for answers; warn, with
+ * the Error message, for refused API requests (4xx under /api/, any 401) and for 503, the ETSI answer of a
+ * KME that cannot serve now (no keys, remote down, restarting); error for every other 5xx.
+ */
+export function createRequestLogger(logger: Logger, auth: AuthMode): RequestHandler {
+  return (req, res, next) => {
+    // The lowest level a request line can have: above it, no listener and no clock read.
+    if (!logger.isLevelEnabled('error')) return next();
+    const started = performance.now();
+    res.once('close', () => {
+      const status = res.statusCode;
+      const path = req.originalUrl.split('?', 1)[0] as string;
+      const level = status >= 500 && status !== 503 ? 'error' : status === 503 || (status >= 400 && (status === 401 || path.startsWith('/api/'))) ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const caller = identifyCaller(req, auth);
+      const message = errorMessageOf(res.locals);
+      logger[level](
+        {
+          method: req.method,
+          path,
+          status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          ...(caller === null ? {} : { sae: caller.length > CALLER_LENGTH_MAX ? `${caller.slice(0, CALLER_LENGTH_MAX)}…` : caller }),
+          ...(res.writableFinished ? {} : { aborted: true }),
+          ...(message === undefined ? {} : { error: message }),
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+const ERROR_MESSAGE = 'kmesimErrorMessage';
+
+/** Remembers the Error body's message of an answer, for its request line (see httpErrors.sendJson). */
+export function noteErrorMessage(locals: Record<string, unknown>, message: string): void {
+  locals[ERROR_MESSAGE] = message;
+}
+
+function errorMessageOf(locals: Record<string, unknown>): string | undefined {
+  const message = locals[ERROR_MESSAGE];
+  return typeof message === 'string' ? message : undefined;
+}
+
+export type StepObserver = NonNullable<KmeHostOptions['onStep']>;
+
+/**
+ * debug: each command and its outcome (key IDs and sizes, counts, the levels of the pools it touched, sync
+ * and level effects); trace: also the pools' full counts, and clock ticks that changed nothing.
+ */
+export function createStepLogger(logger: Logger): StepObserver {
+  return (command, outcome, nowMs, world) => {
+    if (!logger.isLevelEnabled('debug')) return;
+    const verbose = logger.isLevelEnabled('trace');
+    if (command.type === 'clock.tick' && outcome.effects.length === 0) {
+      if (verbose) logger.trace({ t: nowMs }, command.type);
+      return;
+    }
+    const { result } = outcome;
+    const poolIds = new Set<string>();
+    if ('poolId' in command) poolIds.add(command.poolId);
+    for (const effect of outcome.effects) poolIds.add(effect.poolId);
+    const fields: Record<string, unknown> = { t: nowMs, ...describeCommand(command) };
+    if (!result.ok) {
+      fields['error'] = result.error.kind;
+    } else if (result.kind === 'keys') {
+      // The delivered keys as the model knows them: IDs and sizes. Their bytes are derived only where the
+      // answer is written, and never here.
+      fields['keyIds'] = result.keys.map((delivered) => delivered.keyId);
+      fields['sizesBits'] = [...new Set(result.keys.map((delivered) => delivered.sizeBits))];
+      fields['count'] = result.keys.length;
+      for (const delivered of result.keys) poolIds.add(delivered.poolId);
+    } else if (result.kind === 'status') {
+      fields['stored'] = result.status.stored_key_count;
+    } else {
+      fields['changed'] = result.changed;
+    }
+    if (poolIds.size > 0) fields['pools'] = [...poolIds].map((id) => describePool(world, id, verbose)).filter((pool) => pool !== null);
+    if (outcome.effects.length > 0) fields['effects'] = outcome.effects;
+    logger.debug(fields, command.type);
+  };
+}
+
+function describeCommand(command: KmeCommand): Record<string, unknown> {
+  switch (command.type) {
+    case 'keys.enc':
+      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, request: command.request };
+    case 'keys.dec':
+      return { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, requestedIds: command.keyIds };
+    case 'keys.status':
+      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId };
+    default: {
+      const { type: _type, ...rest } = command;
+      return rest;
+    }
+  }
+}
+
+function describePool(world: World, id: string, verbose: boolean): Record<string, unknown> | null {
+  const pool = world.pools.get(id);
+  if (pool === undefined) return null;
+  const { level, sync, remote } = describePoolState(pool.state);
+  const summary = { id, stored: availableKeys(pool), level, sync, remote };
+  if (!verbose) return summary;
+  return { ...summary, reserved: pool.reserved, consumed: pool.consumed, expired: pool.expired, discarded: pool.discarded, generated: pool.generated, capacity: pool.capacity };
+}
