@@ -48,7 +48,7 @@ it(
     recordReliability('crash', [
       {
         area: 'crash',
-        tried: `SIGKILL of \`serve --db\` at seeded moments (300–1500 ms apart) under load from a separate process (${LOAD_WORKERS} workers), restarted on the same file`,
+        tried: `SIGKILL of \`serve --db\` at seeded moments (0.3–1.5 s into the load each start serves) under load from a separate process (${LOAD_WORKERS} workers), restarted on the same file`,
         count: scale.kills,
         result: `plus ${run.startupKills.length} ${run.startupKills.length === 1 ? 'kill' : 'kills'} of a start in progress (${beforeReady} before its ready line); every start replayed cleanly (live verdict holds, counts add up, nothing fell); mean time to ready ${meanStartMs} ms; ${Math.round(run.loadMs / 1000)} s of load, ${Math.round(run.wallMs / 1000)} s in all`,
       },

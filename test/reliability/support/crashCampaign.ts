@@ -1,6 +1,6 @@
 // One crash campaign: `kmesim serve --db FILE --kmes 2` (the real CLI on a real SQLite file) under load from
 // the load client (a separate process), SIGKILLed `kills` times at seeded moments and started again on the
-// same file and ports; every fourth kill also kills the next start while it replays. The server's live
+// same file and ports; every fourth kill also kills the next start while it loads or replays. The server's live
 // verdict and pool counts are read before each kill and after each start. After the last start the load
 // stops, every key still waiting for its slave is asked for (the final pass), and the whole history is
 // audited. It reports what it found; the caller decides what must hold. Every process it starts is
@@ -278,8 +278,9 @@ async function campaign(options: CrashCampaignOptions, dir: string, wallStart: n
     const before = await poolCounts(served.ready);
     await stop(served.child);
     if (kill % 4 === 2) {
+      // Somewhere between half and all of the last start's time to ready: while it loads, replays or has just finished.
       const early = launch();
-      await sleep(Math.floor(random() * 400));
+      await sleep(Math.floor((startTimesMs.at(-1) ?? 1_000) * (0.5 + 0.6 * random())));
       await stop(early.child);
       startupKills.push('failed' in (await early.ready) ? 'before its ready line' : 'after its ready line');
     }
