@@ -5,6 +5,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { checkerSection } from './checker.js';
+import { httpSection } from './http.js';
+import { memorySection } from './memory.js';
+import { startupSection } from './startup.js';
 
 /** A group of figures, e.g. `sim` or `http`, as it appears in reports/bench.json. */
 export type BenchFigures = Record<string, number | string | Record<string, number | string>>;
@@ -14,7 +18,7 @@ export interface BenchSection {
   readonly run: () => Promise<BenchFigures>;
 }
 
-const sections: BenchSection[] = [];
+const sections: BenchSection[] = [httpSection, memorySection, startupSection, checkerSection];
 
 async function main(): Promise<void> {
   const started = performance.now();

@@ -1,0 +1,295 @@
+/**
+ * `http`: the mock KME under load against a bare Node server measured in the same run, on the same
+ * machine, with the same client. The bare server answers every request with a canned body of exactly the
+ * bytes the mock KME answered, after reading the request body, as any server has to.
+ *
+ * - enc_keys (POST, one 256-bit key, header identity) with autocannon at 64 connections;
+ * - enc+dec pairs across two KMEs (enc_keys on KME_A, dec_keys by the slave on KME_B) from 64 workers;
+ * - enc_keys over mutual TLS, against a bare `node:https` server with the same certificates.
+ *
+ * Pools hold two million keys (a scenario file), so none runs dry during a run: every answer must be a 200.
+ */
+import autocannon from 'autocannon';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureCertificates } from '../src/http/certificates.js';
+import type { BenchFigures, BenchSection } from './main.js';
+import { quantile, round, startServe, startUntilLine, type StartedProcess } from './processes.js';
+
+const CONNECTIONS = 64;
+const SECONDS = Number(process.env['KMESIM_BENCH_HTTP_SECONDS'] ?? 10);
+const WARMUP_SECONDS = 2;
+const POOL_CAPACITY = 2_000_000;
+const ENC_BODY = JSON.stringify({ number: 1, size: 256 });
+
+interface Load {
+  readonly perSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** Two SAEs on each KME, and pools far bigger than any run can drain. */
+function writeScenario(dir: string, kmes: 1 | 2): string {
+  const file = join(dir, `bench-http-${kmes}.yaml`);
+  const users = kmes === 1 ? ['a1:SAE_A1:0', 'a2:SAE_A2:0'] : ['a1:SAE_A1:0', 'a2:SAE_A2:0', 'b1:SAE_B1:1', 'b2:SAE_B2:1'];
+  const lines = [`name: bench-http-${kmes}`, 'seeds: [1]', 'duration: 1h', 'world:', `  kmes: ${kmes}`, '  users:'];
+  for (const user of users) {
+    const [name, sae, kme] = user.split(':') as [string, string, string];
+    lines.push(`    - { name: ${name}, sae: ${sae}, kme: ${kme} }`);
+  }
+  lines.push(`  pool: { capacity: ${POOL_CAPACITY} }`, '');
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+// The baseline: node:http (or node:https with the KMEs' certificates) answering a canned body, on as many ports as asked.
+const BARE_SERVER = `
+const cfg = JSON.parse(process.env.KMESIM_BENCH_BARE);
+const fs = require('node:fs');
+const bodies = cfg.bodies.map((text) => Buffer.from(text));
+const headers = (body) => ({ 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+const handler = (req, res) => {
+  const body = req.url.includes('/dec_keys') ? bodies[1] : bodies[0];
+  req.resume();
+  req.on('end', () => { res.writeHead(200, headers(body)); res.end(body); });
+};
+const make = () => cfg.tls
+  ? require('node:https').createServer({ key: fs.readFileSync(cfg.tls.key), cert: fs.readFileSync(cfg.tls.cert), ca: fs.readFileSync(cfg.tls.ca), requestCert: true, rejectUnauthorized: true }, handler)
+  : require('node:http').createServer(handler);
+const urls = [];
+let pending = cfg.ports;
+for (let i = 0; i < cfg.ports; i++) {
+  const server = make();
+  server.keepAliveTimeout = 5000;
+  server.listen(0, '127.0.0.1', () => {
+    urls[i] = (cfg.tls ? 'https' : 'http') + '://127.0.0.1:' + server.address().port;
+    if (--pending === 0) process.stdout.write(JSON.stringify({ urls }) + '\\n');
+  });
+}
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+async function startBare(options: { ports: number; bodies: readonly string[]; tls?: { key: string; cert: string; ca: string } }): Promise<StartedProcess & { urls: string[] }> {
+  const started = await startUntilLine(process.execPath, ['-e', BARE_SERVER], { env: { ...process.env, KMESIM_BENCH_BARE: JSON.stringify(options) } });
+  return { ...started, urls: (JSON.parse(started.line) as { urls: string[] }).urls };
+}
+
+interface Fetched {
+  readonly status: number;
+  readonly text: string;
+}
+
+interface ClientTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
+}
+
+function fetchOnce(url: string, options: { method: string; headers: Record<string, string>; body?: string; agent?: HttpAgent; tls?: ClientTls }): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const send = options.tls === undefined ? httpRequest : httpsRequest;
+    const req = send(url, { method: options.method, headers: options.headers, ...(options.agent === undefined ? {} : { agent: options.agent }), ...options.tls }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+function encHeaders(sae: string | null): Record<string, string> {
+  return { 'content-type': 'application/json', ...(sae === null ? {} : { 'x-sae-id': sae }) };
+}
+
+/** One autocannon run; latencies are taken from every response (2xx or not) at full precision. */
+function cannon(options: autocannon.Options, seconds: number): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    const latencies: number[] = [];
+    const instance = autocannon({ ...options, connections: CONNECTIONS, duration: seconds }, (error, result) => {
+      if (error !== null && error !== undefined) return reject(error instanceof Error ? error : new Error(String(error)));
+      const sorted = Float64Array.from(latencies).sort();
+      resolve({
+        perSec: result.requests.total / (result.duration > 0 ? result.duration : seconds),
+        p50Ms: quantile(sorted, 0.5),
+        p99Ms: quantile(sorted, 0.99),
+        non2xx: result.non2xx,
+        errors: result.errors + result.timeouts,
+      });
+    });
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      latencies.push(responseTime);
+    });
+  });
+}
+
+async function cannonWithWarmup(options: autocannon.Options): Promise<Load> {
+  await cannon(options, WARMUP_SECONDS);
+  return cannon(options, SECONDS);
+}
+
+/** 64 workers, each an enc_keys on the master's KME then a dec_keys by the slave on its own KME, for `seconds`. */
+async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<Load> {
+  const agents = [new HttpAgent({ keepAlive: true, maxSockets: CONNECTIONS }), new HttpAgent({ keepAlive: true, maxSockets: CONNECTIONS })] as const;
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let done = 0;
+  const until = performance.now() + seconds * 1_000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const started = performance.now();
+      try {
+        const enc = await fetchOnce(`${encUrl}/api/v1/keys/SAE_B1/enc_keys`, { method: 'POST', headers: encHeaders('SAE_A1'), body: ENC_BODY, agent: agents[0] });
+        if (enc.status !== 200) {
+          non2xx += 1;
+          continue;
+        }
+        const keyId = (JSON.parse(enc.text) as { keys: Array<{ key_ID: string }> }).keys[0]?.key_ID ?? '';
+        const dec = await fetchOnce(`${decUrl}/api/v1/keys/SAE_A1/dec_keys?key_ID=${encodeURIComponent(keyId)}`, { method: 'GET', headers: { 'x-sae-id': 'SAE_B1' }, agent: agents[1] });
+        if (dec.status !== 200) {
+          non2xx += 1;
+          continue;
+        }
+        latencies.push(performance.now() - started);
+        done += 1;
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  const elapsed = (performance.now() - started) / 1_000;
+  for (const agent of agents) agent.destroy();
+  const sorted = Float64Array.from(latencies).sort();
+  return { perSec: done / elapsed, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), non2xx, errors };
+}
+
+async function pairsWithWarmup(encUrl: string, decUrl: string): Promise<Load> {
+  await pairs(encUrl, decUrl, WARMUP_SECONDS);
+  return pairs(encUrl, decUrl, SECONDS);
+}
+
+/** The 2xx rule: every figure below comes from answered requests only, so a run with refusals is reported loudly. */
+function warnIfRefused(what: string, load: Load): void {
+  if (load.non2xx > 0 || load.errors > 0) process.stderr.write(`bench: http ${what}: ${load.non2xx} non-2xx answers and ${load.errors} errors (expected none)\n`);
+}
+
+async function headerMode(dir: string): Promise<BenchFigures> {
+  const serve = await startServe(['--seed', '1', '--scenario', writeScenario(dir, 1)]);
+  let bare: (StartedProcess & { urls: string[] }) | null = null;
+  try {
+    const url = (serve.ready.kmes[0] as { url: string }).url;
+    const path = '/api/v1/keys/SAE_A2/enc_keys';
+    const sample = await fetchOnce(`${url}${path}`, { method: 'POST', headers: encHeaders('SAE_A1'), body: ENC_BODY });
+    if (sample.status !== 200) throw new Error(`bench http: enc_keys answered ${sample.status}: ${sample.text}`);
+    bare = await startBare({ ports: 1, bodies: [sample.text, sample.text] });
+    const request = { method: 'POST' as const, body: ENC_BODY };
+    const enc = await cannonWithWarmup({ url: `${url}${path}`, ...request, headers: encHeaders('SAE_A1') });
+    const base = await cannonWithWarmup({ url: `${bare.urls[0] as string}${path}`, ...request, headers: encHeaders('SAE_A1') });
+    warnIfRefused('enc_keys', enc);
+    warnIfRefused('bare', base);
+    return {
+      encReqPerSec: Math.round(enc.perSec),
+      bareReqPerSec: Math.round(base.perSec),
+      ratioToBareNode: round(enc.perSec / base.perSec, 3),
+      p50Ms: round(enc.p50Ms),
+      p99Ms: round(enc.p99Ms),
+      bareP50Ms: round(base.p50Ms),
+      bareP99Ms: round(base.p99Ms),
+      non2xx: enc.non2xx + base.non2xx,
+      errors: enc.errors + base.errors,
+      responseBytes: Buffer.byteLength(sample.text),
+    };
+  } finally {
+    await Promise.all([serve.stop(), bare?.stop()]);
+  }
+}
+
+async function pairMode(dir: string): Promise<Record<string, number>> {
+  const serve = await startServe(['--seed', '1', '--kmes', '2', '--scenario', writeScenario(dir, 2)]);
+  let bare: (StartedProcess & { urls: string[] }) | null = null;
+  try {
+    const [a, b] = serve.ready.kmes.map((kme) => kme.url) as [string, string];
+    const enc = await fetchOnce(`${a}/api/v1/keys/SAE_B1/enc_keys`, { method: 'POST', headers: encHeaders('SAE_A1'), body: ENC_BODY });
+    const keyId = (JSON.parse(enc.text) as { keys: Array<{ key_ID: string }> }).keys[0]?.key_ID ?? '';
+    const dec = await fetchOnce(`${b}/api/v1/keys/SAE_A1/dec_keys?key_ID=${keyId}`, { method: 'GET', headers: { 'x-sae-id': 'SAE_B1' } });
+    if (enc.status !== 200 || dec.status !== 200) throw new Error(`bench http: the sample pair answered ${enc.status} and ${dec.status}`);
+    bare = await startBare({ ports: 2, bodies: [enc.text, dec.text] });
+    const kme = await pairsWithWarmup(a, b);
+    const base = await pairsWithWarmup(bare.urls[0] as string, bare.urls[1] as string);
+    warnIfRefused('pairs', kme);
+    warnIfRefused('bare pairs', base);
+    return {
+      pairsPerSec: Math.round(kme.perSec),
+      barePairsPerSec: Math.round(base.perSec),
+      ratioToBare: round(kme.perSec / base.perSec, 3),
+      p50Ms: round(kme.p50Ms),
+      p99Ms: round(kme.p99Ms),
+      bareP50Ms: round(base.p50Ms),
+      bareP99Ms: round(base.p99Ms),
+      non2xx: kme.non2xx + base.non2xx,
+      errors: kme.errors + base.errors,
+    };
+  } finally {
+    await Promise.all([serve.stop(), bare?.stop()]);
+  }
+}
+
+async function mtlsMode(dir: string): Promise<Record<string, number>> {
+  const certDir = join(dir, 'certs');
+  // Made here first so the bare server can use the KME's own certificate; serve finds and reuses them.
+  const certs = ensureCertificates(certDir, { kmeIds: ['KME_A'], saeIds: ['SAE_A1', 'SAE_A2'], hosts: ['127.0.0.1'] });
+  const serve = await startServe(['--seed', '1', '--auth', 'mtls', '--cert-dir', certDir, '--scenario', writeScenario(dir, 1)]);
+  let bare: (StartedProcess & { urls: string[] }) | null = null;
+  try {
+    const client = certs.saes['SAE_A1'] as { cert: string; key: string };
+    const tlsOptions = { cert: readFileSync(client.cert), key: readFileSync(client.key), ca: readFileSync(certs.ca) };
+    const url = (serve.ready.kmes[0] as { url: string }).url;
+    const path = '/api/v1/keys/SAE_A2/enc_keys';
+    const sample = await fetchOnce(`${url}${path}`, { method: 'POST', headers: encHeaders(null), body: ENC_BODY, tls: tlsOptions });
+    if (sample.status !== 200) throw new Error(`bench http: enc_keys over mTLS answered ${sample.status}: ${sample.text}`);
+    const kme = certs.kmes['KME_A'] as { cert: string; key: string };
+    bare = await startBare({ ports: 1, bodies: [sample.text, sample.text], tls: { key: kme.key, cert: kme.cert, ca: certs.ca } });
+    const request = { method: 'POST' as const, body: ENC_BODY, headers: encHeaders(null), tlsOptions };
+    const enc = await cannonWithWarmup({ url: `${url}${path}`, ...request });
+    const base = await cannonWithWarmup({ url: `${bare.urls[0] as string}${path}`, ...request });
+    warnIfRefused('mtls enc_keys', enc);
+    warnIfRefused('mtls bare', base);
+    return {
+      reqPerSec: Math.round(enc.perSec),
+      bareReqPerSec: Math.round(base.perSec),
+      ratioToBare: round(enc.perSec / base.perSec, 3),
+      p50Ms: round(enc.p50Ms),
+      p99Ms: round(enc.p99Ms),
+      bareP50Ms: round(base.p50Ms),
+      bareP99Ms: round(base.p99Ms),
+      non2xx: enc.non2xx + base.non2xx,
+      errors: enc.errors + base.errors,
+    };
+  } finally {
+    await Promise.all([serve.stop(), bare?.stop()]);
+  }
+}
+
+export const httpSection: BenchSection = {
+  name: 'http',
+  async run() {
+    const dir = mkdtempSync(join(tmpdir(), 'kmesim-bench-http-'));
+    try {
+      const header = await headerMode(dir);
+      const pairFigures = await pairMode(dir);
+      const mtls = await mtlsMode(dir);
+      return { connections: CONNECTIONS, seconds: SECONDS, ...header, pairs: pairFigures, mtls };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
