@@ -1,6 +1,8 @@
 // One KME as an Express app (no listen: startServer binds ports). Every answer, errors included, is JSON.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAdminRouter, type AdminOptions } from './adminRoutes.js';
+import { createEtsiFastPath } from './etsiFastPath.js';
 import { createEtsiRouter } from './etsiRoutes.js';
 import { createErrorHandler, sendError, sendJson } from './httpErrors.js';
 import type { AuthMode } from './identity.js';
@@ -26,19 +28,50 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+const DEFAULT_BODY_LIMIT = '256kb';
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** A body limit such as `256kb` in bytes, as the JSON parser reads it; 0 when it is not of that form. */
+function limitInBytes(limit: string): number {
+  const match = /^(\d+(?:\.\d+)?) *(b|kb|mb|gb)?$/i.exec(limit);
+  return match === null ? 0 : Math.floor(Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 0));
+}
+
+function reportBug(error: unknown): void {
+  process.stderr.write(`kmesim: internal error: ${String(error)}\n`);
+}
+
+/**
+ * What a server listens with: the ETSI routes' fast path first (plain requests, no Express), then the app for
+ * everything else. Answers are the same either way.
+ */
+export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const app = createApp(options);
+  const fastPath = createEtsiFastPath({
+    host: options.host,
+    kmeId: options.kmeId,
+    auth: options.auth,
+    bodyLimitBytes: limitInBytes(options.bodyLimit ?? DEFAULT_BODY_LIMIT),
+    onBug: options.onBug ?? reportBug,
+  });
+  return (req, res) => {
+    if (!fastPath(req, res)) app(req, res);
+  };
+}
+
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requireJson);
-  app.use(express.json({ limit: options.bodyLimit ?? '256kb', strict: true, type: 'application/json' }));
+  app.use(express.json({ limit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: true, type: 'application/json' }));
   app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok', kme_id: options.kmeId }));
   app.get('/openapi.json', (_req, res) => sendJson(res, 200, buildOpenApiDocument()));
   if (options.admin !== null) app.use(createAdminRouter(options.admin));
   if (options.host.world.config.profile.poolRoutes) app.use(createPoolRouter(options.host, options.kmeId, options.auth));
   app.use(createEtsiRouter({ host: options.host, kmeId: options.kmeId, auth: options.auth }));
   app.use((req, res) => sendError(res, 404, `no route ${req.method} ${req.path}`));
-  app.use(createErrorHandler(options.onBug ?? ((error) => process.stderr.write(`kmesim: internal error: ${String(error)}\n`))));
+  app.use(createErrorHandler(options.onBug ?? reportBug));
   return app;
 }

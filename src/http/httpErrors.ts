@@ -9,9 +9,13 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
+/** The ETSI Error body: a message, and details when there are any. */
+export function errorBody(message: string, details?: ReadonlyArray<Record<string, unknown>>): ErrorBody {
+  return details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
+}
+
 export function sendError(res: Response, status: number, message: string, details?: ReadonlyArray<Record<string, unknown>>): void {
-  const body: ErrorBody = details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
-  sendJson(res, status, body);
+  sendJson(res, status, errorBody(message, details));
 }
 
 export function sendKmeError(res: Response, error: KmeError, profile: Profile): void {

@@ -1,14 +1,21 @@
 // Who is calling. ETSI 014 takes the SAE ID from the client certificate (mTLS); for CI convenience a header
 // mode reads it from a configured header. Never from the body or the path (C2).
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 
 export type AuthMode = { readonly kind: 'header'; readonly header: string } | { readonly kind: 'mtls' };
 
-export function identifyCaller(req: Request, auth: AuthMode): string | null {
+/** A request header as Express's `req.get` reads it (Referer and Referrer are one header). */
+function headerOf(req: IncomingMessage, name: string): string | string[] | undefined {
+  const lower = name.toLowerCase();
+  if (lower === 'referer' || lower === 'referrer') return req.headers['referrer'] ?? req.headers['referer'];
+  return req.headers[lower];
+}
+
+export function identifyCaller(req: IncomingMessage, auth: AuthMode): string | null {
   if (auth.kind === 'header') {
-    const value = req.get(auth.header);
-    return value === undefined || value.length === 0 ? null : value;
+    const value = headerOf(req, auth.header);
+    return value === undefined || value.length === 0 ? null : (value as string);
   }
   const socket = req.socket as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return null;

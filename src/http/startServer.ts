@@ -16,7 +16,7 @@ import { buildProfile } from '../sim/runScenario.js';
 import { createRng } from '../sim/rng.js';
 import { createUsers } from '../sim/simUsers.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
-import { createApp } from './createApp.js';
+import { createRequestListener } from './createApp.js';
 import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
 import { createKmeHost, type KmeHost } from './kmeHost.js';
@@ -258,7 +258,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const urlHost = advertised.includes(':') ? `[${advertised}]` : advertised;
   try {
     for (const [index, kmeId] of setup.kmeIds.entries()) {
-      const app = createApp({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset } });
+      const app = createRequestListener({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset } });
       const server: Server =
         certs === null
           ? createHttpServer(app)
