@@ -20,7 +20,9 @@ import type { BenchFigures, BenchSection } from './main.js';
 import { quantile, round, startServe, startUntilLine, type StartedProcess } from './processes.js';
 
 const CONNECTIONS = 64;
+/** Seconds of load on each server per comparison, in alternating rounds, so a burst of load on the machine hits both alike. */
 const SECONDS = Number(process.env['KMESIM_BENCH_HTTP_SECONDS'] ?? 10);
+const ROUNDS = 4;
 const WARMUP_SECONDS = 2;
 const POOL_CAPACITY = 2_000_000;
 const ENC_BODY = JSON.stringify({ number: 1, size: 256 });
@@ -31,6 +33,40 @@ interface Load {
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
+}
+
+/** One stretch of load: how many requests (or pairs) were answered in how long, and each one's latency. */
+interface Sample {
+  readonly answered: number;
+  readonly seconds: number;
+  readonly latencies: readonly number[];
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+function loadOf(samples: readonly Sample[]): Load {
+  const sorted = Float64Array.from(samples.flatMap((sample) => sample.latencies)).sort();
+  const sum = (pick: (sample: Sample) => number): number => samples.reduce((total, sample) => total + pick(sample), 0);
+  return {
+    perSec: sum((sample) => sample.answered) / sum((sample) => sample.seconds),
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+    non2xx: sum((sample) => sample.non2xx),
+    errors: sum((sample) => sample.errors),
+  };
+}
+
+/** The mock KME and its baseline, each warmed up, then in alternating rounds. */
+async function compare(kme: (seconds: number) => Promise<Sample>, bare: (seconds: number) => Promise<Sample>): Promise<{ kme: Load; bare: Load }> {
+  await kme(WARMUP_SECONDS);
+  await bare(WARMUP_SECONDS);
+  const kmeSamples: Sample[] = [];
+  const bareSamples: Sample[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    kmeSamples.push(await kme(SECONDS / ROUNDS));
+    bareSamples.push(await bare(SECONDS / ROUNDS));
+  }
+  return { kme: loadOf(kmeSamples), bare: loadOf(bareSamples) };
 }
 
 /** Two SAEs on each KME, and pools far bigger than any run can drain. */
@@ -109,19 +145,12 @@ function encHeaders(sae: string | null): Record<string, string> {
 }
 
 /** One autocannon run; latencies are taken from every response (2xx or not) at full precision. */
-function cannon(options: autocannon.Options, seconds: number): Promise<Load> {
+function cannon(options: autocannon.Options, seconds: number): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
     const instance = autocannon({ ...options, connections: CONNECTIONS, duration: seconds }, (error, result) => {
       if (error !== null && error !== undefined) return reject(error instanceof Error ? error : new Error(String(error)));
-      const sorted = Float64Array.from(latencies).sort();
-      resolve({
-        perSec: result.requests.total / (result.duration > 0 ? result.duration : seconds),
-        p50Ms: quantile(sorted, 0.5),
-        p99Ms: quantile(sorted, 0.99),
-        non2xx: result.non2xx,
-        errors: result.errors + result.timeouts,
-      });
+      resolve({ answered: latencies.length, seconds: result.duration > 0 ? result.duration : seconds, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts });
     });
     instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
       latencies.push(responseTime);
@@ -129,18 +158,12 @@ function cannon(options: autocannon.Options, seconds: number): Promise<Load> {
   });
 }
 
-async function cannonWithWarmup(options: autocannon.Options): Promise<Load> {
-  await cannon(options, WARMUP_SECONDS);
-  return cannon(options, SECONDS);
-}
-
 /** 64 workers, each an enc_keys on the master's KME then a dec_keys by the slave on its own KME, for `seconds`. */
-async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<Load> {
+async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<Sample> {
   const agents = [new HttpAgent({ keepAlive: true, maxSockets: CONNECTIONS }), new HttpAgent({ keepAlive: true, maxSockets: CONNECTIONS })] as const;
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
-  let done = 0;
   const until = performance.now() + seconds * 1_000;
   const worker = async (): Promise<void> => {
     while (performance.now() < until) {
@@ -158,7 +181,6 @@ async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<L
           continue;
         }
         latencies.push(performance.now() - started);
-        done += 1;
       } catch {
         errors += 1;
       }
@@ -168,13 +190,7 @@ async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<L
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   const elapsed = (performance.now() - started) / 1_000;
   for (const agent of agents) agent.destroy();
-  const sorted = Float64Array.from(latencies).sort();
-  return { perSec: done / elapsed, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), non2xx, errors };
-}
-
-async function pairsWithWarmup(encUrl: string, decUrl: string): Promise<Load> {
-  await pairs(encUrl, decUrl, WARMUP_SECONDS);
-  return pairs(encUrl, decUrl, SECONDS);
+  return { answered: latencies.length, seconds: elapsed, latencies, non2xx, errors };
 }
 
 /** The 2xx rule: every figure below comes from answered requests only, so a run with refusals is reported loudly. */
@@ -192,8 +208,11 @@ async function headerMode(dir: string): Promise<BenchFigures> {
     if (sample.status !== 200) throw new Error(`bench http: enc_keys answered ${sample.status}: ${sample.text}`);
     bare = await startBare({ ports: 1, bodies: [sample.text, sample.text] });
     const request = { method: 'POST' as const, body: ENC_BODY };
-    const enc = await cannonWithWarmup({ url: `${url}${path}`, ...request, headers: encHeaders('SAE_A1') });
-    const base = await cannonWithWarmup({ url: `${bare.urls[0] as string}${path}`, ...request, headers: encHeaders('SAE_A1') });
+    const bareUrl = `${bare.urls[0] as string}${path}`;
+    const { kme: enc, bare: base } = await compare(
+      (seconds) => cannon({ url: `${url}${path}`, ...request, headers: encHeaders('SAE_A1') }, seconds),
+      (seconds) => cannon({ url: bareUrl, ...request, headers: encHeaders('SAE_A1') }, seconds),
+    );
     warnIfRefused('enc_keys', enc);
     warnIfRefused('bare', base);
     return {
@@ -223,8 +242,11 @@ async function pairMode(dir: string): Promise<Record<string, number>> {
     const dec = await fetchOnce(`${b}/api/v1/keys/SAE_A1/dec_keys?key_ID=${keyId}`, { method: 'GET', headers: { 'x-sae-id': 'SAE_B1' } });
     if (enc.status !== 200 || dec.status !== 200) throw new Error(`bench http: the sample pair answered ${enc.status} and ${dec.status}`);
     bare = await startBare({ ports: 2, bodies: [enc.text, dec.text] });
-    const kme = await pairsWithWarmup(a, b);
-    const base = await pairsWithWarmup(bare.urls[0] as string, bare.urls[1] as string);
+    const [bareA, bareB] = bare.urls as [string, string];
+    const { kme, bare: base } = await compare(
+      (seconds) => pairs(a, b, seconds),
+      (seconds) => pairs(bareA, bareB, seconds),
+    );
     warnIfRefused('pairs', kme);
     warnIfRefused('bare pairs', base);
     return {
@@ -259,8 +281,11 @@ async function mtlsMode(dir: string): Promise<Record<string, number>> {
     const kme = certs.kmes['KME_A'] as { cert: string; key: string };
     bare = await startBare({ ports: 1, bodies: [sample.text, sample.text], tls: { key: kme.key, cert: kme.cert, ca: certs.ca } });
     const request = { method: 'POST' as const, body: ENC_BODY, headers: encHeaders(null), tlsOptions };
-    const enc = await cannonWithWarmup({ url: `${url}${path}`, ...request });
-    const base = await cannonWithWarmup({ url: `${bare.urls[0] as string}${path}`, ...request });
+    const bareUrl = `${bare.urls[0] as string}${path}`;
+    const { kme: enc, bare: base } = await compare(
+      (seconds) => cannon({ url: `${url}${path}`, ...request }, seconds),
+      (seconds) => cannon({ url: bareUrl, ...request }, seconds),
+    );
     warnIfRefused('mtls enc_keys', enc);
     warnIfRefused('mtls bare', base);
     return {

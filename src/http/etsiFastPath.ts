@@ -49,8 +49,10 @@ function parseJsonBody(bytes: Buffer): unknown {
   // The parser's UTF-8 decoder drops a byte order mark.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) return {};
-  const first = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/.exec(text)?.[1];
-  if (first !== '{' && first !== '[') throw new SyntaxError('strict violation');
+  if (text[0] !== '{' && text[0] !== '[') {
+    const first = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/.exec(text)?.[1];
+    if (first !== '{' && first !== '[') throw new SyntaxError('strict violation');
+  }
   return JSON.parse(text) as unknown;
 }
 

@@ -109,7 +109,12 @@ function parseEncQuery(call: EtsiCall): Parsed<KeyRequest> {
 
 function keyContainer(host: KmeHost, outcome: StepOutcome, keys: readonly DeliveredKey[]): KeyContainer {
   const materials = host.materialsOf(outcome);
-  return { keys: keys.map((key, i) => ({ key_ID: key.keyId, key: Buffer.from(materials[i] as Uint8Array).toString('base64') })) };
+  return {
+    keys: keys.map((key, i) => {
+      const bytes = materials[i] as Uint8Array;
+      return { key_ID: key.keyId, key: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+    }),
+  };
 }
 
 async function answer(options: EtsiRouteOptions, reply: EtsiReply, command: KmeCommand): Promise<void> {

@@ -76,7 +76,9 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   let timers = new EventQueue<Timer>();
   let history: HistoryChecker = newHistory(world);
   let live: Violation[] = [];
-  let trace: string[] = [];
+  // Trace lines are kept as the objects they are made of (nothing changes them later) and written out as JSON
+  // when someone reads the trace, not on every request.
+  let trace: Array<Record<string, unknown>> = [];
   let exchangeId = 0;
   let storageFailure: string | null = null;
   // The key bytes each step delivered, derived once for the checkers and kept for the answer.
@@ -88,7 +90,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   }
 
   function record(line: Record<string, unknown>): void {
-    trace.push(JSON.stringify(line));
+    trace.push(line);
     if (trace.length > traceLimit) trace = trace.slice(trace.length - Math.floor(traceLimit * 0.9));
   }
 
@@ -212,7 +214,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       return { live, audit: checkWorld(world) };
     },
     traceLines() {
-      return trace;
+      return trace.map((line) => JSON.stringify(line));
     },
     replaceWorld(next) {
       world = next;
