@@ -4,15 +4,17 @@
  * bytes the mock KME answered, after reading the request body, as any server has to.
  *
  * - enc_keys (POST, one 256-bit key, header identity) with autocannon at 64 connections;
- * - enc+dec pairs across two KMEs (enc_keys on KME_A, dec_keys by the slave on KME_B) from 64 workers;
+ * - enc+dec pairs across two KMEs (enc_keys on KME_A, dec_keys by the slave on KME_B) from 64 workers,
+ *   each on its own two keep-alive connections (a raw-socket client: one autocannon instance serves one host);
  * - enc_keys over mutual TLS, against a bare `node:https` server with the same certificates.
  *
  * Pools hold two million keys (a scenario file), so none runs dry during a run: every answer must be a 200.
  */
 import autocannon from 'autocannon';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCertificates } from '../src/http/certificates.js';
@@ -126,10 +128,10 @@ interface ClientTls {
   readonly ca: Buffer;
 }
 
-function fetchOnce(url: string, options: { method: string; headers: Record<string, string>; body?: string; agent?: HttpAgent; tls?: ClientTls }): Promise<Fetched> {
+function fetchOnce(url: string, options: { method: string; headers: Record<string, string>; body?: string; tls?: ClientTls }): Promise<Fetched> {
   return new Promise((resolve, reject) => {
     const send = options.tls === undefined ? httpRequest : httpsRequest;
-    const req = send(url, { method: options.method, headers: options.headers, ...(options.agent === undefined ? {} : { agent: options.agent }), ...options.tls }, (res: IncomingMessage) => {
+    const req = send(url, { method: options.method, headers: options.headers, ...options.tls }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -158,38 +160,97 @@ function cannon(options: autocannon.Options, seconds: number): Promise<Sample> {
   });
 }
 
-/** 64 workers, each an enc_keys on the master's KME then a dec_keys by the slave on its own KME, for `seconds`. */
+/**
+ * A keep-alive HTTP/1.1 connection with one request in flight at a time, on a raw socket: a client lean
+ * enough (as autocannon is) that the servers, not the client, set the pace. Answers must carry a
+ * Content-Length, as both the mock KME's and the baseline's do.
+ */
+class RawConnection {
+  private readonly socket: Socket;
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (answer: Fetched) => void; reject: (error: Error) => void } | null = null;
+
+  constructor(url: string) {
+    const { hostname, port } = new URL(url);
+    this.socket = connect({ host: hostname, port: Number(port), noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      this.deliver();
+    });
+    const fail = (error: Error): void => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      waiting?.reject(error);
+    };
+    this.socket.on('error', fail);
+    this.socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  request(head: string, body = ''): Promise<Fetched> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(body.length === 0 ? `${head}\r\n` : `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
+
+  private deliver(): void {
+    const end = this.buffered.indexOf('\r\n\r\n');
+    if (end < 0 || this.waiting === null) return;
+    const head = this.buffered.toString('latin1', 0, end);
+    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffered.length < end + 4 + length) return;
+    const text = this.buffered.toString('utf8', end + 4, end + 4 + length);
+    this.buffered = this.buffered.subarray(end + 4 + length);
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting.resolve({ status: Number(head.slice(9, 12)), text });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** 64 workers, each with its own connections: an enc_keys on the master's KME, then a dec_keys by the slave on its own KME. */
 async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<Sample> {
-  const agents = [new HttpAgent({ keepAlive: true, maxSockets: CONNECTIONS }), new HttpAgent({ keepAlive: true, maxSockets: CONNECTIONS })] as const;
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
+  const encHead = `POST /api/v1/keys/SAE_B1/enc_keys HTTP/1.1\r\nhost: ${new URL(encUrl).host}\r\nx-sae-id: SAE_A1\r\ncontent-type: application/json\r\n`;
+  const decHead = (keyId: string): string => `GET /api/v1/keys/SAE_A1/dec_keys?key_ID=${encodeURIComponent(keyId)} HTTP/1.1\r\nhost: ${new URL(decUrl).host}\r\nx-sae-id: SAE_B1\r\n`;
   const until = performance.now() + seconds * 1_000;
   const worker = async (): Promise<void> => {
+    let enc = new RawConnection(encUrl);
+    let dec = new RawConnection(decUrl);
     while (performance.now() < until) {
       const started = performance.now();
       try {
-        const enc = await fetchOnce(`${encUrl}/api/v1/keys/SAE_B1/enc_keys`, { method: 'POST', headers: encHeaders('SAE_A1'), body: ENC_BODY, agent: agents[0] });
-        if (enc.status !== 200) {
+        const encAnswer = await enc.request(encHead, ENC_BODY);
+        if (encAnswer.status !== 200) {
           non2xx += 1;
           continue;
         }
-        const keyId = (JSON.parse(enc.text) as { keys: Array<{ key_ID: string }> }).keys[0]?.key_ID ?? '';
-        const dec = await fetchOnce(`${decUrl}/api/v1/keys/SAE_A1/dec_keys?key_ID=${encodeURIComponent(keyId)}`, { method: 'GET', headers: { 'x-sae-id': 'SAE_B1' }, agent: agents[1] });
-        if (dec.status !== 200) {
+        const keyId = (JSON.parse(encAnswer.text) as { keys: Array<{ key_ID: string }> }).keys[0]?.key_ID ?? '';
+        const decAnswer = await dec.request(decHead(keyId));
+        if (decAnswer.status !== 200) {
           non2xx += 1;
           continue;
         }
         latencies.push(performance.now() - started);
       } catch {
         errors += 1;
+        enc.close();
+        dec.close();
+        enc = new RawConnection(encUrl);
+        dec = new RawConnection(decUrl);
       }
     }
+    enc.close();
+    dec.close();
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   const elapsed = (performance.now() - started) / 1_000;
-  for (const agent of agents) agent.destroy();
   return { answered: latencies.length, seconds: elapsed, latencies, non2xx, errors };
 }
 
