@@ -9,10 +9,14 @@
  * - enc_keys over mutual TLS, against a bare `node:https` server with the same certificates.
  *
  * Pools hold two million keys (a scenario file), so none runs dry during a run: every answer must be a 200.
+ * Each comparison warms both servers up, then alternates between them in rounds; beside requests per second
+ * and latency it reports each server process's CPU time per answer (from /proc), the steadier figure on a
+ * shared machine.
  */
 import autocannon from 'autocannon';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +35,8 @@ const ENC_BODY = JSON.stringify({ number: 1, size: 256 });
 
 interface Load {
   readonly perSec: number;
+  /** The server process's CPU time (user + system) per answer, in µs; null where /proc is not there to read. */
+  readonly cpuUsPerAnswer: number | null;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly non2xx: number;
@@ -44,13 +50,47 @@ interface Sample {
   readonly latencies: readonly number[];
   readonly non2xx: number;
   readonly errors: number;
+  /** CPU time the server process used meanwhile, in ms (null: unknown). */
+  readonly cpuMs: number | null;
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc; null elsewhere. */
+function cpuTimeMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** A load generator against one server process, with that process's CPU time measured around each run. */
+function against(pid: number | undefined, run: (seconds: number) => Promise<Omit<Sample, 'cpuMs'>>): (seconds: number) => Promise<Sample> {
+  return async (seconds) => {
+    const before = cpuTimeMs(pid);
+    const sample = await run(seconds);
+    const after = cpuTimeMs(pid);
+    return { ...sample, cpuMs: before === null || after === null ? null : after - before };
+  };
 }
 
 function loadOf(samples: readonly Sample[]): Load {
   const sorted = Float64Array.from(samples.flatMap((sample) => sample.latencies)).sort();
   const sum = (pick: (sample: Sample) => number): number => samples.reduce((total, sample) => total + pick(sample), 0);
+  const answered = sum((sample) => sample.answered);
+  const cpuKnown = samples.every((sample) => sample.cpuMs !== null);
   return {
-    perSec: sum((sample) => sample.answered) / sum((sample) => sample.seconds),
+    perSec: answered / sum((sample) => sample.seconds),
+    cpuUsPerAnswer: cpuKnown && answered > 0 ? (sum((sample) => sample.cpuMs ?? 0) * 1_000) / answered : null,
     p50Ms: quantile(sorted, 0.5),
     p99Ms: quantile(sorted, 0.99),
     non2xx: sum((sample) => sample.non2xx),
@@ -147,7 +187,7 @@ function encHeaders(sae: string | null): Record<string, string> {
 }
 
 /** One autocannon run; latencies are taken from every response (2xx or not) at full precision. */
-function cannon(options: autocannon.Options, seconds: number): Promise<Sample> {
+function cannon(options: autocannon.Options, seconds: number): Promise<Omit<Sample, 'cpuMs'>> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
     const instance = autocannon({ ...options, connections: CONNECTIONS, duration: seconds }, (error, result) => {
@@ -212,7 +252,7 @@ class RawConnection {
 }
 
 /** 64 workers, each with its own connections: an enc_keys on the master's KME, then a dec_keys by the slave on its own KME. */
-async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<Sample> {
+async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<Omit<Sample, 'cpuMs'>> {
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
@@ -254,6 +294,15 @@ async function pairs(encUrl: string, decUrl: string, seconds: number): Promise<S
   return { answered: latencies.length, seconds: elapsed, latencies, non2xx, errors };
 }
 
+/**
+ * Server CPU per answer, beside throughput: on a shared machine the share of CPU each server gets varies
+ * from one second to the next, what one answer costs much less.
+ */
+function cpuFigures(kme: Load, bare: Load): Record<string, number> {
+  if (kme.cpuUsPerAnswer === null || bare.cpuUsPerAnswer === null) return {};
+  return { cpuUsPerAnswer: round(kme.cpuUsPerAnswer, 1), bareCpuUsPerAnswer: round(bare.cpuUsPerAnswer, 1), cpuRatioToBare: round(bare.cpuUsPerAnswer / kme.cpuUsPerAnswer, 3) };
+}
+
 /** The 2xx rule: every figure below comes from answered requests only, so a run with refusals is reported loudly. */
 function warnIfRefused(what: string, load: Load): void {
   if (load.non2xx > 0 || load.errors > 0) process.stderr.write(`bench: http ${what}: ${load.non2xx} non-2xx answers and ${load.errors} errors (expected none)\n`);
@@ -271,8 +320,8 @@ async function headerMode(dir: string): Promise<BenchFigures> {
     const request = { method: 'POST' as const, body: ENC_BODY };
     const bareUrl = `${bare.urls[0] as string}${path}`;
     const { kme: enc, bare: base } = await compare(
-      (seconds) => cannon({ url: `${url}${path}`, ...request, headers: encHeaders('SAE_A1') }, seconds),
-      (seconds) => cannon({ url: bareUrl, ...request, headers: encHeaders('SAE_A1') }, seconds),
+      against(serve.child.pid, (seconds) => cannon({ url: `${url}${path}`, ...request, headers: encHeaders('SAE_A1') }, seconds)),
+      against(bare.child.pid, (seconds) => cannon({ url: bareUrl, ...request, headers: encHeaders('SAE_A1') }, seconds)),
     );
     warnIfRefused('enc_keys', enc);
     warnIfRefused('bare', base);
@@ -284,6 +333,7 @@ async function headerMode(dir: string): Promise<BenchFigures> {
       p99Ms: round(enc.p99Ms),
       bareP50Ms: round(base.p50Ms),
       bareP99Ms: round(base.p99Ms),
+      ...cpuFigures(enc, base),
       non2xx: enc.non2xx + base.non2xx,
       errors: enc.errors + base.errors,
       responseBytes: Buffer.byteLength(sample.text),
@@ -305,8 +355,8 @@ async function pairMode(dir: string): Promise<Record<string, number>> {
     bare = await startBare({ ports: 2, bodies: [enc.text, dec.text] });
     const [bareA, bareB] = bare.urls as [string, string];
     const { kme, bare: base } = await compare(
-      (seconds) => pairs(a, b, seconds),
-      (seconds) => pairs(bareA, bareB, seconds),
+      against(serve.child.pid, (seconds) => pairs(a, b, seconds)),
+      against(bare.child.pid, (seconds) => pairs(bareA, bareB, seconds)),
     );
     warnIfRefused('pairs', kme);
     warnIfRefused('bare pairs', base);
@@ -318,6 +368,7 @@ async function pairMode(dir: string): Promise<Record<string, number>> {
       p99Ms: round(kme.p99Ms),
       bareP50Ms: round(base.p50Ms),
       bareP99Ms: round(base.p99Ms),
+      ...cpuFigures(kme, base),
       non2xx: kme.non2xx + base.non2xx,
       errors: kme.errors + base.errors,
     };
@@ -344,8 +395,8 @@ async function mtlsMode(dir: string): Promise<Record<string, number>> {
     const request = { method: 'POST' as const, body: ENC_BODY, headers: encHeaders(null), tlsOptions };
     const bareUrl = `${bare.urls[0] as string}${path}`;
     const { kme: enc, bare: base } = await compare(
-      (seconds) => cannon({ url: `${url}${path}`, ...request }, seconds),
-      (seconds) => cannon({ url: bareUrl, ...request }, seconds),
+      against(serve.child.pid, (seconds) => cannon({ url: `${url}${path}`, ...request }, seconds)),
+      against(bare.child.pid, (seconds) => cannon({ url: bareUrl, ...request }, seconds)),
     );
     warnIfRefused('mtls enc_keys', enc);
     warnIfRefused('mtls bare', base);
@@ -357,6 +408,7 @@ async function mtlsMode(dir: string): Promise<Record<string, number>> {
       p99Ms: round(enc.p99Ms),
       bareP50Ms: round(base.p50Ms),
       bareP99Ms: round(base.p99Ms),
+      ...cpuFigures(enc, base),
       non2xx: enc.non2xx + base.non2xx,
       errors: enc.errors + base.errors,
     };
