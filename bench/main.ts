@@ -7,6 +7,10 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { simSection } from './sim.js';
 import { renderBenchTable } from './table.js';
+import { checkerSection } from './checker.js';
+import { httpSection } from './http.js';
+import { memorySection } from './memory.js';
+import { startupSection } from './startup.js';
 
 /** A group of figures, e.g. `sim` or `http`, as it appears in reports/bench.json. */
 export type BenchFigures = Record<string, number | string | Record<string, number | string>>;
@@ -16,7 +20,7 @@ export interface BenchSection {
   readonly run: () => Promise<BenchFigures>;
 }
 
-const sections: BenchSection[] = [simSection];
+const sections: BenchSection[] = [simSection, httpSection, memorySection, startupSection, checkerSection];
 
 async function main(): Promise<void> {
   const started = performance.now();

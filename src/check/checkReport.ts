@@ -40,6 +40,8 @@ export interface CheckReport {
   readonly runs: number;
   readonly budgetMs: number;
   readonly wallMs: number;
+  /** ms from the start of the check to its first violation (before shrinking), or null when none was found. */
+  readonly detectedAfterMs: number | null;
   readonly conformance: readonly ConformanceResult[];
   readonly properties: { readonly runs: number; readonly interrupted: boolean; readonly failed: boolean; readonly shrunkActions: number | null };
   readonly violations: readonly CheckViolation[];

@@ -11,6 +11,8 @@ export interface TranscriptEntry {
   readonly id: number;
   readonly request: EtsiRequest;
   readonly response: EtsiResponse;
+  /** performance.now() when the answer (or the transport failure) came back. */
+  readonly receivedAtMs: number;
 }
 
 export interface Finding {
@@ -87,7 +89,7 @@ export function createCheckSession(target: Target): CheckSession {
 
   async function send(request: Omit<EtsiRequest, 'timeoutMs'>): Promise<TranscriptEntry> {
     const response = await sendEtsi({ ...request, timeoutMs: target.limits.requestTimeoutMs });
-    const entry: TranscriptEntry = { id: transcript.length + 1, request: { ...request, timeoutMs: target.limits.requestTimeoutMs }, response };
+    const entry: TranscriptEntry = { id: transcript.length + 1, request: { ...request, timeoutMs: target.limits.requestTimeoutMs }, response, receivedAtMs: performance.now() };
     transcript.push(entry);
     if (response.failure !== undefined) {
       findings.push({ kind: 'transport', message: `${request.method} ${request.path}: ${response.failure} (${response.failureDetail ?? ''})`, entry: entry.id });
@@ -220,6 +222,11 @@ export function createCheckSession(target: Target): CheckSession {
       return entries;
     },
   };
+}
+
+/** When a violation became visible: the answer of the last request it names came back (performance.now()). */
+export function detectedAtMs(session: CheckSession, entries: readonly number[]): number {
+  return Math.max(...entries.map((id) => session.transcript[id - 1]?.receivedAtMs ?? Number.NEGATIVE_INFINITY));
 }
 
 function isErrorBody(json: unknown): boolean {

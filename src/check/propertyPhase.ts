@@ -5,7 +5,7 @@
 // checkers judge the history. A failing workload is shrunk by fast-check to the shortest that still fails.
 import fc from 'fast-check';
 import type { Violation } from '../model/violation.js';
-import { createCheckSession, type CheckSession, type KeyHandle, type TranscriptEntry } from './checkSession.js';
+import { createCheckSession, detectedAtMs, type CheckSession, type KeyHandle, type TranscriptEntry } from './checkSession.js';
 import type { Target } from './targetSchema.js';
 
 export type Action =
@@ -27,6 +27,8 @@ export interface PropertyOutcome {
   readonly violations: ReadonlyArray<Violation & { readonly entries: readonly number[] }>;
   readonly seed: number;
   readonly interrupted: boolean;
+  /** performance.now() when the first failing workload showed its first violation, before any shrinking. */
+  readonly firstFailureAtMs: number | null;
 }
 
 const UNKNOWN_KEY_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
@@ -199,6 +201,7 @@ export async function runPropertyPhase(target: Target, options: { seed: number; 
   // The session of the most recent failing run: after shrinking, that is the counterexample's own run.
   let lastFailing: CheckSession | null = null;
   let runs = 0;
+  let firstFailureAtMs: number | null = null;
   const property = fc.asyncProperty(fc.array(actionArb(target.admin !== undefined, options.concurrency ?? 8), { minLength: 1, maxLength: options.maxActions ?? 30 }), async (actions) => {
     const session = createCheckSession(target);
     runs += 1;
@@ -207,16 +210,17 @@ export async function runPropertyPhase(target: Target, options: { seed: number; 
       if (session.violations.length > 0) break;
     }
     if (session.violations.length > 0) {
+      firstFailureAtMs ??= Math.min(...session.violations.map((found) => detectedAtMs(session, found.entries)));
       lastFailing = session;
       throw new Error(session.violations.map((v) => `${v.invariant} ${v.message}`).join('; '));
     }
   });
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, interruptAfterTimeLimit: options.budgetMs, markInterruptAsFailure: false, endOnFailure: false });
   if (!details.failed || details.counterexample === null) {
-    return { runs, failed: false, counterexample: null, session: null, violations: [], seed: options.seed, interrupted: details.interrupted };
+    return { runs, failed: false, counterexample: null, session: null, violations: [], seed: options.seed, interrupted: details.interrupted, firstFailureAtMs: null };
   }
   const [actions] = details.counterexample;
   // A live KME's state has moved on since, so the failing run is reported as it happened, not replayed.
   const session = lastFailing as CheckSession | null;
-  return { runs, failed: true, counterexample: actions, session, violations: session?.violations ?? [], seed: options.seed, interrupted: details.interrupted };
+  return { runs, failed: true, counterexample: actions, session, violations: session?.violations ?? [], seed: options.seed, interrupted: details.interrupted, firstFailureAtMs };
 }

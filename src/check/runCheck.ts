@@ -2,7 +2,7 @@
 // judged by the invariants, shrunk on failure), and the report.
 import { INVARIANT_NAMES } from '../model/violation.js';
 import type { CheckReport, CheckViolation, ConformanceResult } from './checkReport.js';
-import { createCheckSession, type CheckSession, type TranscriptEntry } from './checkSession.js';
+import { createCheckSession, detectedAtMs, type CheckSession, type TranscriptEntry } from './checkSession.js';
 import { closeAgents } from './etsiClient.js';
 import { runConformancePhase } from './conformancePhase.js';
 import { runPropertyPhase } from './propertyPhase.js';
@@ -61,6 +61,19 @@ function countViolations(conformance: readonly ConformanceResult[]): CheckViolat
     }));
 }
 
+/**
+ * When the first violation became visible, in ms from the start of the check (shrinking not included): in
+ * phase 1 when the answer that showed it came back, in phase 2 when the first failing workload did.
+ */
+function firstDetection(conformanceSession: CheckSession, conformance: readonly ConformanceResult[], firstFailureAtMs: number | null, started: number): number | null {
+  const times = [
+    ...conformanceSession.violations.map((found) => detectedAtMs(conformanceSession, found.entries)),
+    ...conformance.filter((result) => result.item === 'C14' && result.verdict === 'fail').map((result) => detectedAtMs(conformanceSession, result.transcript.map((line) => line.id))),
+    ...(firstFailureAtMs === null ? [] : [firstFailureAtMs]),
+  ].filter(Number.isFinite);
+  return times.length === 0 ? null : Math.round(Math.min(...times) - started);
+}
+
 export async function runCheck(target: Target, options: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
   try {
@@ -92,6 +105,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
       runs: options.runs,
       budgetMs: options.budgetMs,
       wallMs: Math.round(performance.now() - started),
+      detectedAfterMs: firstDetection(conformanceSession, conformance, properties.firstFailureAtMs, started),
       conformance,
       properties: { runs: properties.runs, interrupted: properties.interrupted, failed: properties.failed, shrunkActions: properties.counterexample?.length ?? null },
       violations,

@@ -1,16 +1,23 @@
 // argv → command. Usage errors print one line and exit 2.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ScenarioError } from '../sim/loadScenario.js';
-import { checkCommand, type CheckCommandOptions } from './checkCommand.js';
-import { replayCommand } from './replayCommand.js';
-import { runCommand, type RunCommandOptions } from './runCommand.js';
-import { serveCommand, type ServeCommandOptions } from './serveCommand.js';
+import type { CheckCommandOptions } from './checkCommand.js';
+import type { RunCommandOptions } from './runCommand.js';
+import type { ServeCommandOptions } from './serveCommand.js';
 import { UsageError } from './usageError.js';
+
+// Each command's modules load when that command runs, so `serve` starts without the simulator's reports
+// or the checker, and `run` without Express.
 
 function readVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
+}
+
+/** A scenario file error (only the commands that load scenarios can throw one, and they loaded its module). */
+async function isScenarioError(error: unknown): Promise<boolean> {
+  const { ScenarioError } = await import('../sim/loadScenario.js');
+  return error instanceof ScenarioError;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -38,6 +45,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--check-determinism', 'run every seed again in a worker thread and compare trace hashes')
     .addOption(new Option('--no-shrink', 'do not shrink failing runs'))
     .action(async (target: string, options: RunCommandOptions) => {
+      const { runCommand } = await import('./runCommand.js');
       exitCode = await runCommand(target, options);
     });
 
@@ -62,6 +70,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
     .option('--log-level <level>', 'log JSON lines to stderr from this level on: fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (options: ServeCommandOptions) => {
+      const { serveCommand } = await import('./serveCommand.js');
       exitCode = await serveCommand(options);
     });
 
@@ -75,6 +84,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--budget <duration>', 'stop generating workloads after this long', '60s')
     .option('--out <dir>', 'where to write the check reports', 'reports')
     .action(async (options: CheckCommandOptions) => {
+      const { checkCommand } = await import('./checkCommand.js');
       exitCode = await checkCommand(options);
     });
 
@@ -83,6 +93,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('re-execute a trace and confirm its fingerprint')
     .argument('<trace>', 'a JSONL trace written by run --trace')
     .action(async (trace: string) => {
+      const { replayCommand } = await import('./replayCommand.js');
       exitCode = await replayCommand(trace);
     });
 
@@ -93,8 +104,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof UsageError || error instanceof ScenarioError) {
-      process.stderr.write(`kmesim: ${error.message}\n`);
+    if (error instanceof UsageError || (await isScenarioError(error))) {
+      process.stderr.write(`kmesim: ${(error as Error).message}\n`);
       return 2;
     }
     throw error;

@@ -4,21 +4,25 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { toEtsiError, type KmeError } from '../model/kmeError.js';
 import type { Profile } from '../model/profiles.js';
 import type { ErrorBody } from '../model/wireSchema.js';
-import { noteErrorMessage } from './logging.js';
+import { noteErrorAnswer } from './logging.js';
 
+/** Every JSON answer; an error's message is noted for the request line (logging.ts). */
 export function sendJson(res: Response, status: number, body: unknown): void {
+  noteErrorAnswer(res, status, body);
   res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
+/** The ETSI Error body: a message, and details when there are any. */
+export function errorBody(message: string, details?: ReadonlyArray<Record<string, unknown>>): ErrorBody {
+  return details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
+}
+
 export function sendError(res: Response, status: number, message: string, details?: ReadonlyArray<Record<string, unknown>>): void {
-  const body: ErrorBody = details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
-  noteErrorMessage(res.locals, message);
-  sendJson(res, status, body);
+  sendJson(res, status, errorBody(message, details));
 }
 
 export function sendKmeError(res: Response, error: KmeError, profile: Profile): void {
   const { status, body } = toEtsiError(error, profile);
-  noteErrorMessage(res.locals, body.message);
   sendJson(res, status, body);
 }
 

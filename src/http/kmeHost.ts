@@ -10,7 +10,7 @@ import { toEtsiError } from '../model/kmeError.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
 import { checkStep, checkWorld, snapshotCounts } from '../model/worldInvariants.js';
-import type { World } from '../model/world.js';
+import { linkIdOf, poolIdOf, type World } from '../model/world.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
 import { EventQueue } from '../sim/eventQueue.js';
 import type { HostClock } from './hostClock.js';
@@ -51,6 +51,8 @@ export interface KmeHost {
   execute(command: KmeCommand): StepOutcome;
   /** ETSI requests: as execute, but awaits between check and reserve under the check-then-act bug. */
   request(command: KmeCommand): Promise<StepOutcome>;
+  /** The bytes of the keys an outcome delivered, in order (derived once, when the step was judged). */
+  materialsOf(outcome: StepOutcome): readonly Uint8Array[];
   /** Brings the world up to the clock: expiry and any sync answers that came due. */
   tick(): void;
   violations(): { readonly live: readonly Violation[]; readonly audit: readonly Violation[] };
@@ -76,9 +78,13 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   let timers = new EventQueue<Timer>();
   let history: HistoryChecker = newHistory(world);
   let live: Violation[] = [];
-  let trace: string[] = [];
+  // Trace lines are kept as the objects they are made of (nothing changes them later) and written out as JSON
+  // when someone reads the trace, not on every request.
+  let trace: Array<Record<string, unknown>> = [];
   let exchangeId = 0;
   let storageFailure: string | null = null;
+  // The key bytes each step delivered, derived once for the checkers and kept for the answer.
+  const materials = new WeakMap<StepOutcome, Uint8Array[]>();
   const faults: HostFaults = { failNext: { count: 0, status: 503 }, latencyMs: 0, downUntil: new Map() };
 
   function newHistory(w: World): HistoryChecker {
@@ -86,7 +92,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   }
 
   function record(line: Record<string, unknown>): void {
-    trace.push(JSON.stringify(line));
+    trace.push(line);
     if (trace.length > traceLimit) trace = trace.slice(trace.length - Math.floor(traceLimit * 0.9));
   }
 
@@ -105,13 +111,15 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   function judge(command: KmeCommand, outcome: StepOutcome, before: ReturnType<typeof snapshotCounts>, nowMs: number): void {
     const { profile } = world.config;
     const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
-    const keys =
-      outcome.result.ok && outcome.result.kind === 'keys'
-        ? outcome.result.keys.map((key) => {
-            const bytes = materialOf(world.config.seed, key);
-            return { keyId: key.keyId, materialHash: hashKeyBytes(bytes), sizeBits: bytes.length * 8 };
-          })
-        : [];
+    const keys: Array<{ keyId: string; materialHash: string; sizeBits: number }> = [];
+    if (outcome.result.ok && outcome.result.kind === 'keys') {
+      const bytesOfKeys = outcome.result.keys.map((key) => materialOf(world.config.seed, key));
+      materials.set(outcome, bytesOfKeys);
+      outcome.result.keys.forEach((key, i) => {
+        const bytes = bytesOfKeys[i] as Uint8Array;
+        keys.push({ keyId: key.keyId, materialHash: hashKeyBytes(bytes), sizeBits: bytes.length * 8 });
+      });
+    }
     const found = checkStep(world, before, command, outcome, nowMs);
     exchangeId += 1;
     const exchange = exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits });
@@ -152,7 +160,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (storageFailure !== null) throw new StorageError(storageFailure);
     const nowMs = Math.max(clock.now(), world.nowMs);
     runDueTimers(nowMs);
-    const before = snapshotCounts(world);
+    const before = snapshotCounts(world, poolsFor(world, command));
     return finish(command, executeCommand(world, command, nowMs), before, nowMs);
   }
 
@@ -181,7 +189,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (checked === null) return execute(command);
     await pause();
     const nowMs = Math.max(clock.now(), world.nowMs);
-    const before = snapshotCounts(world);
+    const before = snapshotCounts(world, poolsFor(world, command));
     return finish(command, checked.commit(nowMs), before, nowMs);
   }
 
@@ -199,12 +207,17 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       if (command.type === 'keys.enc' && world.config.bugs.has('check-then-act')) return requestCarelessly(command);
       return Promise.resolve(execute(command));
     },
+    materialsOf(outcome) {
+      const known = materials.get(outcome);
+      if (known !== undefined) return known;
+      return outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys.map((key) => materialOf(world.config.seed, key)) : [];
+    },
     tick,
     violations() {
       return { live, audit: checkWorld(world) };
     },
     traceLines() {
-      return trace;
+      return trace.map((line) => JSON.stringify(line));
     },
     replaceWorld(next) {
       world = next;
@@ -220,6 +233,30 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       clock.stop();
     },
   };
+}
+
+/**
+ * The pools a command can change, whose counts the step checker compares before and after (as in the
+ * simulator, decision 0006): one pool for status and enc_keys, the pools of the named keys for dec_keys,
+ * every pool (undefined) for commands that may touch any, such as a restart.
+ */
+function poolsFor(world: World, command: KmeCommand): string[] | undefined {
+  switch (command.type) {
+    case 'keys.enc':
+    case 'keys.status': {
+      const slave = world.saes.get(command.slaveSaeId);
+      return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
+    }
+    case 'keys.dec':
+      return [...new Set(command.keyIds.map((id) => world.reserved.get(id)?.poolId).filter((id): id is string => id !== undefined))];
+    case 'sync.start':
+    case 'sync.complete':
+    case 'sync.fail':
+    case 'sync.retry':
+      return [command.poolId];
+    default:
+      return undefined;
+  }
 }
 
 function describe(command: KmeCommand): Record<string, unknown> {

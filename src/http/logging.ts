@@ -4,6 +4,7 @@
 // the model's DeliveredKey (ID, size, pool), which holds no bytes. The redact paths are a second line of
 // defence, for a field nobody meant to log.
 import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { describePoolState } from '../model/lifecycles.js';
@@ -55,50 +56,72 @@ export const SILENT_LOGGER: Logger = pino({ level: 'silent' });
 // Longer caller IDs are cut: a header value is whatever a client sent.
 const CALLER_LENGTH_MAX = 128;
 
+const LOGGED = Symbol('kmesim.requestLogged');
+
 /**
  * One line per request once it is answered (or the client went away): method, path (without the query),
  * status, duration in ms, calling SAE and KME. Its level follows the outcome: info for answers; warn, with
  * the Error message, for refused API requests (4xx under /api/, any 401) and for 503, the ETSI answer of a
- * KME that cannot serve now (no keys, remote down, restarting); error for every other 5xx.
+ * KME that cannot serve now (no keys, remote down, restarting); error for every other 5xx. The server calls
+ * it before either of its paths (the ETSI fast path or Express) takes the request; the Express middleware
+ * below covers an app used on its own.
  */
+export function logRequestLine(logger: Logger, auth: AuthMode, req: IncomingMessage, res: ServerResponse): void {
+  // The lowest level a request line can have: above it, no listener and no clock read.
+  if (!logger.isLevelEnabled('error')) return;
+  (req as IncomingMessage & { [LOGGED]?: true })[LOGGED] = true;
+  const started = performance.now();
+  res.once('close', () => {
+    const status = res.statusCode;
+    const path = ((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '').split('?', 1)[0] as string;
+    const level = status >= 500 && status !== 503 ? 'error' : status === 503 || (status >= 400 && (status === 401 || path.startsWith('/api/'))) ? 'warn' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
+    const caller = identifyCaller(req, auth);
+    const message = errorMessageOf(res);
+    logger[level](
+      {
+        method: req.method,
+        path,
+        status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        ...(caller === null ? {} : { sae: caller.length > CALLER_LENGTH_MAX ? `${caller.slice(0, CALLER_LENGTH_MAX)}…` : caller }),
+        ...(res.writableFinished ? {} : { aborted: true }),
+        ...(message === undefined ? {} : { error: message }),
+      },
+      'request',
+    );
+  });
+}
+
+/** The request line as Express middleware, for an app that is not behind the server's listener. */
 export function createRequestLogger(logger: Logger, auth: AuthMode): RequestHandler {
   return (req, res, next) => {
-    // The lowest level a request line can have: above it, no listener and no clock read.
-    if (!logger.isLevelEnabled('error')) return next();
-    const started = performance.now();
-    res.once('close', () => {
-      const status = res.statusCode;
-      const path = req.originalUrl.split('?', 1)[0] as string;
-      const level = status >= 500 && status !== 503 ? 'error' : status === 503 || (status >= 400 && (status === 401 || path.startsWith('/api/'))) ? 'warn' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      const caller = identifyCaller(req, auth);
-      const message = errorMessageOf(res.locals);
-      logger[level](
-        {
-          method: req.method,
-          path,
-          status,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-          ...(caller === null ? {} : { sae: caller.length > CALLER_LENGTH_MAX ? `${caller.slice(0, CALLER_LENGTH_MAX)}…` : caller }),
-          ...(res.writableFinished ? {} : { aborted: true }),
-          ...(message === undefined ? {} : { error: message }),
-        },
-        'request',
-      );
-    });
+    if ((req as IncomingMessage & { [LOGGED]?: true })[LOGGED] !== true) logRequestLine(logger, auth, req, res);
     next();
   };
 }
 
 const ERROR_MESSAGE = 'kmesimErrorMessage';
 
-/** Remembers the Error body's message of an answer, for its request line (see httpErrors.sendJson). */
-export function noteErrorMessage(locals: Record<string, unknown>, message: string): void {
-  locals[ERROR_MESSAGE] = message;
+/**
+ * Remembers the Error body's message of an answer, for its request line: in Express's `res.locals`, which
+ * the fast path, answering without Express, creates itself.
+ */
+export function noteErrorMessage(res: ServerResponse, message: string): void {
+  const withLocals = res as ServerResponse & { locals?: Record<string, unknown> };
+  withLocals.locals ??= Object.create(null) as Record<string, unknown>;
+  withLocals.locals[ERROR_MESSAGE] = message;
 }
 
-function errorMessageOf(locals: Record<string, unknown>): string | undefined {
-  const message = locals[ERROR_MESSAGE];
+/** The same for an answer built elsewhere: an error status with an ETSI Error body notes its message. */
+export function noteErrorAnswer(res: ServerResponse, status: number, body: unknown): void {
+  if (status < 400 || body === null || typeof body !== 'object') return;
+  const message = (body as { message?: unknown }).message;
+  if (typeof message === 'string') noteErrorMessage(res, message);
+}
+
+function errorMessageOf(res: ServerResponse): string | undefined {
+  const message = (res as ServerResponse & { locals?: Record<string, unknown> }).locals?.[ERROR_MESSAGE];
   return typeof message === 'string' ? message : undefined;
 }
 

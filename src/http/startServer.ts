@@ -10,19 +10,15 @@ import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveProfile, type Profile } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
-import { loadScenarios } from '../sim/loadScenario.js';
 import type { Fault } from '../sim/scenarioSchema.js';
-import { buildProfile } from '../sim/runScenario.js';
-import { createRng } from '../sim/rng.js';
-import { createUsers } from '../sim/simUsers.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
-import { createApp } from './createApp.js';
+import { createRequestListener } from './createApp.js';
 import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
 import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
 import { RESERVED_SAE_IDS } from './poolRoutes.js';
-import { openWorldStore, type WorldStore } from './worldStore.js';
+import type { WorldStore } from './worldStore.js';
 
 export interface ServerOptions {
   readonly kmes?: 1 | 2;
@@ -99,6 +95,13 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup
     const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
     return { profile, saes, kmeIds, faults: [], bugs: [] };
   }
+  // The simulator's scenario modules (YAML, faker users) load only for a server that plays a scenario.
+  const [{ loadScenarios }, { buildProfile }, { createRng }, { createUsers }] = await Promise.all([
+    import('../sim/loadScenario.js'),
+    import('../sim/runScenario.js'),
+    import('../sim/rng.js'),
+    import('../sim/simUsers.js'),
+  ]);
   const [loaded] = await loadScenarios(options.scenario);
   if (loaded === undefined) throw new ServerStartError(`no scenario in ${options.scenario}`);
   const { scenario } = loaded;
@@ -200,6 +203,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   let store: WorldStore | null = null;
   if (options.db !== undefined) {
+    // SQLite loads only for a server that keeps its world in a file.
+    const { openWorldStore } = await import('./worldStore.js');
     try {
       store = openWorldStore(options.db);
     } catch (error) {
@@ -286,7 +291,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const urlHost = advertised.includes(':') ? `[${advertised}]` : advertised;
   try {
     for (const [index, kmeId] of setup.kmeIds.entries()) {
-      const app = createApp({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset }, logger });
+      const app = createRequestListener({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset }, logger });
       const server: Server =
         certs === null
           ? createHttpServer(app)

@@ -119,6 +119,11 @@ for (const bug of BUG_NAMES) {
       const found = await firstViolation(bug);
       expect(found.transcript.length, found.message).toBeGreaterThan(0);
       expect(found.transcript.length, found.transcript.map((line) => line.curl).join('\n')).toBeLessThanOrEqual(TRANSCRIPT_MAX);
+      // The first violation is timed from the start of the check, before shrinking.
+      const { report } = await checkBug(bug);
+      expect(report.detectedAfterMs, bug).not.toBeNull();
+      expect(report.detectedAfterMs as number).toBeGreaterThan(0);
+      expect(report.detectedAfterMs as number).toBeLessThanOrEqual(report.wallMs);
       // Each line is one curl command, possibly keeping its answer in a shell variable for later lines.
       for (const line of found.transcript) expect(line.curl).toMatch(/^(R\d+=\$\()?curl -sS /);
     },

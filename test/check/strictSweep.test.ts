@@ -68,6 +68,7 @@ async function sweep(options: ServerOptions, seeds: number, inspect: (target: Ta
       const report = await runCheck(target, { file: 'target.yaml', seed, runs: RUNS, budgetMs: BUDGET_MS });
       expect(dirtOf(report)).toBe('');
       expect(report.passed, `seed ${seed}`).toBe(true);
+      expect(report.detectedAfterMs, `seed ${seed}`).toBeNull();
     }
   } finally {
     await server.close();

@@ -29,6 +29,7 @@ function createCleanReport(): CheckReport {
     runs: 50,
     budgetMs: 60_000,
     wallMs: 4_321,
+    detectedAfterMs: null,
     conformance: [
       { item: 'C16', title: '{}, no body and GET without query return 1 key', verdict: 'pass', detail: 'got 1 key of 256 bits', transcript: [] },
       { item: 'C17', title: 'number=n returns n keys', verdict: 'pass', detail: 'n = 1, 2, 4', transcript: [] },
@@ -83,6 +84,7 @@ function createFailingReport(): CheckReport {
     runs: 100,
     budgetMs: 120_000,
     wallMs: 9_876,
+    detectedAfterMs: 1_234,
     conformance: [
       { item: 'C16', title: '{}, no body and GET without query return 1 key', verdict: 'pass', detail: 'got 1 key of 256 bits', transcript: [] },
       { item: 'C21', title: 'size not a multiple of 8 gets 400', verdict: 'fail', detail: `size 12 answered 200, expected 400 (${AWKWARD})`, transcript: [MALFORMED_LINE] },

@@ -128,3 +128,24 @@ it('logs an internal error at error with its stack, and answers 500 with a JSON 
   expect((bug?.['err'] as { stack: string }).stack).toMatch(/reset exploded\n\s+at /);
   expect(request).toMatchObject({ level: 50, msg: 'request', status: 500, path: '/_kmesim/reset' });
 });
+
+it('writes one request line per request on either path: the ETSI fast path and Express', async () => {
+  const { log, a } = await serveWithLog('info');
+  // A plain enc_keys and a refused one go the fast path; a PUT and an unknown route go through Express.
+  expect((await post(`${a}/api/v1/keys/SAE_B1/enc_keys`, 'SAE_A1', { number: 1 })).status).toBe(200);
+  expect((await post(`${a}/api/v1/keys/SAE_B1/enc_keys`, 'SAE_A1', { number: -1 })).status).toBe(400);
+  expect((await fetch(`${a}/api/v1/keys/SAE_B1/enc_keys`, { method: 'PUT', headers: { 'X-SAE-ID': 'SAE_A1' } })).status).toBe(405);
+  expect((await fetch(`${a}/nowhere`)).status).toBe(404);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const requests = log.lines().filter((line) => line['msg'] === 'request');
+  expect(requests.map((line) => [line['method'], line['path'], line['status']])).toEqual([
+    ['POST', '/api/v1/keys/SAE_B1/enc_keys', 200],
+    ['POST', '/api/v1/keys/SAE_B1/enc_keys', 400],
+    ['PUT', '/api/v1/keys/SAE_B1/enc_keys', 405],
+    ['GET', '/nowhere', 404],
+  ]);
+  // Refusals carry their Error message whichever path answered them.
+  expect(requests[1]).toMatchObject({ level: 40, sae: 'SAE_A1' });
+  expect(typeof requests[1]?.['error']).toBe('string');
+  expect(typeof requests[2]?.['error']).toBe('string');
+});
