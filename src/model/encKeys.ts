@@ -3,7 +3,7 @@
 import { kmeError, type KmeError } from './kmeError.js';
 import { deriveKeyId, formatSequentialKeyId } from './keyIds.js';
 import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
-import { addKeys, advanceHead, countKeySteps, updateLevel, type KmeEffect } from './poolOps.js';
+import { addKeys, advanceHead, compactReservedQueue, countKeySteps, updateLevel, type KmeEffect } from './poolOps.js';
 import { MIN_TTL_EXTENSION } from './profiles.js';
 import type { KeyRequest } from './wireSchema.js';
 import { availableKeys, linkIdOf, poolIdOf, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
@@ -168,6 +168,7 @@ export function commitEncKeys(world: World, plan: EncPlan, nowMs: number, effect
     };
     world.reserved.set(keyId, record);
     world.reservedQueue.push(record);
+    compactReservedQueue(world);
     pool.reserved += 1;
   }
   // With the check-then-act bug the head may already be past the planned keys: they go out twice.

@@ -1,7 +1,7 @@
 // Pool mechanics shared by the core's commands: keys arriving, fill levels, syncs and expiry.
 import { canStepPool, describePoolState, KEY_STATE_INDEX, compiledKeyMachine, stepPool } from './lifecycles.js';
 import { computeBackoffMs, type PoolLevel, type SyncReason } from './poolMachine.js';
-import { availableKeys, type KeyOrigin, type Pool, type World } from './world.js';
+import { availableKeys, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
 
 export type KmeEffect =
   | { readonly type: 'sync.requested'; readonly poolId: string; readonly linkId: string; readonly reason: SyncReason; readonly keyCount: number; readonly attempt: number }
@@ -174,3 +174,22 @@ export function expireDue(world: World, nowMs: number, effects: KmeEffect[]): vo
   }
   for (const pool of touched) updateLevel(world, pool, effects);
 }
+
+/**
+ * The expiry queue of reserved keys holds a record until its expiry time even when the key was retrieved
+ * long before. When retrieved keys outnumber waiting ones, they are dropped from the queue (order kept), so
+ * a delivered key costs nothing once its slave has it. Amortized O(1) per reservation.
+ */
+export function compactReservedQueue(world: World): void {
+  const queue = world.reservedQueue;
+  const queued = queue.length - world.reservedHead;
+  if (queued < 4096 || queued <= 2 * world.reserved.size) return;
+  let kept = 0;
+  for (let i = world.reservedHead; i < queue.length; i++) {
+    const key = queue[i] as ReservedKey;
+    if (world.reserved.get(key.keyId) === key && key.state === KEY_STATE_INDEX.reserved) queue[kept++] = key;
+  }
+  queue.length = kept;
+  world.reservedHead = 0;
+}
+

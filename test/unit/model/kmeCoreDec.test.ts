@@ -197,3 +197,25 @@ it('answers 404 Key not found and does not consume on the lenient profile', () =
   expect(poolOf(world, 'bob')).toMatchObject({ reserved: 2, consumed: 0 });
   expect(errorOf(world, dec(world, 'alice', 'alice', ids)).status).toBe(401);
 });
+
+it('drops retrieved keys from the reserved-key expiry queue, keeping every waiting key and their expiry', () => {
+  const world = makeWorld({ capacity: 100_000, initialKeys: 100_000 });
+  const waiting: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const ids = idsOf(enc(world, 'alice', 'bob'));
+    // One key in a hundred is left waiting for its slave; the rest are retrieved at once.
+    if (i % 100 === 0) waiting.push(...ids);
+    else expect(dec(world, 'bob', 'alice', ids).result.ok).toBe(true);
+  }
+  const queued = world.reservedQueue.length - world.reservedHead;
+  expect(world.reserved.size).toBe(waiting.length);
+  // Without compaction the queue would hold all 20,000 records for a whole key lifetime.
+  expect(queued).toBeLessThan(4_096 + 2 * waiting.length + 1);
+  expect(world.reservedQueue.slice(world.reservedHead).map((key) => key.keyId)).toEqual(expect.arrayContaining(waiting));
+  // The waiting keys still expire when their time comes, and are still retrievable before it.
+  expect(dec(world, 'bob', 'alice', waiting.slice(0, 5)).result.ok).toBe(true);
+  const later = world.nowMs + world.config.profile.keyTtlMs + 1;
+  run(world, { type: 'clock.tick' }, later);
+  expect(world.reserved.size).toBe(0);
+  expect(dec(world, 'bob', 'alice', waiting.slice(5, 6), undefined, later).result.ok).toBe(false);
+});
