@@ -21,6 +21,7 @@ import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
 import { createKmeHost, type KmeHost } from './kmeHost.js';
 import { RESERVED_SAE_IDS } from './poolRoutes.js';
+import { answerProtocolErrorsAsJson } from './protocolErrors.js';
 import { openWorldStore, type WorldStore } from './worldStore.js';
 
 export interface ServerOptions {
@@ -273,6 +274,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
               app,
             );
       server.keepAliveTimeout = 5_000;
+      answerProtocolErrorsAsJson(server);
       servers.push(server);
       const port = await listen(server, options.port === undefined || options.port === 0 ? 0 : options.port + index, bindHost);
       kmes.push({ id: kmeId, url: `${scheme}://${urlHost}:${port}` });
