@@ -6,7 +6,7 @@ import type { DeliveredKey } from '../model/encKeys.js';
 import type { KmeCommand, StepOutcome } from '../model/kmeCore.js';
 import { materialOf } from '../model/keyMaterial.js';
 import { describeSchemaIssues, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
-import { sendError, sendJson, sendKmeError } from './httpErrors.js';
+import { methodNotAllowed, sendError, sendJson, sendKmeError } from './httpErrors.js';
 import { identifyCaller, type AuthMode } from './identity.js';
 import { StorageError, type KmeHost } from './kmeHost.js';
 
@@ -96,13 +96,6 @@ async function answer(options: EtsiRouteOptions, res: Response, command: KmeComm
   if (result.kind === 'status') return sendJson(res, 200, result.status);
   if (result.kind === 'keys') return sendJson(res, 200, keyContainer(options.host, result.keys));
   return sendJson(res, 200, {});
-}
-
-function methodNotAllowed(allow: string) {
-  return (_req: Request, res: Response): void => {
-    res.setHeader('Allow', allow);
-    sendError(res, 405, `method not allowed (allowed: ${allow})`);
-  };
 }
 
 export function createEtsiRouter(options: EtsiRouteOptions): Router {
