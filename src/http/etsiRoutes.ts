@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { DeliveredKey } from '../model/encKeys.js';
 import type { KmeCommand, StepOutcome } from '../model/kmeCore.js';
 import { materialOf } from '../model/keyMaterial.js';
-import { describeSchemaIssues, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
+import { describeSchemaIssues, keepMandatoryExtensionNames, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
 import { methodNotAllowed, sendError, sendJson, sendKmeError } from './httpErrors.js';
 import { identifyCaller, type AuthMode } from './identity.js';
 import { StorageError, type KmeHost } from './kmeHost.js';
@@ -122,7 +122,8 @@ export function createEtsiRouter(options: EtsiRouteOptions): Router {
   router.get('/api/v1/keys/:slave/enc_keys', (req, res) => enc(req, res, parseEncQuery(req)));
   router.post('/api/v1/keys/:slave/enc_keys', (req, res) => {
     const allowed = onlyQuery(req, []);
-    return enc(req, res, allowed.ok ? parseBody(req, keyRequestSchema, {}) : allowed);
+    const parsed = allowed.ok ? parseBody(req, keyRequestSchema, {}) : allowed;
+    return enc(req, res, parsed.ok ? { ok: true, value: keepMandatoryExtensionNames(req.body, parsed.value) } : parsed);
   });
   router.all('/api/v1/keys/:slave/enc_keys', methodNotAllowed('GET, POST'));
 
