@@ -38,7 +38,7 @@ function describeKey(key: ReservedKey): unknown[] {
 
 /** Canonical JSON of the world's state: sorted collections, live entries only, no compaction cursors. */
 export function describeWorldState(world: World): string {
-  const keys = [...world.reserved.values()].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+  const keys = [...world.reserved.keys()].sort().map((keyId) => world.reserved.get(keyId) as ReservedKey);
   return JSON.stringify({
     config: { seed: world.config.seed, profile: world.config.profile, bugs: [...world.config.bugs].sort() },
     nowMs: world.nowMs,
