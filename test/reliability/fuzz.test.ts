@@ -97,7 +97,7 @@ for (const profileName of PROFILES) {
       expect(statusesOf('valid.dec_keys POST').get(200) ?? 0).toBeGreaterThan(0);
       expect(statusesOf('valid.enc_keys POST').get(503) ?? 0).toBeGreaterThan(0);
       for (const status of [200, 400, 401, 404, 405, 413, 415]) expect(tally.statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
-      if (profileName === 'per-user-pool') expect(statusesOf('valid.register').get(200) ?? 0).toBeGreaterThan(0);
+      if (profileName === 'per-user-pool') expect(statusesOf('pool.register').get(200) ?? 0).toBeGreaterThan(0);
       results.push({ profile: profileName, tally, seconds });
       console.log(`fuzz ${profileName}: ${tally.requests} requests, ${tally.runs} runs, ${seconds.toFixed(1)} s; ${histogram(tally.statuses)}`);
     } finally {

@@ -200,7 +200,7 @@ export function stepArbitrary(options: StepOptions): fc.Arbitrary<Step> {
         sized: fc.boolean(),
       }),
     },
-    { weight: 14, arbitrary: fc.record({ t: fc.constant('dec' as const), k: nat, n: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 16, max: 128 })), via: fc.constantFrom('post' as const, 'post' as const, 'get' as const) }) },
+    { weight: 16, arbitrary: fc.record({ t: fc.constant('dec' as const), k: nat, n: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 64, max: 128 })), via: fc.constantFrom('post' as const, 'post' as const, 'get' as const) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 3_000 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('link' as const), down: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('read' as const), what: fc.constantFrom('health' as const, 'openapi' as const, 'adminState' as const, 'invariants' as const, 'pools' as const, 'kmStatus' as const) }) },

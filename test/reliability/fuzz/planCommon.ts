@@ -42,6 +42,14 @@ export interface KeyGroup {
   readonly ids: readonly string[];
 }
 
+/** A caller, a slave and (for dec_keys) issued keys: what most hostile steps start from. */
+export interface Scene {
+  readonly master: Sae;
+  readonly slave: Sae;
+  /** Keys the slave may retrieve from `group.master` (or a made-up ID when nothing is issued). */
+  readonly group: KeyGroup;
+}
+
 export function kmeIndex(ctx: PlanContext, kmeId: string): number {
   const index = ctx.ledger.kmeIds.indexOf(kmeId);
   if (index < 0) throw new Error(`no KME ${kmeId}`);
@@ -82,6 +90,19 @@ export function pickKeyGroup(ctx: PlanContext, index: number, count: number): Ke
     return { master: first.master, slave, ids };
   }
   return undefined;
+}
+
+export function sceneOf(ctx: PlanContext, m: number, s: number, k: number, groupSize = 4): Scene | undefined {
+  const master = pickCaller(ctx, m);
+  const slave = pickSae(ctx, s);
+  if (master === undefined || slave === undefined) return undefined;
+  const group = pickKeyGroup(ctx, k, groupSize) ?? { master: master.id, slave: master, ids: [unknownKeyId(ctx, k)] };
+  return { master, slave, group };
+}
+
+/** What a step plans when the world has nothing for it (no SAE left to call): a read of /health. */
+export function healthPlan(label: string): Plan {
+  return { label, request: { kme: 0, method: 'GET', path: '/health', headers: {} }, expect: [200], readOnly: true };
 }
 
 /** A well-formed key ID (for the profile) that no KME issued. */

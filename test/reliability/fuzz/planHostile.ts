@@ -21,10 +21,12 @@ import {
   seg,
   unknownKeyId,
   utf8,
+  healthPlan,
+  sceneOf,
   type KeyGroup,
   type Plan,
   type PlanContext,
-  type Sae,
+  type Scene,
 } from './planCommon.js';
 import { callerOf, decodeSegment, expectDecGet, expectDecPost, expectEncGet, expectEncPost, expectStatus, type Expectation } from './routeExpectations.js';
 
@@ -32,24 +34,6 @@ type StepOf<T extends Step['t']> = Extract<Step, { t: T }>;
 type Headers = Record<string, string | readonly string[]>;
 
 const NOT_ADMIN = [400, 401, 404, 405];
-
-/** A caller, a slave and (for dec_keys) issued keys: what most hostile steps start from. */
-interface Scene {
-  readonly master: Sae;
-  readonly slave: Sae;
-  /** Keys the slave may retrieve from `group.master` (or made-up IDs when nothing is issued). */
-  readonly group: KeyGroup;
-}
-
-function sceneOf(ctx: PlanContext, m: number, s: number, k: number): Scene | undefined {
-  const master = pickCaller(ctx, m);
-  const slave = pickSae(ctx, s);
-  if (master === undefined || slave === undefined) return undefined;
-  const group = pickKeyGroup(ctx, k, 4) ?? { master: master.id, slave: master, ids: [unknownKeyId(ctx, k)] };
-  return { master, slave, group };
-}
-
-const healthPlan = (label: string): Plan => ({ label, request: { kme: 0, method: 'GET', path: '/health', headers: {} }, expect: [200], readOnly: true });
 
 /** The base request of a route from a scene, with its expectation for `headers` and `query`. */
 function routeRequest(ctx: PlanContext, route: 'status' | 'enc' | 'dec', scene: Scene, headers: Headers, query = ''): { kme: number; path: string; body?: Buffer; method: string; expectation: Expectation } {

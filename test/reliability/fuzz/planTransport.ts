@@ -6,17 +6,14 @@ import {
   etsiPath,
   jsonInner,
   keyIdsBody,
+  healthPlan,
   pickCaller,
-  pickKeyGroup,
-  pickSae,
   SAE_HEADER,
+  sceneOf,
   seg,
-  unknownKeyId,
   utf8,
-  type KeyGroup,
   type Plan,
   type PlanContext,
-  type Sae,
 } from './planCommon.js';
 import { nameFor } from './planValid.js';
 import { callerOf, expectDecGet, expectDecPost, expectEncGet, expectEncPost, expectStatus, type Expectation } from './routeExpectations.js';
@@ -24,23 +21,8 @@ import { callerOf, expectDecGet, expectDecPost, expectEncGet, expectEncPost, exp
 type StepOf<T extends Step['t']> = Extract<Step, { t: T }>;
 type Headers = Record<string, string | readonly string[]>;
 
-interface Scene {
-  readonly master: Sae;
-  readonly slave: Sae;
-  readonly group: KeyGroup;
-}
-
-function sceneOf(ctx: PlanContext, m: number, s: number, k: number): Scene | undefined {
-  const master = pickCaller(ctx, m);
-  const slave = pickSae(ctx, s);
-  if (master === undefined || slave === undefined) return undefined;
-  return { master, slave, group: pickKeyGroup(ctx, k, 2) ?? { master: master.id, slave: master, ids: [unknownKeyId(ctx, k)] } };
-}
-
-const healthPlan = (label: string): Plan => ({ label, request: { kme: 0, method: 'GET', path: '/health', headers: {} }, expect: [200], readOnly: true });
-
 export function planMethod(ctx: PlanContext, step: StepOf<'method'>): Plan {
-  const scene = sceneOf(ctx, step.m, step.s, step.m);
+  const scene = sceneOf(ctx, step.m, step.s, step.m, 2);
   if (scene === undefined) return healthPlan('method.none');
   const { method } = step;
   const sendsBody = step.withBody && !['GET', 'HEAD', 'TRACE'].includes(method);
@@ -132,7 +114,7 @@ const ENCODINGS: ReadonlyArray<{ readonly encoding: string | null; readonly verd
 ];
 
 export function planContentType(ctx: PlanContext, step: StepOf<'contentType'>): Plan {
-  const scene = sceneOf(ctx, step.m, step.s, step.k);
+  const scene = sceneOf(ctx, step.m, step.s, step.k, 2);
   if (scene === undefined) return healthPlan('contentType.none');
   const type = CONTENT_TYPES[step.type % CONTENT_TYPES.length] as (typeof CONTENT_TYPES)[number];
   const encoding = ENCODINGS[step.encoding % ENCODINGS.length] as (typeof ENCODINGS)[number];
@@ -212,7 +194,7 @@ function identityHeaders(ctx: PlanContext, variant: IdentityVariant, caller: str
 }
 
 export function planIdentity(ctx: PlanContext, step: StepOf<'identity'>): Plan {
-  const scene = sceneOf(ctx, step.m, step.s, step.k);
+  const scene = sceneOf(ctx, step.m, step.s, step.k, 2);
   if (scene === undefined) return healthPlan('identity.none');
   const label = `identity ${step.variant}`;
   const json = { 'Content-Type': 'application/json' };

@@ -4,6 +4,7 @@ import { judgeRegister } from './expectations.js';
 import type { Step } from './fuzzSteps.js';
 import {
   etsiPath,
+  healthPlan,
   jsonHeaders,
   jsonInner,
   keyIdsBody,
@@ -24,12 +25,6 @@ import { expectDecGet, expectDecPost, expectEncGet, expectEncPost, expectStatus 
 
 type StepOf<T extends Step['t']> = Extract<Step, { t: T }>;
 
-const HEALTH: Omit<Plan, 'label'> = { request: { kme: 0, method: 'GET', path: '/health', headers: {} }, expect: [200], readOnly: true };
-
-function health(label: string): Plan {
-  return { label, ...HEALTH };
-}
-
 /** Key sizes a valid request may ask for under the profile. */
 function validSize(ctx: PlanContext, n: number): number {
   const sizes = [ctx.profile.minKeySizeBits, ctx.profile.keySizeBits, ctx.profile.maxKeySizeBits, 1_024].filter(
@@ -41,7 +36,7 @@ function validSize(ctx: PlanContext, n: number): number {
 export function planStatus(ctx: PlanContext, step: StepOf<'status'>): Plan {
   const master = pickCaller(ctx, step.m);
   const slave = pickSae(ctx, step.s);
-  if (master === undefined || slave === undefined) return health('status.none');
+  if (master === undefined || slave === undefined) return healthPlan('status.none');
   const headers = { [SAE_HEADER]: master.id };
   return { label: 'valid.status', request: { kme: master.kme, method: 'GET', path: etsiPath('status', seg(slave.id)), headers }, ...expectStatus(ctx, master.kmeId, master.id, slave.id) };
 }
@@ -57,7 +52,7 @@ function encPair(ctx: PlanContext, step: StepOf<'enc'>): { master: Sae; slave: S
 
 export function planEnc(ctx: PlanContext, step: StepOf<'enc'>): Plan {
   const pair = encPair(ctx, step);
-  if (pair === undefined) return health('enc.none');
+  if (pair === undefined) return healthPlan('enc.none');
   const { master, slave } = pair;
   const size = step.sized ? validSize(ctx, step.n) : undefined;
   const path = etsiPath('enc', seg(slave.id));
@@ -105,7 +100,7 @@ export function planAdvance(step: StepOf<'advance'>): Plan {
 
 export function planLink(ctx: PlanContext, step: StepOf<'link'>): Plan {
   const [a, b] = ctx.ledger.kmeIds;
-  if (b === undefined) return health('link.none');
+  if (b === undefined) return healthPlan('link.none');
   const body = utf8(JSON.stringify({ link: { id: `${a}~${b}`, remote: step.down ? 'offline' : 'online' } }));
   return { label: 'valid.link fault', request: { kme: 0, method: 'POST', path: '/_kmesim/faults', headers: jsonHeaders(null), body }, expect: [200] };
 }
@@ -120,7 +115,7 @@ export function planRead(ctx: PlanContext, step: StepOf<'read'>): Plan {
     kmStatus: '/api/v1/keys/km/status',
   };
   const poolOnly = step.what === 'pools' || step.what === 'kmStatus';
-  if (poolOnly && !ctx.profile.poolRoutes) return health('valid.read');
+  if (poolOnly && !ctx.profile.poolRoutes) return healthPlan('valid.read');
   const onOk =
     step.what === 'invariants'
       ? (body: unknown): string | null => ((body as { holds?: unknown }).holds === true ? null : `live invariants broken: ${JSON.stringify(body).slice(0, 400)}`)
@@ -169,9 +164,9 @@ export function planRegister(ctx: PlanContext, step: StepOf<'register'>): Plan {
   const parsed = parseLikeServer(text);
   const verdict = parsed === undefined ? ({ refused: 400 } as const) : judgeRegister(ctx.ledger, ctx.profile, kmeId, parsed.value);
   const request = { kme: step.kme % ctx.ledger.kmeIds.length, method: 'POST', path: '/api/v1/keys/register', headers: jsonHeaders(null), body: utf8(text) };
-  if ('refused' in verdict) return { label: step.members.length === 0 ? 'valid.register' : 'pool.register body', request, expect: [verdict.refused] };
+  if ('refused' in verdict) return { label: step.members.length === 0 ? 'pool.register' : 'pool.register body', request, expect: [verdict.refused] };
   return {
-    label: step.members.length === 0 ? 'valid.register' : 'pool.register body',
+    label: step.members.length === 0 ? 'pool.register' : 'pool.register body',
     request,
     expect: [200],
     onOk: (body) => {
@@ -192,7 +187,7 @@ function poolTarget(ctx: PlanContext, caller: Sae, target: 'self' | 'other' | 'u
 
 export function planRefill(ctx: PlanContext, step: StepOf<'refill'>): Plan {
   const caller = pickCaller(ctx, step.m);
-  if (caller === undefined) return health('refill.none');
+  if (caller === undefined) return healthPlan('refill.none');
   const target = poolTarget(ctx, caller, step.target, step.m);
   const parsed = step.body === null ? { value: undefined } : parseLikeServer(step.body);
   const value = parsed?.value;
@@ -208,7 +203,7 @@ export function planRefill(ctx: PlanContext, step: StepOf<'refill'>): Plan {
 
 export function planDelete(ctx: PlanContext, step: StepOf<'delete'>): Plan {
   const caller = pickCaller(ctx, step.m);
-  if (caller === undefined) return health('delete.none');
+  if (caller === undefined) return healthPlan('delete.none');
   const target = poolTarget(ctx, caller, step.target, step.m);
   return {
     label: `pool.delete ${step.target}`,
@@ -227,7 +222,7 @@ export function planDelete(ctx: PlanContext, step: StepOf<'delete'>): Plan {
 
 export function planKmSync(ctx: PlanContext, step: StepOf<'kmSync'>): Plan {
   const caller = pickCaller(ctx, step.m);
-  if (caller === undefined) return health('kmSync.none');
+  if (caller === undefined) return healthPlan('kmSync.none');
   const id = step.unknownCaller ? `ghost-${step.m}` : caller.id;
   return { label: 'pool.km/sync', request: { kme: caller.kme, method: 'POST', path: '/api/v1/keys/km/sync', headers: { [SAE_HEADER]: id } }, expect: [step.unknownCaller ? 401 : 200] };
 }
