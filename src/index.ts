@@ -40,6 +40,7 @@ export { OtpError, countKeysNeeded, decodeEnvelope, encodeEnvelope, openOtp, sea
 export { INVARIANT_IDS, INVARIANT_NAMES, type InvariantId, type Violation } from './model/violation.js';
 export { createHistoryChecker, type Exchange, type HistoryChecker, type ObservedKey } from './model/historyChecker.js';
 export { checkStep, checkWorld, snapshotCounts, type CountsSnapshot } from './model/worldInvariants.js';
+export { describeWorldState, worldDigest } from './model/worldDigest.js';
 
 // The simulator
 export { runScenario, type RunOptions } from './sim/runScenario.js';

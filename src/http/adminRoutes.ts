@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { INVARIANT_NAMES } from '../model/violation.js';
 import { availableKeys } from '../model/world.js';
 import { describePoolState } from '../model/lifecycles.js';
-import { sendError, sendJson } from './httpErrors.js';
+import { methodNotAllowed, sendError, sendJson } from './httpErrors.js';
 import { isLoopback } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
 import { SILENT_LOGGER, type Logger } from './logging.js';
@@ -114,6 +114,10 @@ export function createAdminRouter(options: AdminOptions, logger: Logger = SILENT
       violations: all.slice(0, 100),
     });
   });
+
+  // Any other method on these paths (OPTIONS included, which Express would answer in text/plain) is a JSON 405.
+  for (const path of ['/_kmesim/state', '/_kmesim/trace', '/_kmesim/invariants']) router.all(path, methodNotAllowed('GET'));
+  for (const path of ['/_kmesim/clock/advance', '/_kmesim/faults', '/_kmesim/reset']) router.all(path, methodNotAllowed('POST'));
 
   return router;
 }

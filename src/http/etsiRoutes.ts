@@ -7,8 +7,8 @@ import type { z } from 'zod';
 import type { DeliveredKey } from '../model/encKeys.js';
 import type { KmeCommand, StepOutcome } from '../model/kmeCore.js';
 import { toEtsiError } from '../model/kmeError.js';
-import { describeSchemaIssues, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
-import { errorBody, sendError, sendJson } from './httpErrors.js';
+import { describeSchemaIssues, keepMandatoryExtensionNames, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
+import { errorBody, methodNotAllowed, sendJson } from './httpErrors.js';
 import { identifyCaller, type AuthMode } from './identity.js';
 import { StorageError, type KmeHost } from './kmeHost.js';
 
@@ -150,6 +150,8 @@ async function enc(options: EtsiRouteOptions, call: EtsiCall, reply: EtsiReply):
   } else {
     const allowed = onlyQuery(call, []);
     parsed = allowed.ok ? parseBody(call, keyRequestSchema, {}) : allowed;
+    // Schema parsing drops members named __proto__: put such extension names back for the core to judge.
+    if (parsed.ok) parsed = { ok: true, value: keepMandatoryExtensionNames(call.body, parsed.value) };
   }
   const caller = await admit(options, call, reply);
   if (caller === null) return;
@@ -187,13 +189,6 @@ export function handleEtsi(options: EtsiRouteOptions, call: EtsiCall, reply: Ets
     case 'dec_keys':
       return dec(options, call, reply);
   }
-}
-
-function methodNotAllowed(allow: string) {
-  return (_req: Request, res: Response): void => {
-    res.setHeader('Allow', allow);
-    sendError(res, 405, `method not allowed (allowed: ${allow})`);
-  };
 }
 
 export function createEtsiRouter(options: EtsiRouteOptions): Router {

@@ -1,6 +1,6 @@
 // The one place HTTP errors take shape: domain errors through the KmeError table, transport and format
 // errors (404, 405, 413, 415, malformed JSON) as the same ETSI Error body, so a client never meets HTML.
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { toEtsiError, type KmeError } from '../model/kmeError.js';
 import type { Profile } from '../model/profiles.js';
 import type { ErrorBody } from '../model/wireSchema.js';
@@ -19,6 +19,14 @@ export function errorBody(message: string, details?: ReadonlyArray<Record<string
 
 export function sendError(res: Response, status: number, message: string, details?: ReadonlyArray<Record<string, unknown>>): void {
   sendJson(res, status, errorBody(message, details));
+}
+
+/** A handler for every method a route does not take: 405, its Allow header and an Error body. */
+export function methodNotAllowed(allow: string) {
+  return (_req: Request, res: Response): void => {
+    res.setHeader('Allow', allow);
+    sendError(res, 405, `method not allowed (allowed: ${allow})`);
+  };
 }
 
 export function sendKmeError(res: Response, error: KmeError, profile: Profile): void {

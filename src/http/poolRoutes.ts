@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys, type World } from '../model/world.js';
-import { sendError, sendJson, sendKmeError } from './httpErrors.js';
+import { methodNotAllowed, sendError, sendJson, sendKmeError } from './httpErrors.js';
 import { identifyCaller, type AuthMode } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
 
@@ -113,6 +113,12 @@ export function createPoolRouter(host: KmeHost, kmeId: string, auth: AuthMode): 
     if (!outcome.result.ok) return sendKmeError(res, outcome.result.error, profile());
     return sendJson(res, 200, { sae_id: saeId, deleted: true });
   });
+
+  // Any other method on these paths (OPTIONS included, which Express would answer in text/plain) is a JSON
+  // 405. The fixed names come before `:sae`, which would otherwise claim them.
+  router.all(['/api/v1/keys/register', '/api/v1/keys/km/sync', '/api/v1/keys/:sae/refill'], methodNotAllowed('POST'));
+  router.all(['/api/v1/keys/pools', '/api/v1/keys/km/status'], methodNotAllowed('GET'));
+  router.all('/api/v1/keys/:sae', methodNotAllowed('DELETE'));
 
   return router;
 }

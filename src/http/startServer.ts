@@ -18,6 +18,7 @@ import { isLoopback, type AuthMode } from './identity.js';
 import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
 import { RESERVED_SAE_IDS } from './poolRoutes.js';
+import { answerProtocolErrorsAsJson } from './protocolErrors.js';
 import type { WorldStore } from './worldStore.js';
 
 export interface ServerOptions {
@@ -306,6 +307,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
               app,
             );
       server.keepAliveTimeout = 5_000;
+      answerProtocolErrorsAsJson(server);
       servers.push(server);
       const port = await listen(server, options.port === undefined || options.port === 0 ? 0 : options.port + index, bindHost);
       kmes.push({ id: kmeId, url: `${scheme}://${urlHost}:${port}` });

@@ -39,11 +39,7 @@ export type EncPlanResult = { readonly ok: true; readonly plan: EncPlan } | { re
 
 export function keyIdFor(world: World, pool: Pool, seq: number): string {
   if (world.config.profile.keyIdFormat === 'uuid') return deriveKeyId(world.config.seed, pool.id, seq);
-  const slaveKme = world.saes.get(pool.slaveSaeId)?.kmeId;
-  const link = world.links.get(pool.linkId);
-  const other = link === undefined ? undefined : link.kmeIds[0] === slaveKme ? link.kmeIds[1] : link.kmeIds[0];
-  const owner = other === undefined || other === slaveKme ? pool.slaveSaeId : `${pool.slaveSaeId}_${other}`;
-  return formatSequentialKeyId(owner, seq);
+  return formatSequentialKeyId(pool.keyIdOwner, seq);
 }
 
 export function materialLabelFor(linkId: string, origin: KeyOrigin): string {

@@ -19,7 +19,7 @@ import {
   type KmeEffect,
 } from './poolOps.js';
 import type { Status } from './wireSchema.js';
-import { availableKeys, createPool, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
+import { availableKeys, createPool, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
 export interface RegisterSaeCommand {
   readonly type: 'sae.register';
@@ -136,7 +136,7 @@ function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, e
     !Number.isSafeInteger(capacity) ||
     capacity < 1 ||
     (command.initialKeys !== undefined && !(Number.isSafeInteger(command.initialKeys) && command.initialKeys >= 0));
-  if (invalid) return { ok: false, error: kmeError('badRequest', [{ sae_id: command.saeId }]) };
+  if (invalid || takesKeyIdOwner(world, command.saeId, command.kmeId)) return { ok: false, error: kmeError('badRequest', [{ sae_id: command.saeId }]) };
   world.saes.set(command.saeId, {
     id: command.saeId,
     kmeId: command.kmeId,
@@ -147,7 +147,7 @@ function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, e
     const linkId = linkIdOf(command.kmeId, otherKme);
     const poolId = poolIdOf(linkId, command.saeId);
     // A re-registered SAE takes its old pool back, so its sequence numbers (and key IDs) never repeat.
-    const pool = world.pools.get(poolId) ?? createPool(linkId, command.saeId, capacity);
+    const pool = world.pools.get(poolId) ?? createPool(linkId, command.saeId, capacity, keyIdOwnerOf(command.saeId, command.kmeId, otherKme));
     pool.deleted = false;
     world.pools.set(poolId, pool);
     const link = world.links.get(linkId);
@@ -156,6 +156,22 @@ function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, e
     updateLevel(world, pool, effects);
   }
   return DONE;
+}
+
+/**
+ * Sequential key IDs name their pool's owner (C19: an ID is never issued twice). A registration whose new
+ * pools would carry an owner another pool already has (a look-alike name such as "bob_KME_A", or an SAE
+ * coming back on another KME) would issue that pool's IDs again: it is refused.
+ */
+function takesKeyIdOwner(world: World, saeId: string, kmeId: string): boolean {
+  if (world.config.profile.keyIdFormat !== 'sequential') return false;
+  const kmes = [...world.kmes];
+  const taken = (owner: string): boolean => {
+    // Only a pool whose slave is the owner itself, or the owner less a "_<KME>" suffix, can carry it.
+    const slaves = [owner, ...kmes.filter((kme) => owner.endsWith(`_${kme}`)).map((kme) => owner.slice(0, -(kme.length + 1)))];
+    return slaves.some((slave) => kmes.some((a) => kmes.some((b) => world.pools.get(poolIdOf(linkIdOf(a, b), slave))?.keyIdOwner === owner)));
+  };
+  return kmes.some((otherKme) => !world.pools.has(poolIdOf(linkIdOf(kmeId, otherKme), saeId)) && taken(keyIdOwnerOf(saeId, kmeId, otherKme)));
 }
 
 function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult {

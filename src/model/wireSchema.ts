@@ -44,6 +44,28 @@ export const keyRequestSchema = z
   .meta({ id: 'KeyRequest' });
 export type KeyRequest = z.infer<typeof keyRequestSchema>;
 
+/**
+ * The schema library never copies a `__proto__` member into what it parses (its guard against prototype
+ * pollution), so a mandatory extension of that name would vanish and the request be served as if it were
+ * not there. This puts such names back, as own members of a prototype-less copy, so that the core refuses
+ * them like any other unsupported mandatory extension (C25). Returns `parsed` itself when nothing was dropped.
+ */
+export function keepMandatoryExtensionNames(raw: unknown, parsed: KeyRequest): KeyRequest {
+  const sources = typeof raw === 'object' && raw !== null ? (raw as { extension_mandatory?: unknown }).extension_mandatory : undefined;
+  const extensions = parsed.extension_mandatory;
+  if (!Array.isArray(sources) || extensions === undefined) return parsed;
+  let changed = false;
+  const kept = extensions.map((extension, index) => {
+    const dropped = Object.getOwnPropertyDescriptor(sources[index] ?? {}, '__proto__');
+    if (dropped === undefined) return extension;
+    changed = true;
+    const copy: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    Object.defineProperty(copy, '__proto__', { value: dropped.value, enumerable: true, writable: true, configurable: true });
+    return Object.assign(copy, extension);
+  });
+  return changed ? { ...parsed, extension_mandatory: kept } : parsed;
+}
+
 export const keySchema = z
   .object({
     key_ID: z.string(),

@@ -40,6 +40,8 @@ export interface Pool {
   readonly id: string;
   readonly linkId: string;
   readonly slaveSaeId: string;
+  /** The name sequential key IDs of this pool carry (`qk_{owner}_{seq}`), fixed when the pool is made. */
+  readonly keyIdOwner: string;
   readonly capacity: number;
   /** Stored (deliverable) keys are the sequence numbers [headSeq, tailSeq). */
   headSeq: number;
@@ -147,11 +149,20 @@ export function createWorld(options: WorldOptions): World {
   };
 }
 
-export function createPool(linkId: string, slaveSaeId: string, capacity: number): Pool {
+/**
+ * The owner in a pool's sequential key IDs: the slave's name, with the other KME's appended on a link
+ * between two KMEs (the slave's pool on each link needs IDs of its own).
+ */
+export function keyIdOwnerOf(slaveSaeId: string, slaveKmeId: string, otherKmeId: string): string {
+  return otherKmeId === slaveKmeId ? slaveSaeId : `${slaveSaeId}_${otherKmeId}`;
+}
+
+export function createPool(linkId: string, slaveSaeId: string, capacity: number, keyIdOwner: string = slaveSaeId): Pool {
   return {
     id: poolIdOf(linkId, slaveSaeId),
     linkId,
     slaveSaeId,
+    keyIdOwner,
     capacity,
     headSeq: 1,
     tailSeq: 1,
