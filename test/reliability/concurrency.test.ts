@@ -62,7 +62,9 @@ it(
 
     // And the run exercised what it claims: pools ran dry, keys flowed, every kind of misuse happened.
     expect(count('enc', 503), 'enc_keys refused for an exhausted pool').toBeGreaterThan(0);
-    expect(count('enc', 200)).toBeGreaterThan(count('enc', 503));
+    // How many succeed depends on how fast the clients drain the pools against the real-clock refills, so
+    // the bound is on flow, not on its share: well over one success per client.
+    expect(count('enc', 200)).toBeGreaterThan(scale.clients * 2);
     expect(keysRetrieved).toBeGreaterThan(scale.clients * scale.opsPerClient);
     expect(count('dec', 200)).toBeGreaterThan(scale.clients * scale.opsPerClient * 0.2);
     expect(raceWinners.length).toBeGreaterThan(scale.clients / 4);
