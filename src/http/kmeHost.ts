@@ -9,8 +9,9 @@ import { checkEncKeys, executeCommand, type KmeCommand, type StepOutcome } from 
 import { toEtsiError } from '../model/kmeError.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
-import { checkStep, checkWorld, snapshotCounts } from '../model/worldInvariants.js';
-import { linkIdOf, poolIdOf, type World } from '../model/world.js';
+import { describeCommand } from '../model/describeCommand.js';
+import { checkStep, checkWorld, poolsCommandMayChange, snapshotCounts } from '../model/worldInvariants.js';
+import type { World } from '../model/world.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
 import { EventQueue } from '../sim/eventQueue.js';
 import type { HostClock } from './hostClock.js';
@@ -131,7 +132,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     record({
       t: nowMs,
       k: command.type,
-      ...describe(command),
+      ...describeCommand(command),
       status,
       ...(outcome.result.ok ? {} : { error: outcome.result.error.kind }),
       ...(keys.length > 0 ? { keys: keys.map((key) => ({ id: key.keyId, hash: key.materialHash })) } : {}),
@@ -160,7 +161,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (storageFailure !== null) throw new StorageError(storageFailure);
     const nowMs = Math.max(clock.now(), world.nowMs);
     runDueTimers(nowMs);
-    const before = snapshotCounts(world, poolsFor(world, command));
+    const before = snapshotCounts(world, poolsCommandMayChange(world, command));
     return finish(command, executeCommand(world, command, nowMs), before, nowMs);
   }
 
@@ -189,7 +190,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (checked === null) return execute(command);
     await pause();
     const nowMs = Math.max(clock.now(), world.nowMs);
-    const before = snapshotCounts(world, poolsFor(world, command));
+    const before = snapshotCounts(world, poolsCommandMayChange(world, command));
     return finish(command, checked.commit(nowMs), before, nowMs);
   }
 
@@ -233,43 +234,4 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       clock.stop();
     },
   };
-}
-
-/**
- * The pools a command can change, whose counts the step checker compares before and after (as in the
- * simulator, decision 0006): one pool for status and enc_keys, the pools of the named keys for dec_keys,
- * every pool (undefined) for commands that may touch any, such as a restart.
- */
-function poolsFor(world: World, command: KmeCommand): string[] | undefined {
-  switch (command.type) {
-    case 'keys.enc':
-    case 'keys.status': {
-      const slave = world.saes.get(command.slaveSaeId);
-      return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
-    }
-    case 'keys.dec':
-      return [...new Set(command.keyIds.map((id) => world.reserved.get(id)?.poolId).filter((id): id is string => id !== undefined))];
-    case 'sync.start':
-    case 'sync.complete':
-    case 'sync.fail':
-    case 'sync.retry':
-      return [command.poolId];
-    default:
-      return undefined;
-  }
-}
-
-function describe(command: KmeCommand): Record<string, unknown> {
-  switch (command.type) {
-    case 'keys.enc':
-      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, req: command.request };
-    case 'keys.dec':
-      return { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, ids: command.keyIds };
-    case 'keys.status':
-      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId };
-    default: {
-      const { type: _type, ...rest } = command;
-      return rest;
-    }
-  }
 }

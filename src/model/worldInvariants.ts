@@ -55,6 +55,30 @@ export function snapshotCounts(world: World, poolIds?: Iterable<string>): Counts
   return { pools, retrievals: world.retrievalCount, reservedKeys: world.reserved.size };
 }
 
+/**
+ * The pools whose counts to snapshot before a command (decision 0006): one pool for status and enc_keys,
+ * the pools of the named keys for dec_keys, the synced pool for sync commands, and every pool (undefined)
+ * for commands that may touch any, such as a restart or a clock tick.
+ */
+export function poolsCommandMayChange(world: World, command: KmeCommand): string[] | undefined {
+  switch (command.type) {
+    case 'keys.enc':
+    case 'keys.status': {
+      const slave = world.saes.get(command.slaveSaeId);
+      return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
+    }
+    case 'keys.dec':
+      return [...new Set(command.keyIds.map((id) => world.reserved.get(id)?.poolId).filter((id): id is string => id !== undefined))];
+    case 'sync.start':
+    case 'sync.complete':
+    case 'sync.fail':
+    case 'sync.retry':
+      return [command.poolId];
+    default:
+      return undefined;
+  }
+}
+
 /** The pools a command is allowed to change. */
 export function poolsTouchedBy(world: World, command: KmeCommand, outcome: StepOutcome): Set<string> {
   const touched = new Set<string>();

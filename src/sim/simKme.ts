@@ -1,6 +1,7 @@
 // One key source as the simulator sees it: a world of KMEs behind a transport that faults can break.
 // Every request goes through the core and is judged at once: the step checker (I2, I6–I12), the history
 // checker (I1–I5, I7, I9) and, every `auditEvery` steps, a full audit of the world.
+import { describeCommand } from '../model/describeCommand.js';
 import { exchangeOf } from '../model/exchangeOf.js';
 import { createHistoryChecker, type Exchange, type HistoryChecker } from '../model/historyChecker.js';
 import { materialOf } from '../model/keyMaterial.js';
@@ -9,8 +10,8 @@ import { checkEncKeys, executeCommand, type KmeCommand, type StepOutcome } from 
 import { toEtsiError } from '../model/kmeError.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
-import { checkStep, checkWorld, snapshotCounts } from '../model/worldInvariants.js';
-import { availableKeys, linkIdOf, poolIdOf, type World } from '../model/world.js';
+import { checkStep, checkWorld, poolsCommandMayChange, snapshotCounts } from '../model/worldInvariants.js';
+import { availableKeys, type World } from '../model/world.js';
 import type { Trace } from './trace.js';
 
 /** What a client sees: the KME's answer, or a transport failure injected by a fault. */
@@ -58,25 +59,6 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
   const { profile } = world.config;
   const history = createHistoryChecker({ keyTtlMs: profile.keyTtlMs, consumeOnDecrypt: profile.consumeOnDecrypt });
   let exchangeId = 0;
-
-  function poolsFor(command: KmeCommand): string[] | undefined {
-    switch (command.type) {
-      case 'keys.enc':
-      case 'keys.status': {
-        const slave = world.saes.get(command.slaveSaeId);
-        return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
-      }
-      case 'keys.dec':
-        return [...new Set(command.keyIds.map((id) => world.reserved.get(id)?.poolId).filter((id): id is string => id !== undefined))];
-      case 'sync.start':
-      case 'sync.complete':
-      case 'sync.fail':
-      case 'sync.retry':
-        return [command.poolId];
-      default:
-        return undefined;
-    }
-  }
 
   // The bytes of the keys each step delivered, derived once and shared by the checker and the client.
   const materials = new WeakMap<StepOutcome, Uint8Array[]>();
@@ -145,7 +127,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
   };
 
   function step(command: KmeCommand, nowMs: number, execute: () => StepOutcome): StepOutcome {
-      const pools = poolsFor(command);
+      const pools = poolsCommandMayChange(world, command);
       const before = snapshotCounts(world, pools);
       const outcome = execute();
       sim.steps += 1;
@@ -170,22 +152,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
 
 function describeStep(source: number, command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Record<string, unknown> {
   const { result } = outcome;
-  const line: Record<string, unknown> = { t: nowMs, src: source, k: command.type };
-  switch (command.type) {
-    case 'keys.enc':
-      Object.assign(line, { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, req: command.request });
-      break;
-    case 'keys.dec':
-      Object.assign(line, { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, ids: command.keyIds });
-      break;
-    case 'keys.status':
-      Object.assign(line, { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId });
-      break;
-    default: {
-      const { type: _type, ...rest } = command;
-      Object.assign(line, rest);
-    }
-  }
+  const line: Record<string, unknown> = { t: nowMs, src: source, k: command.type, ...describeCommand(command) };
   line['status'] = status;
   if (!result.ok) line['error'] = result.error.kind;
   else if (result.kind === 'keys') line['keys'] = result.keys.map((key) => key.keyId);
