@@ -22,7 +22,7 @@ it('leaves figures without a target unjudged', () => {
   expect(renderBenchTable({ sim: { yearOfMailFingerprint: 'abc' } })).toContain('| sim.yearOfMailFingerprint | abc |  |  |');
 });
 
-it('judges each member of a group against the group's target', () => {
+it('judges each member of a group against the target of the group', () => {
   const table = renderBenchTable({ checker: { detectMedianMs: { 'no-consume': 40, 'restart-loses-keys': 2_500 } } });
   expect(table).toContain('| checker.detectMedianMs.no-consume | 40 | <= 2,000 | yes |');
   expect(table).toContain('| checker.detectMedianMs.restart-loses-keys | 2,500 | <= 2,000 | no |');
