@@ -50,6 +50,8 @@ export interface CheckSession {
   keySize(master: string, slave: string): Promise<number | undefined>;
   /** A KME was restarted (through an admin API): keys lost from here on are the restart's doing (I2). */
   restarted(kmeId: string): void;
+  /** Delivered keys some named slave has not retrieved yet, oldest first, with the slaves still waiting. */
+  waitingKeys(): Array<{ keyId: string; master: string; waitingFor: readonly string[] }>;
 }
 
 function keysOf(entry: TranscriptEntry): ObservedKey[] {
@@ -204,6 +206,9 @@ export function createCheckSession(target: Target): CheckSession {
     keySize,
     restarted(kmeId) {
       history.observe({ op: 'restart', id: transcript.length, atMs: atMs(), kmeId });
+    },
+    waitingKeys() {
+      return history.pendingKeys().map((key) => ({ keyId: key.keyId, master: key.masterSaeId, waitingFor: key.waitingFor }));
     },
     async burst(requests) {
       for (const request of requests) if (request.kind === 'enc' && request.request.size === undefined) await keySize(request.master, request.slave);

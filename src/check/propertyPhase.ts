@@ -155,7 +155,13 @@ async function runAction(session: CheckSession, action: Action): Promise<void> {
     case 'restart': {
       const kme = session.target.kmes[action.kme % session.target.kmes.length] as { id: string };
       const entry = await adminCall(session, '/faults', { restart: { kme: kme.id, downtimeMs: 0 } });
-      if (entry !== null && entry.response.status === 200) session.restarted(kme.id);
+      if (entry === null || entry.response.status !== 200) return;
+      session.restarted(kme.id);
+      // A restart must keep every delivered key retrievable (I2): ask for the latest waiting one at once,
+      // by its slave, so that what a restart loses is seen before later traffic hides it.
+      const waiting = session.waitingKeys().at(-1);
+      const slave = waiting?.waitingFor[0];
+      if (waiting !== undefined && slave !== undefined) await session.dec(slave, waiting.master, [waiting.keyId]);
       return;
     }
     case 'outage':
