@@ -4,6 +4,7 @@ import { kmeError, type KmeError } from './kmeError.js';
 import { isCanonicalUuid, isSequentialKeyId } from './keyIds.js';
 import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { materialLabelFor, type DeliveredKey } from './encKeys.js';
+import { compactReservedQueue } from './poolOps.js';
 import type { ReservedKey, World } from './world.js';
 
 export interface DecKeysCommand {
@@ -65,6 +66,7 @@ export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
 
   // Reached with a failure only under the partial-consume bug: it consumes what it found (breaks I7).
   const delivered = found.map((key) => retrieve(world, key, command.callerSaeId, command.kmeId));
+  compactReservedQueue(world);
   return failure === null ? { ok: true, keys: delivered } : { ok: false, error: failure };
 }
 

@@ -178,7 +178,8 @@ export function expireDue(world: World, nowMs: number, effects: KmeEffect[]): vo
 /**
  * The expiry queue of reserved keys holds a record until its expiry time even when the key was retrieved
  * long before. When retrieved keys outnumber waiting ones, they are dropped from the queue (order kept), so
- * a delivered key costs nothing once its slave has it. Amortized O(1) per reservation.
+ * a delivered key costs nothing once its slave has it. Called after reserving and after retrieving;
+ * amortized O(1) per key.
  */
 export function compactReservedQueue(world: World): void {
   const queue = world.reservedQueue;

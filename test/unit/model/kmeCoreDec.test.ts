@@ -219,3 +219,12 @@ it('drops retrieved keys from the reserved-key expiry queue, keeping every waiti
   expect(world.reserved.size).toBe(0);
   expect(dec(world, 'bob', 'alice', waiting.slice(5, 6), undefined, later).result.ok).toBe(false);
 });
+
+it('empties the expiry queue when every waiting key has been retrieved, even with no reservation after', () => {
+  const world = makeWorld({ capacity: 100_000, initialKeys: 100_000 });
+  const ids: string[] = [];
+  for (let i = 0; i < 10_000; i++) ids.push(...idsOf(enc(world, 'alice', 'bob')));
+  for (const id of ids) expect(dec(world, 'bob', 'alice', [id]).result.ok).toBe(true);
+  expect(world.reserved.size).toBe(0);
+  expect(world.reservedQueue.length - world.reservedHead).toBeLessThan(4_096);
+});
