@@ -6,7 +6,7 @@
 import type { RequestHandler } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
-import type { KmeCommand } from '../model/kmeCore.js';
+import { describeCommand } from '../model/describeCommand.js';
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys, type World } from '../model/world.js';
 import { identifyCaller, type AuthMode } from './identity.js';
@@ -162,21 +162,6 @@ export function createStepLogger(logger: Logger): StepObserver {
     if (outcome.effects.length > 0) fields['effects'] = outcome.effects;
     logger.debug(fields, command.type);
   };
-}
-
-function describeCommand(command: KmeCommand): Record<string, unknown> {
-  switch (command.type) {
-    case 'keys.enc':
-      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, request: command.request };
-    case 'keys.dec':
-      return { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, requestedIds: command.keyIds };
-    case 'keys.status':
-      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId };
-    default: {
-      const { type: _type, ...rest } = command;
-      return rest;
-    }
-  }
 }
 
 function describePool(world: World, id: string, verbose: boolean): Record<string, unknown> | null {
