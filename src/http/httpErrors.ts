@@ -9,7 +9,10 @@ import { noteErrorAnswer } from './logging.js';
 /** Every JSON answer; an error's message is noted for the request line (logging.ts). */
 export function sendJson(res: Response, status: number, body: unknown): void {
   noteErrorAnswer(res, status, body);
-  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  // Not res.send: it answers 304 with no body to a GET with If-None-Match: *, after the handler has
+  // already reserved or consumed the keys of the answer.
+  const text = JSON.stringify(body);
+  res.status(status).set('Content-Type', 'application/json; charset=utf-8').set('Content-Length', String(Buffer.byteLength(text))).end(text);
 }
 
 /** The ETSI Error body: a message, and details when there are any. */

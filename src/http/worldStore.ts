@@ -34,7 +34,8 @@ export interface WorldStore extends CommandJournal {
   close(): void;
 }
 
-const FORMAT = 'kmesim-world-journal/1';
+// /2: key IDs derive from AES blocks (decision 0003), so a /1 journal would replay under other IDs.
+const FORMAT = 'kmesim-world-journal/2';
 
 interface JournalRow {
   readonly seq: number;

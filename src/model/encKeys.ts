@@ -164,10 +164,10 @@ export function commitEncKeys(world: World, plan: EncPlan, nowMs: number, effect
     };
     world.reserved.set(keyId, record);
     world.reservedQueue.push(record);
-    compactReservedQueue(world);
     pool.reserved += 1;
   }
   // With the check-then-act bug the head may already be past the planned keys: they go out twice.
+  compactReservedQueue(world);
   advanceHead(pool, plan.seqStart + plan.count);
   updateLevel(world, pool, effects);
   return delivered;

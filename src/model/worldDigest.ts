@@ -3,6 +3,7 @@
 // describe (and digest) alike, whatever order their maps were filled in and however far their queues have
 // been compacted. Tests compare digests before and after a request to prove that a refusal changed nothing.
 import { createHash } from 'node:crypto';
+import { KEY_STATE_INDEX } from './lifecycles.js';
 import type { KeyBatch, Pool, ReservedKey, World } from './world.js';
 
 const byId = <T extends { readonly id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -48,9 +49,10 @@ export function describeWorldState(world: World): string {
     links: [...world.links.values()].sort(byId).map((link) => [link.id, link.kmeIds, link.remote]),
     pools: [...world.pools.values()].sort(byId).map(describePool),
     reserved: keys.map(describeKey),
-    // Entries still waiting in the expiry queues (compaction drops only entries already behind the head).
+    // Entries still waiting in the expiry queues. Reserved keys count only while they wait: retrieved ones
+    // leave the queue whenever it is compacted, which is bookkeeping, not state.
     pendingBatches: world.expiryQueue.length - world.expiryHead,
-    pendingReservations: world.reservedQueue.length - world.reservedHead,
+    pendingReservations: world.reservedQueue.slice(world.reservedHead).filter((key) => world.reserved.get(key.keyId) === key && key.state === KEY_STATE_INDEX.reserved).length,
     coverage: { key: [...world.coverage.key], pool: [...world.coverage.pool] },
   });
 }
