@@ -3,7 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAdminRouter, type AdminOptions } from './adminRoutes.js';
 import { createEtsiFastPath } from './etsiFastPath.js';
-import { createEtsiRouter } from './etsiRoutes.js';
+import { announcesBody, createEtsiRouter } from './etsiRoutes.js';
 import { createErrorHandler, sendError, sendJson } from './httpErrors.js';
 import type { AuthMode } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
@@ -26,8 +26,7 @@ export interface AppOptions {
 }
 
 function requireJson(req: Request, res: Response, next: NextFunction): void {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && req.method !== 'GET' && !req.is('application/json')) return sendError(res, 415, 'request bodies must be application/json');
+  if (announcesBody(req.headers) && req.method !== 'GET' && !req.is('application/json')) return sendError(res, 415, 'request bodies must be application/json');
   next();
 }
 

@@ -4,7 +4,7 @@
 // body as every other answer, so a client never meets an empty or non-JSON error (C3, C41).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorBody } from '../model/wireSchema.js';
+import { errorBody } from './httpErrors.js';
 
 interface ProtocolAnswer {
   readonly status: number;
@@ -21,8 +21,7 @@ const PARSER_ANSWERS: Readonly<Record<string, ProtocolAnswer>> = {
 const MALFORMED: ProtocolAnswer = { status: 400, reason: 'Bad Request', message: 'malformed HTTP request' };
 
 function errorJson(message: string): string {
-  const body: ErrorBody = { message };
-  return JSON.stringify(body);
+  return JSON.stringify(errorBody(message));
 }
 
 /** Makes the server's own protocol-level answers JSON Error bodies. Call once per server, before listen. */
