@@ -35,7 +35,7 @@ interface Detection {
 async function checkOnce(scenario: string, bug: BugName, seed: number): Promise<Detection> {
   const server = await startServer({ port: 0, host: '127.0.0.1', seed: 1, clock: 'real', scenario, bugs: [bug] });
   try {
-    const report = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed, runs: RUNS, budgetMs: BUDGET_MS });
+    const { report } = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed, runs: RUNS, budgetMs: BUDGET_MS, replays: 0 });
     const found = report.violations.find((violation) => violation.invariant === BUG_DESCRIPTIONS[bug].breaks);
     return { ms: found === undefined ? null : report.detectedAfterMs, transcript: found?.transcript.length ?? null };
   } finally {

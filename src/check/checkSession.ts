@@ -1,29 +1,52 @@
 // One conversation with a target KME: every request and response recorded (the transcript), every
 // enc_keys and dec_keys judged by the history checker (I1–I5, I7, I9), every answer to client input
 // judged for I13 (no 5xx but 503, errors as JSON Error bodies). Transport failures are findings.
-import { createHash } from 'node:crypto';
 import { createHistoryChecker, type Exchange, type HistoryChecker, type ObservedKey } from '../model/historyChecker.js';
 import { violation, type Violation } from '../model/violation.js';
+import { BudgetExhausted, HANG_TIMEOUTS, type CheckContext } from './checkContext.js';
 import { sendEtsi, type EtsiRequest, type EtsiResponse } from './etsiClient.js';
+import { decPath, encPath, statusPath } from './etsiPaths.js';
+import { redactKeys } from './redact.js';
 import type { Target, TargetSae } from './targetSchema.js';
+
+/** What a request meant, so that a transcript can be replayed on fresh keys and judged again. */
+export type Meaning =
+  | { readonly op: 'enc'; readonly master: string; readonly slave: string; readonly request: EncShape; readonly method: 'GET' | 'POST' }
+  | { readonly op: 'dec'; readonly caller: string; readonly master: string; readonly keyIds: readonly string[]; readonly kme: string; readonly method: 'GET' | 'POST' }
+  | { readonly op: 'status'; readonly master: string; readonly slave: string }
+  | { readonly op: 'restart'; readonly kme: string }
+  | { readonly op: 'raw' };
+
+export interface EncShape {
+  readonly number?: number;
+  readonly size?: number;
+  readonly additional?: readonly string[];
+}
 
 export interface TranscriptEntry {
   readonly id: number;
   readonly request: EtsiRequest;
   readonly response: EtsiResponse;
+  /** The answer's body with every key's material replaced by its size and a short keyed hash. */
+  readonly shown: string;
+  /** Entries with the same burst number were sent at once. */
+  readonly burst?: number;
+  readonly meaning: Meaning;
   /** performance.now() when the answer (or the transport failure) came back. */
   readonly receivedAtMs: number;
 }
 
 export interface Finding {
-  readonly kind: 'transport' | 'format';
+  readonly kind: 'transport' | 'format' | 'hang';
   readonly message: string;
-  readonly entry: number;
+  readonly entry: TranscriptEntry;
 }
 
 export type BurstRequest =
-  | { readonly kind: 'enc'; readonly master: string; readonly slave: string; readonly request: { number?: number; size?: number } }
+  | { readonly kind: 'enc'; readonly master: string; readonly slave: string; readonly request: EncShape }
   | { readonly kind: 'dec'; readonly caller: string; readonly master: string; readonly keyIds: readonly string[]; readonly kme?: string };
+
+export type SessionViolation = Violation & { readonly entries: readonly number[]; readonly replayable?: boolean };
 
 export interface KeyHandle {
   readonly keyId: string;
@@ -34,44 +57,64 @@ export interface KeyHandle {
 
 export interface CheckSession {
   readonly target: Target;
+  readonly context: CheckContext;
   readonly transcript: TranscriptEntry[];
-  readonly violations: Array<Violation & { readonly entries: readonly number[] }>;
+  /** Violations with the entries that show them; `replayable` where replaying those entries judges them again. */
+  readonly violations: SessionViolation[];
   readonly findings: Finding[];
   readonly keys: KeyHandle[];
   sae(id: string): TargetSae;
   kmeUrl(kmeId: string): string;
-  /** Sends one request, records it, judges I13; does not feed the history checker. */
-  send(request: Omit<EtsiRequest, 'timeoutMs'>): Promise<TranscriptEntry>;
-  enc(master: string, slave: string, request: { number?: number; size?: number; additional?: readonly string[] }, method?: 'GET' | 'POST'): Promise<TranscriptEntry>;
+  /**
+   * Sends one request, records it, judges I13; does not feed the history checker. Paths are given in the
+   * spec's form (/api/v1/keys/…) and sent under the KME's URL prefix and keys path. Throws BudgetExhausted
+   * once the check's deadline has passed.
+   */
+  send(request: Omit<EtsiRequest, 'timeoutMs'>, meaning?: Meaning, burst?: number): Promise<TranscriptEntry>;
+  enc(master: string, slave: string, request: EncShape, method?: 'GET' | 'POST'): Promise<TranscriptEntry>;
   dec(caller: string, master: string, keyIds: readonly string[], options?: { kme?: string; method?: 'GET' | 'POST' }): Promise<TranscriptEntry>;
   status(master: string, slave: string): Promise<TranscriptEntry>;
   /** Sends several requests at once; their exchanges are judged together once all have answered. */
   burst(requests: readonly BurstRequest[]): Promise<TranscriptEntry[]>;
   keySize(master: string, slave: string): Promise<number | undefined>;
   /** A KME was restarted (through an admin API): keys lost from here on are the restart's doing (I2). */
-  restarted(kmeId: string): void;
+  restarted(kmeId: string, entry?: TranscriptEntry): void;
+  /** Whether the KME asked had to serve this caller's dec_keys (where the target file says so, or its own KME). */
+  obliged(caller: string, kmeId: string): boolean;
   /** Delivered keys some named slave has not retrieved yet, oldest first, with the slaves still waiting. */
   waitingKeys(): Array<{ keyId: string; master: string; waitingFor: readonly string[] }>;
 }
 
-function keysOf(entry: TranscriptEntry): ObservedKey[] {
+function keysOf(entry: TranscriptEntry, context: CheckContext): ObservedKey[] {
   const json = entry.response.json as { keys?: unknown } | undefined;
   if (entry.response.status !== 200 || !Array.isArray(json?.keys)) return [];
   return json.keys.flatMap((key: unknown) => {
     const { key_ID: keyId, key: material } = (key ?? {}) as { key_ID?: unknown; key?: unknown };
     if (typeof keyId !== 'string' || typeof material !== 'string') return [];
     const bytes = Buffer.from(material, 'base64');
-    return [{ keyId, materialHash: `sha256:${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}`, sizeBits: bytes.length * 8 }];
+    return [{ keyId, materialHash: `h:${context.hashMaterial(material)}`, sizeBits: bytes.length * 8 }];
   });
 }
 
-export function createCheckSession(target: Target): CheckSession {
+/** The URL prefix and keys path of a target KME, so that /api/v1/keys/… paths reach it wherever it serves them. */
+function routeOf(target: Target, kmeUrl: string): { origin: string; keys: string; prefix: string } | null {
+  const kme = target.kmes.find((candidate) => candidate.url === kmeUrl);
+  if (kme === undefined) return null;
+  const url = new URL(kme.url);
+  return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, ''), keys: kme.keysPath ?? target.keysPath };
+}
+
+const SPEC_KEYS_PATH = '/api/v1/keys';
+
+export function createCheckSession(target: Target, context: CheckContext): CheckSession {
   const history: HistoryChecker = createHistoryChecker({
     ...(target.limits.keyTtlMs === undefined ? {} : { keyTtlMs: target.limits.keyTtlMs }),
     consumeOnDecrypt: target.profile !== 'lenient',
+    attributeLosses: true,
+    masterMayReadBack: true,
   });
   const transcript: TranscriptEntry[] = [];
-  const violations: Array<Violation & { entries: number[] }> = [];
+  const violations: SessionViolation[] = [];
   const findings: Finding[] = [];
   const keys: KeyHandle[] = [];
   const exchangeOf = new Map<number, { exchange: Exchange; entry: TranscriptEntry }>();
@@ -89,18 +132,62 @@ export function createCheckSession(target: Target): CheckSession {
     return found.url;
   };
 
-  async function send(request: Omit<EtsiRequest, 'timeoutMs'>): Promise<TranscriptEntry> {
-    const response = await sendEtsi({ ...request, timeoutMs: target.limits.requestTimeoutMs });
-    const entry: TranscriptEntry = { id: transcript.length + 1, request: { ...request, timeoutMs: target.limits.requestTimeoutMs }, response, receivedAtMs: performance.now() };
+  /** The request as sent: the KME's origin, and the path under its URL prefix and keys path. */
+  function resolve(request: Omit<EtsiRequest, 'timeoutMs'>): Omit<EtsiRequest, 'timeoutMs'> {
+    const route = routeOf(target, request.kmeUrl);
+    if (route === null) return request;
+    const path = request.path.startsWith(SPEC_KEYS_PATH) ? `${route.keys}${request.path.slice(SPEC_KEYS_PATH.length)}` : request.path;
+    return { ...request, kmeUrl: route.origin, path: `${route.prefix}${path}` };
+  }
+
+  /** A finding goes to the session and, once per kind of problem, to the whole check. */
+  function report(finding: Finding): void {
+    findings.push(finding);
+    context.noteFinding(finding);
+  }
+
+  async function send(plain: Omit<EtsiRequest, 'timeoutMs'>, meaning: Meaning = { op: 'raw' }, burst?: number): Promise<TranscriptEntry> {
+    const remaining = context.deadlineAt - performance.now();
+    if (remaining <= 0) throw new BudgetExhausted();
+    const request = resolve(plain);
+    const hung = (context.timeouts.get(request.kmeUrl) ?? 0) >= HANG_TIMEOUTS;
+    const timeoutMs = Math.max(1, Math.min(target.limits.requestTimeoutMs, Math.ceil(remaining)));
+    const response: EtsiResponse = hung
+      ? { status: 0, failure: 'timeout', failureDetail: 'not sent: the KME stopped answering earlier in this check', contentType: '', text: '', json: undefined, elapsedMs: 0 }
+      : await sendEtsi({ ...request, timeoutMs });
+    const entry: TranscriptEntry = {
+      id: transcript.length + 1,
+      request: { ...request, timeoutMs },
+      response,
+      shown: redactKeys(response.text, context.hashMaterial),
+      ...(burst === undefined ? {} : { burst }),
+      meaning,
+      receivedAtMs: performance.now(),
+    };
     transcript.push(entry);
+    if (hung) return entry;
+    if (response.failure === 'timeout' && timeoutMs < target.limits.requestTimeoutMs) {
+      // Cut by the deadline, not by the target: the budget is spent.
+      throw new BudgetExhausted();
+    }
+    if (response.failure === 'timeout') {
+      context.timeouts.set(request.kmeUrl, (context.timeouts.get(request.kmeUrl) ?? 0) + 1);
+      const kmeId = target.kmes.find((kme) => new URL(kme.url).origin === request.kmeUrl)?.id ?? request.kmeUrl;
+      if (!context.hangReported.has(request.kmeUrl)) {
+        context.hangReported.add(request.kmeUrl);
+        report({ kind: 'hang', message: `${kmeId} did not answer ${request.method} ${request.path} within ${timeoutMs} ms: the request was in flight when it stopped answering`, entry });
+      }
+      return entry;
+    }
+    context.timeouts.delete(request.kmeUrl);
     if (response.failure !== undefined) {
-      findings.push({ kind: 'transport', message: `${request.method} ${request.path}: ${response.failure} (${response.failureDetail ?? ''})`, entry: entry.id });
+      report({ kind: 'transport', message: `${request.method} ${request.path}: ${response.failure} (${response.failureDetail ?? ''})`, entry });
     } else {
       if (response.status >= 500 && response.status !== 503) {
-        violations.push({ ...violation('I13', `${request.method} ${request.path} answered ${response.status}`, { status: response.status, body: response.text.slice(0, 200) }), entries: [entry.id] });
+        violations.push({ ...violation('I13', `${request.method} ${request.path} answered ${response.status}`, { status: response.status, body: entry.shown.slice(0, 200) }), entries: [entry.id], replayable: true });
       }
       if (response.status !== 200 && !isErrorBody(response.json)) {
-        findings.push({ kind: 'format', message: `${request.method} ${request.path} answered ${response.status} with a body that is not an ETSI Error object (C41): ${response.text.slice(0, 80)}`, entry: entry.id });
+        report({ kind: 'format', message: `${request.method} ${request.path} answered ${response.status} with a body that is not an ETSI Error object (C41): ${entry.shown.slice(0, 80)}`, entry });
       }
     }
     return entry;
@@ -116,17 +203,42 @@ export function createCheckSession(target: Target): CheckSession {
           .filter((id): id is number => typeof id === 'number')
           .map((id) => exchangeOf.get(id)?.entry.id)
           .filter((id): id is number => id !== undefined);
-        violations.push({ ...found, entries: [...new Set([...related, entry.id])].sort((a, b) => a - b) });
+        violations.push({ ...found, entries: [...new Set([...related, entry.id])].sort((a, b) => a - b), replayable: true });
       }
     }
   }
 
   const atMs = (): number => Math.round(performance.now() - startedAt);
+  let bursts = 0;
+
+  /** Keys delivered by enc_keys, with what an earlier check of the same target was delivered (I1 across checks). */
+  function remember(entry: TranscriptEntry, observed: readonly ObservedKey[]): void {
+    for (const key of observed) {
+      const idHash = context.hashId(key.keyId);
+      const materialHash = key.materialHash.slice(2);
+      // Short keys collide by chance: only material of 64 bits or more is evidence of reuse.
+      const material = key.sizeBits >= 64;
+      context.delivered.ids.add(idHash);
+      if (material) context.delivered.material.add(materialHash);
+      const previous = context.previous;
+      if (previous === null) continue;
+      const sameId = previous.ids.has(idHash);
+      const sameMaterial = material && previous.material.has(materialHash);
+      if (sameId || sameMaterial) {
+        const what = sameId && sameMaterial ? 'key ID and key material' : sameId ? 'key ID' : 'key material';
+        violations.push({
+          ...violation('I1', `enc_keys delivered a ${what} that an earlier check of this target was already delivered (key ${key.keyId})`, { keyId: key.keyId, material: `#${materialHash.slice(0, 8)}`, exchange: entry.id }),
+          entries: [entry.id],
+        });
+      }
+    }
+  }
 
   function encExchange(entry: TranscriptEntry, master: string, slave: string, additional: readonly string[], expectedSizeBits: number | undefined): { exchange: Exchange; entry: TranscriptEntry } | null {
     if (entry.response.failure !== undefined) return null;
-    const observed = keysOf(entry);
+    const observed = keysOf(entry, context);
     for (const key of observed) keys.push({ keyId: key.keyId, master, slaves: [slave, ...additional], sizeBits: key.sizeBits });
+    remember(entry, observed);
     return {
       entry,
       exchange: { op: 'enc', id: entry.id, atMs: atMs(), kmeId: sae(master).kme, callerSaeId: master, slaveSaeId: slave, additionalSlaveSaeIds: additional, expectedSizeBits, status: entry.response.status, keys: observed },
@@ -139,60 +251,43 @@ export function createCheckSession(target: Target): CheckSession {
   }
 
   async function status(master: string, slave: string): Promise<TranscriptEntry> {
-    const entry = await send({ kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), method: 'GET', path: `/api/v1/keys/${encodeURIComponent(slave)}/status` });
+    const entry = await send(statusRequest(master, slave), { op: 'status', master, slave });
     const size = (entry.response.json as { key_size?: unknown } | undefined)?.key_size;
     if (entry.response.status === 200 && typeof size === 'number') defaultSizes.set(`${master}>${slave}`, size);
     return entry;
   }
 
-  function encRequest(master: string, slave: string, request: { number?: number; size?: number; additional?: readonly string[] }, method: 'GET' | 'POST'): Omit<EtsiRequest, 'timeoutMs'> {
-    const base = `/api/v1/keys/${encodeURIComponent(slave)}/enc_keys`;
-    if (method === 'GET') {
-      const query = new URLSearchParams();
-      if (request.number !== undefined) query.set('number', String(request.number));
-      if (request.size !== undefined) query.set('size', String(request.size));
-      const qs = query.toString();
-      return { kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), method, path: qs === '' ? base : `${base}?${qs}` };
-    }
-    const body = {
-      ...(request.number === undefined ? {} : { number: request.number }),
-      ...(request.size === undefined ? {} : { size: request.size }),
-      ...(request.additional === undefined || request.additional.length === 0 ? {} : { additional_slave_SAE_IDs: request.additional }),
-    };
-    return { kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), method, path: base, body: JSON.stringify(body) };
-  }
+  const statusRequest = (master: string, slave: string): Omit<EtsiRequest, 'timeoutMs'> => ({ kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), ...statusPath(slave) });
+  const encRequest = (master: string, slave: string, request: EncShape, method: 'GET' | 'POST'): Omit<EtsiRequest, 'timeoutMs'> => ({ kmeUrl: kmeUrl(sae(master).kme), sae: sae(master), ...encPath(slave, request, method) });
+  const decRequest = (caller: string, master: string, keyIds: readonly string[], kme: string, method: 'GET' | 'POST'): Omit<EtsiRequest, 'timeoutMs'> => ({ kmeUrl: kmeUrl(kme), sae: sae(caller), ...decPath(master, keyIds, method) });
 
-  async function enc(master: string, slave: string, request: { number?: number; size?: number; additional?: readonly string[] }, method: 'GET' | 'POST' = 'POST'): Promise<TranscriptEntry> {
+  async function enc(master: string, slave: string, request: EncShape, method: 'GET' | 'POST' = 'POST'): Promise<TranscriptEntry> {
     const expected = request.size ?? (await keySize(master, slave));
-    const entry = await send(encRequest(master, slave, request, method));
+    const entry = await send(encRequest(master, slave, request, method), { op: 'enc', master, slave, request, method });
     const judged = encExchange(entry, master, slave, request.additional ?? [], expected);
     if (judged !== null) judge([judged]);
     return entry;
   }
 
-  function decRequest(caller: string, master: string, keyIds: readonly string[], options: { kme?: string; method?: 'GET' | 'POST' }): Omit<EtsiRequest, 'timeoutMs'> {
-    const kme = options.kme ?? sae(caller).kme;
-    const base = `/api/v1/keys/${encodeURIComponent(master)}/dec_keys`;
-    if ((options.method ?? 'POST') === 'GET' && keyIds.length === 1) {
-      return { kmeUrl: kmeUrl(kme), sae: sae(caller), method: 'GET', path: `${base}?key_ID=${encodeURIComponent(keyIds[0] as string)}` };
-    }
-    return { kmeUrl: kmeUrl(kme), sae: sae(caller), method: 'POST', path: base, body: JSON.stringify({ key_IDs: keyIds.map((id) => ({ key_ID: id })) }) };
-  }
+  const obliged = (caller: string, kmeId: string): boolean => target.decKeys === 'either-kme' || target.saes.find((candidate) => candidate.id === caller)?.kme === kmeId;
 
   function decExchange(entry: TranscriptEntry, caller: string, master: string, keyIds: readonly string[], kme: string): { exchange: Exchange; entry: TranscriptEntry } | null {
     if (entry.response.failure !== undefined) return null;
-    return { entry, exchange: { op: 'dec', id: entry.id, atMs: atMs(), kmeId: kme, callerSaeId: caller, masterSaeId: master, keyIds, status: entry.response.status, keys: keysOf(entry) } };
+    return { entry, exchange: { op: 'dec', id: entry.id, atMs: atMs(), kmeId: kme, callerSaeId: caller, masterSaeId: master, keyIds, status: entry.response.status, keys: keysOf(entry, context), obliged: obliged(caller, kme) } };
   }
 
   async function dec(caller: string, master: string, keyIds: readonly string[], options: { kme?: string; method?: 'GET' | 'POST' } = {}): Promise<TranscriptEntry> {
-    const entry = await send(decRequest(caller, master, keyIds, options));
-    const judged = decExchange(entry, caller, master, keyIds, options.kme ?? sae(caller).kme);
+    const kme = options.kme ?? sae(caller).kme;
+    const method = options.method === 'GET' && keyIds.length === 1 ? 'GET' : 'POST';
+    const entry = await send(decRequest(caller, master, keyIds, kme, method), { op: 'dec', caller, master, keyIds, kme, method });
+    const judged = decExchange(entry, caller, master, keyIds, kme);
     if (judged !== null) judge([judged]);
     return entry;
   }
 
   return {
     target,
+    context,
     transcript,
     violations,
     findings,
@@ -204,6 +299,7 @@ export function createCheckSession(target: Target): CheckSession {
     dec,
     status,
     keySize,
+    obliged,
     restarted(kmeId) {
       history.observe({ op: 'restart', id: transcript.length, atMs: atMs(), kmeId });
     },
@@ -212,15 +308,19 @@ export function createCheckSession(target: Target): CheckSession {
     },
     async burst(requests) {
       for (const request of requests) if (request.kind === 'enc' && request.request.size === undefined) await keySize(request.master, request.slave);
+      bursts += 1;
+      const burst = bursts;
       const entries = await Promise.all(
-        requests.map((request) =>
-          send(request.kind === 'enc' ? encRequest(request.master, request.slave, request.request, 'POST') : decRequest(request.caller, request.master, request.keyIds, request.kme === undefined ? {} : { kme: request.kme })),
-        ),
+        requests.map((request) => {
+          if (request.kind === 'enc') return send(encRequest(request.master, request.slave, request.request, 'POST'), { op: 'enc', master: request.master, slave: request.slave, request: request.request, method: 'POST' }, burst);
+          const kme = request.kme ?? sae(request.caller).kme;
+          return send(decRequest(request.caller, request.master, request.keyIds, kme, 'POST'), { op: 'dec', caller: request.caller, master: request.master, keyIds: request.keyIds, kme, method: 'POST' }, burst);
+        }),
       );
       const judged = requests.map((request, i) => {
         const entry = entries[i] as TranscriptEntry;
         return request.kind === 'enc'
-          ? encExchange(entry, request.master, request.slave, [], request.request.size ?? defaultSizes.get(`${request.master}>${request.slave}`))
+          ? encExchange(entry, request.master, request.slave, request.request.additional ?? [], request.request.size ?? defaultSizes.get(`${request.master}>${request.slave}`))
           : decExchange(entry, request.caller, request.master, request.keyIds, request.kme ?? sae(request.caller).kme);
       });
       judge(judged.filter((item): item is { exchange: Exchange; entry: TranscriptEntry } => item !== null));

@@ -1,232 +1,102 @@
-// Phase 2 and 3 of a check: fast-check generates workloads of client actions (enc_keys of many shapes, GET
-// and POST, dec_keys by the right slave, the master or a third SAE, through either KME, repeated, with
-// unknown IDs mixed in, status, malformed requests, concurrent bursts; restarts and outages when the target
-// has a kmesim admin API), runs each against the target in a fresh session, and lets the invariant
-// checkers judge the history. A failing workload is shrunk by fast-check to the shortest that still fails.
+// Phases 2 and 3 of a check: seeded workloads, judged by the invariants, every distinct defect shrunk.
+// fast-check generates workloads (workload.ts) and runs each in a fresh session against the target. A run
+// that shows a violation of a group not seen before fails the property; fast-check then shrinks it to the
+// shortest workload that still shows that group. The group is then known, and generation goes on (under
+// the next seed of the check's seed) until the runs or the budget are spent, so one check reports every
+// defect it can see, each with its own shortest example and a count of how often it showed.
 import fc from 'fast-check';
-import type { Violation } from '../model/violation.js';
-import { createCheckSession, detectedAtMs, type CheckSession, type KeyHandle, type TranscriptEntry } from './checkSession.js';
+import { BudgetExhausted } from './checkContext.js';
+import type { CheckContext } from './checkContext.js';
+import { createCheckSession, detectedAtMs, type CheckSession, type SessionViolation } from './checkSession.js';
 import type { Target } from './targetSchema.js';
+import { groupOf, targetNames } from './violationGroups.js';
+import { actionArb, runAction, type Action } from './workload.js';
 
-export type Action =
-  | { readonly t: 'enc'; readonly pair: number; readonly number: number; readonly size: 'default' | 'double' | 'odd'; readonly get: boolean }
-  | { readonly t: 'dec'; readonly key: number; readonly who: 'slave' | 'master' | 'third'; readonly otherEnd: boolean; readonly unknown: boolean; readonly get: boolean }
-  | { readonly t: 'status'; readonly pair: number }
-  | { readonly t: 'burstEnc'; readonly pair: number; readonly width: number }
-  | { readonly t: 'burstDec'; readonly key: number; readonly width: number; readonly otherEnd: boolean }
-  | { readonly t: 'malformed'; readonly pair: number; readonly kind: number }
-  | { readonly t: 'restart'; readonly kme: number }
-  | { readonly t: 'outage'; readonly pair: number };
+export interface GroupExample {
+  readonly group: string;
+  /** The shrunk workload and the session that ran it last (its transcript is the example's history). */
+  readonly actions: readonly Action[];
+  readonly session: CheckSession;
+  readonly violation: SessionViolation;
+}
 
 export interface PropertyOutcome {
   readonly runs: number;
-  readonly failed: boolean;
-  /** The shrunk failing workload and the session that ran it last. */
-  readonly counterexample: readonly Action[] | null;
-  readonly session: CheckSession | null;
-  readonly violations: ReadonlyArray<Violation & { readonly entries: readonly number[] }>;
-  readonly seed: number;
   readonly interrupted: boolean;
+  /** One example per group, in the order the groups were found. */
+  readonly examples: readonly GroupExample[];
+  /** How many violations of each group the generated runs showed (shrinking runs not counted). */
+  readonly occurrences: ReadonlyMap<string, number>;
   /** performance.now() when the first failing workload showed its first violation, before any shrinking. */
   readonly firstFailureAtMs: number | null;
 }
 
-const UNKNOWN_KEY_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
-
-/** The malformed requests a client can send; every one must get a 4xx ETSI Error body, never a 5xx (I13). */
-const MALFORMED: ReadonlyArray<(slave: string, master: string) => { method: 'GET' | 'POST'; path: string; body?: string | { raw: string; contentType: string } }> = [
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: { raw: '{"number": 1', contentType: 'application/json' } }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '[1,2,3]' }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '{"number":"2"}' }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '{"number":-3}' }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '{"number":1e12}' }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '{"number":1.5}' }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '{"size":0}' }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: { raw: 'number=1', contentType: 'application/x-www-form-urlencoded' } }),
-  (slave) => ({ method: 'GET', path: `/api/v1/keys/${slave}/enc_keys?number=abc` }),
-  (slave) => ({ method: 'POST', path: `/api/v1/keys/${slave}/enc_keys`, body: '{"extension_mandatory":[{"kmesim_no_such_extension":true}]}' }),
-  (_slave, master) => ({ method: 'POST', path: `/api/v1/keys/${master}/dec_keys`, body: '{"key_IDs":[]}' }),
-  (_slave, master) => ({ method: 'POST', path: `/api/v1/keys/${master}/dec_keys`, body: '{"key_IDs":"nope"}' }),
-  (_slave, master) => ({ method: 'POST', path: `/api/v1/keys/${master}/dec_keys`, body: '{"key_IDs":[{"key_ID":"not-a-uuid"}]}' }),
-  (_slave, master) => ({ method: 'POST', path: `/api/v1/keys/${master}/dec_keys`, body: '{}' }),
-  (_slave, master) => ({ method: 'GET', path: `/api/v1/keys/${master}/dec_keys` }),
-  (slave) => ({ method: 'GET', path: `/api/v1/keys/${encodeURIComponent(`${slave}/../x`)}/status` }),
-];
-
-function actionArb(withAdmin: boolean, maxBurst: number): fc.Arbitrary<Action> {
-  const pair = fc.nat({ max: 63 });
-  const key = fc.nat({ max: 63 });
-  const choices: Array<fc.WeightedArbitrary<Action>> = [
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('enc' as const), pair, number: fc.integer({ min: 1, max: 4 }), size: fc.constantFrom('default' as const, 'default' as const, 'double' as const, 'odd' as const), get: fc.boolean() }) },
-    {
-      weight: 8,
-      arbitrary: fc.record({ t: fc.constant('dec' as const), key, who: fc.constantFrom('slave' as const, 'slave' as const, 'slave' as const, 'master' as const, 'third' as const), otherEnd: fc.boolean(), unknown: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), get: fc.boolean() }),
-    },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('status' as const), pair }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('burstEnc' as const), pair, width: fc.integer({ min: 2, max: Math.max(2, maxBurst) }) }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('burstDec' as const), key, width: fc.integer({ min: 2, max: Math.max(2, maxBurst) }), otherEnd: fc.boolean() }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('malformed' as const), pair, kind: fc.nat({ max: MALFORMED.length - 1 }) }) },
-  ];
-  if (withAdmin) {
-    choices.push({ weight: 1, arbitrary: fc.record({ t: fc.constant('restart' as const), kme: fc.nat({ max: 1 }) }) });
-    choices.push({ weight: 1, arbitrary: fc.record({ t: fc.constant('outage' as const), pair }) });
-  }
-  return fc.oneof(...choices);
+export interface PropertyOptions {
+  readonly seed: number;
+  readonly runs: number;
+  readonly maxActions?: number;
+  readonly concurrency?: number;
+  /** Groups already seen (in the conformance phase): not shrunk again here, but still counted. */
+  readonly known?: ReadonlySet<string>;
 }
 
-/** Master/slave pairs: each SAE with each other SAE. */
-function pairsOf(target: Target): Array<{ master: string; slave: string }> {
-  const ids = target.saes.map((sae) => sae.id);
-  return ids.flatMap((master) => ids.filter((slave) => slave !== master).map((slave) => ({ master, slave })));
-}
+export async function runPropertyPhase(target: Target, context: CheckContext, options: PropertyOptions): Promise<PropertyOutcome> {
+  const names = targetNames(target);
+  const known = new Set(options.known ?? []);
+  const occurrences = new Map<string, number>();
+  const examples: GroupExample[] = [];
+  let runs = 0;
+  let interrupted = false;
+  let firstFailureAtMs: number | null = null;
+  const arbitrary = fc.array(actionArb(target.admin !== undefined, options.concurrency ?? 8), { minLength: 1, maxLength: options.maxActions ?? 30 });
 
-async function adminCall(session: CheckSession, path: string, body: unknown): Promise<TranscriptEntry | null> {
-  const admin = session.target.admin;
-  if (admin === undefined) return null;
-  const url = new URL(admin);
-  return session.send({
-    kmeUrl: `${url.protocol}//${url.host}`,
-    sae: session.target.adminToken === undefined ? null : { id: 'admin', kme: '', header: 'authorization', value: `Bearer ${session.target.adminToken}`, insecure: true },
-    method: 'POST',
-    path: `${url.pathname.replace(/\/$/, '')}${path}`,
-    body: JSON.stringify(body),
-  });
-}
-
-function pickKey(session: CheckSession, index: number): KeyHandle | undefined {
-  const keys = session.keys;
-  return keys.length === 0 ? undefined : keys[keys.length - 1 - (index % keys.length)];
-}
-
-async function runAction(session: CheckSession, action: Action): Promise<void> {
-  const pairs = pairsOf(session.target);
-  const pairOf = (index: number) => pairs[index % pairs.length] as { master: string; slave: string };
-  switch (action.t) {
-    case 'enc': {
-      const { master, slave } = pairOf(action.pair);
-      const keySize = (await session.keySize(master, slave)) ?? 256;
-      const size = action.size === 'default' ? undefined : action.size === 'double' ? keySize * 2 : keySize + 4;
-      await session.enc(master, slave, { ...(action.number === 1 ? {} : { number: action.number }), ...(size === undefined ? {} : { size }) }, action.get ? 'GET' : 'POST');
-      return;
-    }
-    case 'status': {
-      const { master, slave } = pairOf(action.pair);
-      await session.status(master, slave);
-      return;
-    }
-    case 'dec': {
-      const key = pickKey(session, action.key);
-      if (key === undefined) return;
-      const slave = key.slaves[0] as string;
-      const others = session.target.saes.filter((sae) => sae.id !== key.master && !key.slaves.includes(sae.id));
-      const third = others.find((sae) => sae.kme === session.sae(slave).kme) ?? others[0];
-      const caller = action.who === 'slave' ? slave : action.who === 'master' ? key.master : third?.id;
-      if (caller === undefined) return;
-      const masterKme = session.sae(key.master).kme;
-      const kme = action.otherEnd && action.who === 'slave' && masterKme !== session.sae(slave).kme ? masterKme : session.sae(caller).kme;
-      const ids = action.unknown ? [key.keyId, UNKNOWN_KEY_ID] : [key.keyId];
-      await session.dec(caller, key.master, ids, { kme, method: action.get && ids.length === 1 ? 'GET' : 'POST' });
-      return;
-    }
-    case 'burstEnc': {
-      const { master, slave } = pairOf(action.pair);
-      await session.burst(Array.from({ length: action.width }, () => ({ kind: 'enc' as const, master, slave, request: {} })));
-      return;
-    }
-    case 'burstDec': {
-      const key = pickKey(session, action.key);
-      if (key === undefined) return;
-      const slave = key.slaves[0] as string;
-      const masterKme = session.sae(key.master).kme;
-      const slaveKme = session.sae(slave).kme;
-      // Half the burst through the slave's KME, half (when there are two) through the master's.
-      await session.burst(
-        Array.from({ length: action.width }, (_, i) => ({ kind: 'dec' as const, caller: slave, master: key.master, keyIds: [key.keyId], kme: action.otherEnd && i % 2 === 1 ? masterKme : slaveKme })),
-      );
-      return;
-    }
-    case 'malformed': {
-      const { master, slave } = pairOf(action.pair);
-      const shape = (MALFORMED[action.kind % MALFORMED.length] as (typeof MALFORMED)[number])(slave, master);
-      const sender = shape.path.includes('/dec_keys') ? session.sae(slave) : session.sae(master);
-      await session.send({ kmeUrl: session.kmeUrl(sender.kme), sae: sender, ...shape });
-      return;
-    }
-    case 'restart': {
-      const kme = session.target.kmes[action.kme % session.target.kmes.length] as { id: string };
-      const entry = await adminCall(session, '/faults', { restart: { kme: kme.id, downtimeMs: 0 } });
-      if (entry === null || entry.response.status !== 200) return;
-      session.restarted(kme.id);
-      // A restart must keep every delivered key retrievable (I2): ask for the latest waiting one at once,
-      // by its slave, so that what a restart loses is seen before later traffic hides it.
-      const waiting = session.waitingKeys().at(-1);
-      const slave = waiting?.waitingFor[0];
-      if (waiting !== undefined && slave !== undefined) await session.dec(slave, waiting.master, [waiting.keyId]);
-      return;
-    }
-    case 'outage':
-      await runOutage(session, pairOf(action.pair));
-      return;
-  }
-}
-
-/**
- * With the remote key manager offline, a pool can only shrink: drain it, and once status says it holds
- * fewer keys than asked for, enc_keys must refuse. Keys delivered past that are made up locally (I10).
- */
-async function runOutage(session: CheckSession, pair: { master: string; slave: string }): Promise<void> {
-  if ((await adminCall(session, '/faults', { remote: 'offline' })) === null) return;
-  try {
-    for (let round = 0; round < 40; round++) {
-      const statusEntry = await session.status(pair.master, pair.slave);
-      const status = statusEntry.response.json as { stored_key_count?: unknown; max_key_per_request?: unknown } | undefined;
-      const stored = typeof status?.stored_key_count === 'number' ? status.stored_key_count : null;
-      const perRequest = typeof status?.max_key_per_request === 'number' ? Math.max(1, status.max_key_per_request) : 1;
-      if (stored === null) return;
-      const ask = stored === 0 ? 1 : Math.min(stored, perRequest);
-      const entry = await session.enc(pair.master, pair.slave, ask === 1 ? {} : { number: ask });
-      if (stored === 0) {
-        if (entry.response.status === 200) {
-          session.violations.push({
-            invariant: 'I10',
-            message: `with the remote key manager offline and ${pair.slave}'s pool empty by its own status, enc_keys still delivered keys`,
-            evidence: { status: statusEntry.id, enc: entry.id },
-            entries: [statusEntry.id, entry.id],
-          });
-        }
+  for (let round = 0; runs < options.runs && !interrupted; round++) {
+    // null while generating; the group being shrunk once a run showed a new one.
+    let shrinking: string | null = null;
+    let lastFailing: { session: CheckSession; violation: SessionViolation } | null = null;
+    const property = fc.asyncProperty(arbitrary, async (actions) => {
+      if (shrinking === null && runs >= options.runs) return;
+      const session = createCheckSession(target, context);
+      try {
+        for (const action of actions) await runAction(session, action);
+      } catch (error) {
+        if (!(error instanceof BudgetExhausted)) throw error;
+        interrupted = true;
         return;
       }
-      if (entry.response.status !== 200) return;
+      const shown = session.violations.map((found) => ({ found, group: groupOf(found, names) }));
+      if (shrinking === null) {
+        runs += 1;
+        for (const { group } of shown) occurrences.set(group, (occurrences.get(group) ?? 0) + 1);
+        if (shown.length > 0) firstFailureAtMs ??= Math.min(...session.violations.map((found) => detectedAtMs(session, found.entries)));
+        const fresh = shown.find(({ group }) => !known.has(group));
+        if (fresh === undefined) return;
+        shrinking = fresh.group;
+        lastFailing = { session, violation: fresh.found };
+        throw new Error(`${fresh.found.invariant} ${fresh.found.message}`);
+      }
+      const same = shown.find(({ group }) => group === shrinking);
+      if (same !== undefined) {
+        lastFailing = { session, violation: same.found };
+        throw new Error(`${same.found.invariant} ${same.found.message}`);
+      }
+    });
+    const remaining = context.deadlineAt - performance.now();
+    if (remaining <= 0) {
+      interrupted = true;
+      break;
     }
-  } finally {
-    await adminCall(session, '/faults', { remote: 'online' });
+    const details = await fc.check(property, { seed: options.seed + round, numRuns: options.runs - runs, interruptAfterTimeLimit: Math.max(1, Math.floor(remaining)), markInterruptAsFailure: false });
+    if (details.interrupted) interrupted = true;
+    const found = lastFailing as { session: CheckSession; violation: SessionViolation } | null;
+    if (!details.failed || details.counterexample === null || shrinking === null || found === null) {
+      // A run that threw for another reason than a violation is the checker's own fault: surface it.
+      if (details.failed && shrinking === null && details.errorInstance !== null) throw details.errorInstance;
+      break;
+    }
+    const group: string = shrinking;
+    known.add(group);
+    examples.push({ group, actions: details.counterexample[0], session: found.session, violation: found.violation });
   }
-}
-
-export async function runPropertyPhase(target: Target, options: { seed: number; runs: number; budgetMs: number; maxActions?: number; concurrency?: number }): Promise<PropertyOutcome> {
-  // The session of the most recent failing run: after shrinking, that is the counterexample's own run.
-  let lastFailing: CheckSession | null = null;
-  let runs = 0;
-  let firstFailureAtMs: number | null = null;
-  const property = fc.asyncProperty(fc.array(actionArb(target.admin !== undefined, options.concurrency ?? 8), { minLength: 1, maxLength: options.maxActions ?? 30 }), async (actions) => {
-    const session = createCheckSession(target);
-    runs += 1;
-    for (const action of actions) {
-      await runAction(session, action);
-      if (session.violations.length > 0) break;
-    }
-    if (session.violations.length > 0) {
-      firstFailureAtMs ??= Math.min(...session.violations.map((found) => detectedAtMs(session, found.entries)));
-      lastFailing = session;
-      throw new Error(session.violations.map((v) => `${v.invariant} ${v.message}`).join('; '));
-    }
-  });
-  const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, interruptAfterTimeLimit: options.budgetMs, markInterruptAsFailure: false, endOnFailure: false });
-  if (!details.failed || details.counterexample === null) {
-    return { runs, failed: false, counterexample: null, session: null, violations: [], seed: options.seed, interrupted: details.interrupted, firstFailureAtMs: null };
-  }
-  const [actions] = details.counterexample;
-  // A live KME's state has moved on since, so the failing run is reported as it happened, not replayed.
-  const session = lastFailing as CheckSession | null;
-  return { runs, failed: true, counterexample: actions, session, violations: session?.violations ?? [], seed: options.seed, interrupted: details.interrupted, firstFailureAtMs };
+  return { runs, interrupted, examples, occurrences, firstFailureAtMs };
 }

@@ -20,8 +20,22 @@ const saeSchema = z
   .refine((sae) => (sae.header !== undefined) !== (sae.cert !== undefined), { message: 'give either header (with value) or cert and key' })
   .refine((sae) => sae.cert === undefined || sae.key !== undefined, { message: 'cert needs key' });
 
+const keysPathSchema = z.string().regex(/^\/[^?#]*[^/?#]$/, 'a path such as /api/v1/keys (leading slash, no trailing slash)');
+
 export const targetSchema = z.strictObject({
-  kmes: z.array(z.strictObject({ id: z.string().min(1), url: z.url() })).min(1).max(2),
+  /**
+   * The KMEs. A path in the URL is a prefix under which the KME serves everything (http://host/qkd →
+   * http://host/qkd/api/v1/keys/…); `keysPath` replaces `/api/v1/keys` for a KME whose ETSI routes sit
+   * elsewhere beside other route sets.
+   */
+  kmes: z.array(z.strictObject({ id: z.string().min(1), url: z.url(), keysPath: keysPathSchema.optional() })).min(1).max(2),
+  /** Where the ETSI routes are on every KME that does not say otherwise. */
+  keysPath: keysPathSchema.default('/api/v1/keys'),
+  /**
+   * Which KMEs serve a slave's dec_keys: only the KME it is attached to, or either KME of the link. The
+   * spec leaves it open; unknown means a refusal anywhere but the slave's own KME is not judged.
+   */
+  decKeys: z.enum(['slave-kme', 'either-kme']).optional(),
   saes: z.array(saeSchema).min(2),
   /** The profile the target claims; `lenient` targets keep keys after dec_keys, so I3 is not judged. */
   profile: z.string().default('strict'),

@@ -82,7 +82,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--runs <n>', 'random workloads to run', '25')
     .option('--concurrency <n>', 'the widest concurrent burst of requests', '8')
     .option('--budget <duration>', 'stop generating workloads after this long', '60s')
-    .option('--out <dir>', 'where to write the check reports', 'reports')
+    .option('--out <dir>', 'where to write the check reports and check-fingerprints.json', 'reports')
+    .option('--destructive', 'also run the items that drain key pools or change the target\'s state through its admin API')
+    .option('--compare <path>', 'an earlier check\'s report folder, check.json or check-fingerprints.json: flag key IDs or key material delivered again')
+    .option('--fingerprint-key <file>', 'the secret that keys the fingerprints (default: $KMESIM_FINGERPRINT_KEY, else .kmesim/fingerprint.key, made when missing)')
+    .option('--replays <n>', 'replay each violation\'s transcript n times on fresh keys to measure how often it reproduces (0: never)', '5')
     .action(async (options: CheckCommandOptions) => {
       const { checkCommand } = await import('./checkCommand.js');
       exitCode = await checkCommand(options);

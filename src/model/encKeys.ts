@@ -53,6 +53,8 @@ export function planEncKeys(world: World, command: EncKeysCommand): EncPlanResul
   if (caller === undefined || caller.kmeId !== command.kmeId) return refuse(kmeError('unauthorized'));
   const slave = world.saes.get(command.slaveSaeId);
   if (slave === undefined) return refuse(kmeError('unknownSlave', [{ slave_SAE_ID: command.slaveSaeId }]));
+  // A key agreed with oneself is no key agreement: as for additional_slave_SAE_IDs naming the master (C28).
+  if (slave.id === caller.id) return refuse(kmeError('slaveIsCaller', [{ slave_SAE_ID: command.slaveSaeId }]));
   const { request } = command;
 
   const count = request.number ?? 1;

@@ -36,6 +36,12 @@ export type Exchange =
       readonly keyIds: readonly string[];
       readonly status: number;
       readonly keys: readonly ObservedKey[];
+      /**
+       * Whether the KME asked had to serve this caller. False where the spec leaves it open, e.g. a KME the
+       * caller is not attached to (only the slave's own KME must answer dec_keys): a refusal there is no
+       * loss. Default true.
+       */
+      readonly obliged?: boolean;
     }
   /** The keys waiting for this slave were legitimately discarded (the SAE was deleted). */
   | { readonly op: 'discard'; readonly id: number; readonly atMs: number; readonly saeId: string }
@@ -47,6 +53,18 @@ export interface HistoryCheckerOptions {
   readonly keyTtlMs?: number;
   /** False for KMEs documented to leave keys retrievable after dec_keys (compat profiles). */
   readonly consumeOnDecrypt?: boolean;
+  /**
+   * Count enc_keys per master→slave pair, so that a lost key is blamed on a refused dec_keys (I7) only
+   * when no later enc_keys of its pair could have dropped it. Off by default (the simulator's model sees
+   * the cause itself, and the count costs a map entry per pair); the black-box checker turns it on.
+   */
+  readonly attributeLosses?: boolean;
+  /**
+   * Whether a master may read back the key it was issued through dec_keys. The spec is silent and some
+   * KMEs allow it (the black-box checker accepts it); kmesim's profiles refuse it, so in its own runs a
+   * master that got its key back is an I5. Default false.
+   */
+  readonly masterMayReadBack?: boolean;
 }
 
 interface IssuedKey {
@@ -58,8 +76,12 @@ interface IssuedKey {
   readonly issuedAtMs: number;
   /** Slave → the exchange that retrieved it; null until a first retrieval (most keys retire at once). */
   retrievedBy: Map<string, number> | null;
-  /** A refused dec_keys that named this key by a rightful slave: if the key is gone later, that is why. */
-  refusedIn: number | null;
+  /** A refused dec_keys that named this key by a rightful slave: if the key is gone later, it may be why. */
+  refusedIn: { readonly exchange: number } | null;
+  /** Restarts observed when the key was issued: a loss after a later restart is the restart's doing. */
+  readonly restartsAtIssue: number;
+  /** Successful enc_keys of the pair (master → first slave) up to and including the one that issued it. */
+  readonly pairEncsAtIssue: number;
 }
 
 export interface HistoryChecker {
@@ -81,6 +103,11 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
   const retiredMaterial = new IdSet();
   const consumeOnDecrypt = options.consumeOnDecrypt ?? true;
   let observed = 0;
+  let restarts = 0;
+  /** Successful enc_keys per master→slave pair: a later one may have dropped the pair's earlier keys. */
+  const pairEncs = new Map<string, number>();
+  const pairOf = (master: string, slave: string): string => `${master}\u0000${slave}`;
+  const pairEncsOf = (key: IssuedKey): number => (options.attributeLosses === true ? (pairEncs.get(pairOf(key.masterSaeId, key.slaveSaeIds[0] ?? '')) ?? 0) : 0);
 
   /** A key leaves the full records: retrieved by every slave, or expired or discarded (no longer judged). */
   const retire = (key: IssuedKey, how: 'retrieved' | 'gone'): void => {
@@ -105,6 +132,10 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
 
   function observeEnc(exchange: Extract<Exchange, { op: 'enc' }>): Violation[] {
     if (exchange.status !== SUCCESS) return [];
+    if (options.attributeLosses === true) {
+      const pair = pairOf(exchange.callerSaeId, exchange.slaveSaeId);
+      pairEncs.set(pair, (pairEncs.get(pair) ?? 0) + 1);
+    }
     const found: Violation[] = [];
     for (const key of exchange.keys) {
       const earlier = issued.get(key.keyId);
@@ -151,6 +182,8 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
         issuedAtMs: exchange.atMs,
         retrievedBy: null,
         refusedIn: null,
+        restartsAtIssue: restarts,
+        pairEncsAtIssue: options.attributeLosses === true ? (pairEncs.get(pairOf(exchange.callerSaeId, exchange.slaveSaeId)) ?? 0) : 0,
       });
     }
     return found;
@@ -171,7 +204,9 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
 
     if (exchange.status === SUCCESS) {
       const returned = exchange.keys.map((key) => key.keyId);
-      if (returned.length !== exchange.keyIds.length || returned.some((id, i) => id !== exchange.keyIds[i])) {
+      // The spec fixes no order for the keys of a dec_keys answer: the same IDs in any order are right.
+      const sorted = (ids: readonly string[]): string => JSON.stringify([...ids].sort());
+      if (returned.length !== exchange.keyIds.length || sorted(returned) !== sorted(exchange.keyIds)) {
         found.push(
           violation('I2', 'dec_keys answered 200 with other keys than the ones asked for', {
             requested: exchange.keyIds,
@@ -192,6 +227,14 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
                 kme: exchange.kmeId,
               }),
             );
+          }
+          continue;
+        }
+        // A master may read back the key it was issued (some KMEs allow it): it learns nothing new, and
+        // the read must not take the key from its slaves (judged when a slave asks).
+        if (options.masterMayReadBack === true && exchange.callerSaeId === known.masterSaeId && exchange.masterSaeId === known.masterSaeId && !known.slaveSaeIds.includes(exchange.callerSaeId)) {
+          if (key.materialHash !== known.materialHash) {
+            found.push(violation('I4', `key ${key.keyId} came back to its master ${known.masterSaeId} with other bytes than it was issued with`, { keyId: key.keyId, issuedIn: known.issuedBy, retrievedIn: exchange.id }));
           }
           continue;
         }
@@ -238,31 +281,48 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
     }
 
     const refused = exchange.status >= 400 && exchange.status < 500;
+    // A KME that did not have to serve this caller may refuse it: no loss, and no blame for later ones.
+    if (refused && exchange.obliged === false) return found;
     if (refused && allRightful) {
-      for (const key of requested as IssuedKey[]) {
-        const blame = key.refusedIn;
-        found.push(
-          blame === null
-            ? violation('I2', `key ${key.keyId}, delivered to ${key.masterSaeId} for ${exchange.callerSaeId}, could not be retrieved (status ${exchange.status})`, {
-                keyId: key.keyId,
-                issuedIn: key.issuedBy,
-                refusedIn: exchange.id,
-                status: exchange.status,
-              })
-            : violation('I7', `key ${key.keyId} was lost by the refused dec_keys of exchange ${blame}`, {
-                keyId: key.keyId,
-                issuedIn: key.issuedBy,
-                refusedRequest: blame,
-                laterRefusal: exchange.id,
-              }),
-        );
-      }
+      for (const key of requested as IssuedKey[]) found.push(lossOf(key, exchange));
       return found;
     }
     if (refused) {
-      for (const key of requested) if (rightful(key)) key.refusedIn ??= exchange.id;
+      for (const key of requested) {
+        if (rightful(key)) key.refusedIn ??= { exchange: exchange.id };
+      }
     }
     return found;
+  }
+
+  /**
+   * A key its slave had to get was refused. The cause is named only where the history singles it out: a
+   * restart since the key was issued (I2 after a restart); a later enc_keys of its pair, which may have
+   * dropped it (I2 after a later enc_keys); a refused dec_keys that named it with neither of those since it
+   * was issued (I7); otherwise the loss itself (I2).
+   */
+  function lossOf(key: IssuedKey, exchange: Extract<Exchange, { op: 'dec' }>): Violation {
+    const evidence = { keyId: key.keyId, issuedIn: key.issuedBy, refusedIn: exchange.id, status: exchange.status };
+    if (restarts > key.restartsAtIssue) {
+      return violation('I2', `key ${key.keyId}, delivered to ${key.masterSaeId} for ${exchange.callerSaeId}, could not be retrieved after a KME restart (status ${exchange.status})`, evidence);
+    }
+    const blame = key.refusedIn;
+    const later = pairEncsOf(key) > key.pairEncsAtIssue;
+    if (blame !== null && !later) {
+      return violation('I7', `key ${key.keyId} was lost by the refused dec_keys of exchange ${blame.exchange}`, {
+        keyId: key.keyId,
+        issuedIn: key.issuedBy,
+        refusedRequest: blame.exchange,
+        laterRefusal: exchange.id,
+      });
+    }
+    if (later) {
+      return violation('I2', `key ${key.keyId}, delivered to ${key.masterSaeId} for ${exchange.callerSaeId}, could not be retrieved after a later enc_keys for the same pair (status ${exchange.status})`, {
+        ...evidence,
+        ...(blame === null ? {} : { refusedRequest: blame.exchange }),
+      });
+    }
+    return violation('I2', `key ${key.keyId}, delivered to ${key.masterSaeId} for ${exchange.callerSaeId}, could not be retrieved (status ${exchange.status})`, evidence);
   }
 
   return {
@@ -278,6 +338,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
           for (const key of [...issued.values()]) if (key.slaveSaeIds.includes(exchange.saeId)) retire(key, 'gone');
           return [];
         case 'restart':
+          restarts += 1;
           for (const key of issued.values()) key.refusedIn = null;
           return [];
       }

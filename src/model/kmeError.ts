@@ -11,6 +11,7 @@ export type KmeErrorKind =
   | 'sizeOutOfRange'
   | 'badNumber'
   | 'badAdditionalSlaves'
+  | 'slaveIsCaller'
   | 'extensionUnsupported'
   | 'extensionUnmet'
   | 'badKeyIds'
@@ -32,6 +33,7 @@ const ERROR_TABLE: Readonly<Record<KmeErrorKind, { readonly status: 400 | 401 | 
   sizeOutOfRange: { status: 400, message: 'size is outside [min_key_size, max_key_size]' },
   badNumber: { status: 400, message: 'number must be an integer from 1 to max_key_per_request' },
   badAdditionalSlaves: { status: 400, message: 'additional_slave_SAE_IDs is not acceptable' },
+  slaveIsCaller: { status: 400, message: 'the slave SAE must be another SAE than the caller' },
   extensionUnsupported: { status: 400, message: SPEC_ERROR.extensionMandatoryUnsupported },
   extensionUnmet: { status: 400, message: SPEC_ERROR.extensionMandatoryUnmet },
   badKeyIds: { status: 400, message: 'key_IDs must be a non-empty array of valid, distinct key IDs' },

@@ -35,11 +35,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The scenario of one bug: two KMEs, a1 and a2 on the first, b1 and b2 on the second, pools of 20 keys. */
-async function scenarioFor(bug: BugName): Promise<string> {
-  const file = join(dir, `${bug}.yaml`);
+/** The scenario of some bugs: two KMEs, a1 and a2 on the first, b1 and b2 on the second, pools of 200 keys. */
+async function scenarioFor(...bugs: BugName[]): Promise<string> {
+  const file = join(dir, `${bugs.join('+')}.yaml`);
   const lines = [
-    `name: check-${bug}`,
+    `name: check-${bugs.join('-')}`,
     'seeds: [1]',
     'duration: 1h',
     'world:',
@@ -49,8 +49,8 @@ async function scenarioFor(bug: BugName): Promise<string> {
     '    - { name: a2, kme: 0 }',
     '    - { name: b1, kme: 1 }',
     '    - { name: b2, kme: 1 }',
-    '  pool: { capacity: 20 }',
-    `bugs: [${bug}]`,
+    '  pool: { capacity: 200 }',
+    `bugs: [${bugs.join(', ')}]`,
     '',
   ];
   await writeFile(file, lines.join('\n'));
@@ -58,8 +58,8 @@ async function scenarioFor(bug: BugName): Promise<string> {
 }
 
 /** startServer reads bug switches from its options only (the scenario's list is not applied), so both say it. */
-async function startBuggy(bug: BugName): Promise<RunningServer> {
-  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', scenario: await scenarioFor(bug), bugs: [bug] });
+async function startBuggy(...bugs: BugName[]): Promise<RunningServer> {
+  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', scenario: await scenarioFor(...bugs), bugs });
 }
 
 interface Checked {
@@ -76,7 +76,7 @@ function checkBug(bug: BugName): Promise<Checked> {
     checked = (async () => {
       const server = await startBuggy(bug);
       try {
-        const report = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed: SEED, runs: RUNS, budgetMs: BUDGET_MS });
+        const { report } = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed: SEED, runs: RUNS, budgetMs: BUDGET_MS });
         return { report, kmes: server.kmes };
       } finally {
         await server.close();
@@ -106,7 +106,8 @@ async function firstViolation(bug: BugName): Promise<CheckViolation> {
  * returns the HTTP status of each curl command, in order.
  */
 async function paste(script: string): Promise<{ statuses: number[]; output: string }> {
-  const marked = script.replace(/curl -sS /g, "curl -sS -w '\\n@@%{http_code}\\n' ");
+  // Each command prints its answer's status on a line of its own: mark it to find it in the output.
+  const marked = script.split("-w '\\n%{http_code}'").join("-w '\\n@@%{http_code}'");
   const { stdout } = await sh('sh', ['-c', marked], { timeout: 20_000 });
   return { statuses: [...stdout.matchAll(/@@(\d{3})/g)].map((match) => Number(match[1])), output: stdout };
 }
@@ -124,8 +125,53 @@ for (const bug of BUG_NAMES) {
       expect(report.detectedAfterMs, bug).not.toBeNull();
       expect(report.detectedAfterMs as number).toBeGreaterThan(0);
       expect(report.detectedAfterMs as number).toBeLessThanOrEqual(report.wallMs);
-      // Each line is one curl command, possibly keeping its answer in a shell variable for later lines.
-      for (const line of found.transcript) expect(line.curl).toMatch(/^(R\d+=\$\()?curl -sS /);
+      // Each line is one curl command, its answer kept in a shell variable and printed without key bytes.
+      for (const line of found.transcript) expect(line.curl).toMatch(/(^|; |\n)(R\d+=\$\()?curl -sS /);
+    },
+    TEST_TIMEOUT_MS,
+  );
+}
+
+/** Violations found by a history the checker cannot replay on its own (an outage, a drain): not replayed. */
+const NOT_REPLAYED: readonly BugName[] = ['count-drift', 'synthetic-fallback'];
+
+for (const bug of BUG_NAMES.filter((name) => !NOT_REPLAYED.includes(name))) {
+  it(
+    `replays the shrunk transcript of ${bug} and reproduces it at least 3 times in 5`,
+    async () => {
+      const found = await firstViolation(bug);
+      expect(found.reproduced, found.message).not.toBeNull();
+      expect(found.reproduced?.tries).toBe(5);
+      expect(found.reproduced?.reproduced ?? 0, found.transcript.map((line) => line.curl).join('\n')).toBeGreaterThanOrEqual(3);
+    },
+    TEST_TIMEOUT_MS,
+  );
+}
+
+/**
+ * Bugs on together, in two sets: within each set no bug hides another (pop-on-enc loses every key, so it
+ * hides the rest; count-drift's status never shows an empty pool, which the outage probe of
+ * synthetic-fallback needs; partial-consume and no-consume undo each other).
+ */
+const TOGETHER: ReadonlyArray<readonly BugName[]> = [
+  ['no-consume', 'check-then-act', 'size-rounding', 'third-party-read', 'synthetic-fallback', 'restart-loses-keys'],
+  ['count-drift', 'partial-consume', 'double-delivery'],
+];
+
+for (const bugs of TOGETHER) {
+  it(
+    `finds ${bugs.join(', ')} in one check when they are on at once, each as its own group`,
+    async () => {
+      const server = await startBuggy(...bugs);
+      try {
+        const { report } = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed: SEED, runs: 40, budgetMs: BUDGET_MS, replays: 1 });
+        const invariants = new Set<string>(report.violations.map((found) => found.invariant));
+        for (const bug of bugs) expect(invariants.has(BUG_DESCRIPTIONS[bug].breaks), `${bug}: ${summaryOf(report)}`).toBe(true);
+        const groups = report.violations.map((found) => found.group);
+        expect(new Set(groups).size).toBe(groups.length);
+      } finally {
+        await server.close();
+      }
     },
     TEST_TIMEOUT_MS,
   );

@@ -65,7 +65,7 @@ async function sweep(options: ServerOptions, seeds: number, inspect: (target: Ta
     const target = targetSchema.parse(describeTarget(server));
     inspect(target);
     for (let seed = 1; seed <= seeds; seed++) {
-      const report = await runCheck(target, { file: 'target.yaml', seed, runs: RUNS, budgetMs: BUDGET_MS });
+      const { report } = await runCheck(target, { file: 'target.yaml', seed, runs: RUNS, budgetMs: BUDGET_MS });
       expect(dirtOf(report)).toBe('');
       expect(report.passed, `seed ${seed}`).toBe(true);
       expect(report.detectedAfterMs, `seed ${seed}`).toBeNull();

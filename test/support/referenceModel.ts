@@ -64,6 +64,8 @@ export class ReferenceModel {
 
   expectEnc(masterSaeId: string, slaveSaeId: string, count: number, sizeBits: number | undefined, extra: readonly string[]): Expected {
     const size = sizeBits ?? this.setup.defaultSizeBits;
+    // No SAE is its own slave (C28); the core checks this before the request's values.
+    if (slaveSaeId === masterSaeId) return { ok: false, status: 400 };
     if (count < 1 || count > this.setup.maxKeysPerRequest) return { ok: false, status: 400 };
     if (size % 8 !== 0 || size < this.setup.minSizeBits || size > this.setup.maxSizeBits) return { ok: false, status: 400 };
     if (extra.length > this.setup.maxSaeIdCount || extra.includes(masterSaeId) || extra.includes(slaveSaeId)) return { ok: false, status: 400 };

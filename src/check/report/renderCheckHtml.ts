@@ -1,11 +1,13 @@
 // check.html: one self-contained page, no script and nothing fetched, that says in its banner whether the
-// target passed and what broke, then lists each violation and finding with curl commands to paste.
-import type { CheckReport, ConformanceResult, TranscriptLine } from '../checkReport.js';
+// target passed and what broke, then lists each violation group (how often seen, how often reproduced) and
+// finding with commands to paste, what was not run, and the fingerprints.
+import type { CheckReport, ConformanceResult, FingerprintSummary, TranscriptLine } from '../checkReport.js';
+import { transcriptScript } from '../renderCurl.js';
 import { escapeXmlAttribute, escapeXmlText as escape } from '../../sim/report/escapeXml.js';
 import { formatCount, formatPlural, formatWallMs } from '../../sim/report/formatNumber.js';
 import { REPORT_CSS } from '../../sim/report/reportStyle.js';
 import { formatCompactJson } from '../../sim/report/summarizeRun.js';
-import { describeStatus } from './describeOutcome.js';
+import { describeBurst, describeComparison, describeOccurrences, describeReproduction, describeStatus } from './describeOutcome.js';
 import { summarizeCheck, type CheckSummary, type InvariantSummary } from './summarizeCheck.js';
 
 const BANNER_FAILURES_MAX = 5;
@@ -25,6 +27,12 @@ pre.curl { background: #fff; user-select: all; -webkit-user-select: all; }
 .finding { border: 1px solid #d4a72c; background: #fff8c5; border-radius: 6px; padding: 8px 12px; margin: 0 0 8px; }
 .finding .kind { font-weight: 800; color: var(--warn); margin-right: 6px; }
 .finding pre.curl { background: #fff; }
+.counts { margin: 2px 0 6px; font-size: 12.5px; }
+.counts .seen, .counts .rate { font-weight: 700; }
+.counts .group { font-family: var(--mono); color: var(--muted); }
+ol.transcript > li.concurrent { border-left: 3px solid var(--warn); padding-left: 8px; }
+.concurrent-tag { display: inline-block; font-size: 11.5px; font-weight: 700; color: var(--warn); text-transform: uppercase; letter-spacing: 0.04em; }
+ul.skipped { margin: 4px 0 8px; padding-left: 22px; }
 `;
 
 export function renderCheckHtml(report: CheckReport): string {
@@ -54,10 +62,13 @@ export function renderCheckHtml(report: CheckReport): string {
     renderConformance(report.conformance),
     '<h2>Findings</h2>',
     ...renderFindings(report),
+    ...renderSkipped(report),
     '<h2>Property phase</h2>',
     renderProperties(report),
+    ...renderFingerprints(report.fingerprints),
     '<h2>Reproduce</h2>',
     `<pre class="curl">${escape(report.repro)}</pre>`,
+    ...(report.note === '' ? [] : [`<p class="note">${escape(report.note)}</p>`]),
     '</main>',
     '</body>',
     '</html>',
@@ -78,7 +89,7 @@ function renderBanner(report: CheckReport, summary: CheckSummary, verdictWord: s
 /** The first few things that broke, linked: the banner alone should say where to look. */
 function renderFailingList(report: CheckReport): string {
   const failing = [
-    ...report.violations.map((v, i) => ({ href: `#violation-${i + 1}`, label: `${v.invariant} ${v.name}`, text: v.message })),
+    ...report.violations.map((v, i) => ({ href: `#violation-${i + 1}`, label: `${v.invariant} ${v.name}`, text: `${v.message} (${describeOccurrences(v.occurrences)})` })),
     ...report.conformance.flatMap((r, i) => (r.verdict === 'fail' ? [{ href: `#conformance-${i + 1}`, label: `${r.item} ${r.title}`, text: r.detail }] : [])),
     ...report.findings.map((f, i) => ({ href: `#finding-${i + 1}`, label: `${f.kind} finding`, text: f.message })),
   ];
@@ -99,6 +110,7 @@ function renderMeta(report: CheckReport): string {
     ['Profile', escape(target.profile)],
     ['Seed', String(report.seed)],
     ['Time', escape(`${formatPlural(report.runs, 'run')}, budget ${formatWallMs(report.budgetMs)} ms, ${formatWallMs(report.wallMs)} ms wall`)],
+    ['Destructive', report.destructive ? 'run (--destructive)' : 'not run'],
   ];
   return `<dl class="meta">${rows.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join('')}</dl>`;
 }
@@ -108,7 +120,7 @@ function renderInvariantTable(invariants: readonly InvariantSummary[]): string {
     const cell = i.verdict === 'held'
       ? '<td class="held" title="held">✓</td>'
       : i.verdict === 'violated'
-        ? `<td class="violated" title="${formatPlural(i.violations.length, 'violation')}">✗ ${formatCount(i.violations.length)}</td>`
+        ? `<td class="violated" title="${formatPlural(i.violations.length, 'violation group')}, ${describeOccurrences(i.occurrences)}">✗ ${formatCount(i.violations.length)}</td>`
         : '<td class="not-judged" title="not judged by black-box checking">—</td>';
     return `<tr><td class="id">${i.id}</td><td>${escape(i.name)}</td>${cell}</tr>`;
   });
@@ -121,6 +133,7 @@ function renderViolations(report: CheckReport): string[] {
     `<div class="violation" id="violation-${i + 1}">`,
     `<div class="what"><span class="inv">${v.invariant}</span>${escape(v.name)}</div>`,
     `<p>${escape(v.message)}</p>`,
+    `<p class="counts"><span class="seen">${escape(describeOccurrences(v.occurrences))}</span> · phase ${escape(v.phase)} · <span class="rate">${escape(describeReproduction(v.reproduced))}</span> · <span class="group">${escape(v.group)}</span></p>`,
     `<p class="note">Evidence</p><pre>${escape(formatCompactJson(v.evidence))}</pre>`,
     renderTranscript(v.transcript),
     '</div>',
@@ -152,6 +165,23 @@ function renderFindings(report: CheckReport): string[] {
   ].join('\n'));
 }
 
+function renderSkipped(report: CheckReport): string[] {
+  if (report.skipped.length === 0) return [];
+  const items = report.skipped.map((s) => `<li><span class="mono">${escape(s.item)}</span>: ${escape(s.why)}</li>`);
+  return ['<h2>Not run</h2>', `<ul class="skipped">${items.join('')}</ul>`];
+}
+
+function renderFingerprints(fingerprints: FingerprintSummary | null): string[] {
+  if (fingerprints === null) return [];
+  const rows: ReadonlyArray<readonly [string, string]> = [
+    ['File', fingerprints.file === null ? 'not written' : escape(fingerprints.file)],
+    ['Fingerprint key', escape(fingerprints.keyId)],
+    ['Keys', formatCount(fingerprints.keys)],
+    ['Compared', escape(describeComparison(fingerprints) ?? 'with no earlier check')],
+  ];
+  return ['<h2>Fingerprints</h2>', `<dl class="meta">${rows.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join('')}</dl>`];
+}
+
 function renderProperties(report: CheckReport): string {
   const { properties } = report;
   const rows: ReadonlyArray<readonly [string, string]> = [
@@ -168,10 +198,12 @@ function renderTranscript(transcript: readonly TranscriptLine[]): string {
   const items = transcript.map((line) => {
     const bad = line.status === 0 || line.status >= 500 || line.failure !== undefined;
     const response = line.response === '' ? '' : ` <code>${escape(line.response)}</code>`;
-    return `<li><pre class="curl">${escape(line.curl)}</pre><div class="answer">→ <span class="status${bad ? ' bad' : ''}">${escape(describeStatus(line))}</span>${response}</div></li>`;
+    const burst = describeBurst(line);
+    const open = burst === null ? '<li>' : `<li class="concurrent"><span class="concurrent-tag">⇉ ${escape(burst)}</span>`;
+    return `${open}<pre class="curl">${escape(line.curl)}</pre><div class="answer">→ <span class="status${bad ? ' bad' : ''}">${escape(describeStatus(line))}</span>${response}</div></li>`;
   });
   const script = transcript.length > 1
-    ? `<details class="more"><summary>All ${formatCount(transcript.length)} commands as one script</summary><pre class="curl">${escape(transcript.map((line) => line.curl).join('\n'))}</pre></details>`
+    ? `<details class="more"><summary>All ${formatCount(transcript.length)} commands as one script</summary><pre class="curl">${escape(transcriptScript(transcript).trimEnd())}</pre></details>`
     : '';
   return `<ol class="transcript">${items.join('\n')}</ol>${script}`;
 }

@@ -1,10 +1,11 @@
 // check-junit.xml: a "conformance" suite with a test case per checklist item, an "invariants" suite with one
-// per invariant the check judged, and a "transport" suite with a failing case per transport or format
-// finding, so CI dashboards name what broke. Every failure carries its curl transcript and the repro line.
-import type { CheckFinding, CheckReport, ConformanceResult, TranscriptLine } from '../checkReport.js';
+// per invariant the check judged, a "transport" suite with a failing case per transport, format or hang
+// finding, and a "not-run" suite with a skipped case per item the check left out, so CI dashboards name
+// what broke. Every failure carries its transcript (key material redacted) and the repro line.
+import type { CheckFinding, CheckReport, ConformanceResult, SkippedItem, TranscriptLine } from '../checkReport.js';
 import { escapeXmlText, formatAttributes, formatSeconds } from '../../sim/report/escapeXml.js';
 import { formatCompactJson } from '../../sim/report/summarizeRun.js';
-import { describeStatus, shortenText } from './describeOutcome.js';
+import { describeBurst, describeGroupCounts, describeOccurrences, describeReproduction, describeStatus, shortenText } from './describeOutcome.js';
 import { summarizeCheck, type InvariantSummary } from './summarizeCheck.js';
 
 const CLASS_PREFIX = 'kmesim.check';
@@ -21,6 +22,7 @@ export function renderCheckJunit(report: CheckReport): string {
     { name: 'conformance', cases: report.conformance.map((r) => renderConformanceCase(r, report.repro)) },
     { name: 'invariants', cases: summary.judged.map((i) => renderInvariantCase(i, report.repro)) },
     { name: 'transport', cases: report.findings.map((f, i) => renderFindingCase(f, i, report.repro)) },
+    { name: 'not-run', cases: report.skipped.map(renderSkippedCase) },
   ];
   const all = suites.flatMap((suite) => suite.cases);
   const lines = [
@@ -34,6 +36,7 @@ export function renderCheckJunit(report: CheckReport): string {
       `      <property ${formatAttributes({ name: 'profile', value: report.target.profile })}/>`,
       `      <property ${formatAttributes({ name: 'seed', value: report.seed })}/>`,
       `      <property ${formatAttributes({ name: 'repro', value: report.repro })}/>`,
+      `      <property ${formatAttributes({ name: 'destructive', value: String(report.destructive) })}/>`,
       '    </properties>',
       ...suite.cases.flatMap((c) => c.lines),
       '  </testsuite>',
@@ -59,9 +62,11 @@ function renderInvariantCase(invariant: InvariantSummary, repro: string): TestCa
   const open = `    <testcase ${formatAttributes({ name, classname: `${CLASS_PREFIX}.invariants` })}>`;
   const [first, ...others] = invariant.violations;
   if (first === undefined) return { outcome: 'pass', lines: [open.replace(/>$/, '/>')] };
-  const message = others.length > 0 ? `${first.message} (+${others.length} more)` : first.message;
+  const counts = `${describeOccurrences(first.occurrences)}, ${describeReproduction(first.reproduced)}`;
+  const message = `${first.message} (${counts})${others.length > 0 ? ` (+${others.length} more group${others.length === 1 ? '' : 's'})` : ''}`;
   const body = invariant.violations.flatMap((v, i) => [
-    `Violation ${i + 1}: ${v.message}`,
+    `Violation group ${i + 1} (${v.group}): ${v.message}`,
+    describeGroupCounts(v),
     `evidence: ${formatCompactJson(v.evidence)}`,
     ...formatTranscript(v.transcript),
   ]);
@@ -76,13 +81,18 @@ function renderFindingCase(finding: CheckFinding, index: number, repro: string):
   return { outcome: 'fail', lines: [open, renderFailure(finding.message, `${CLASS_PREFIX}.${finding.kind}`, body), '    </testcase>'] };
 }
 
+function renderSkippedCase(item: SkippedItem): TestCase {
+  const open = `    <testcase ${formatAttributes({ name: item.item, classname: `${CLASS_PREFIX}.not-run` })}>`;
+  return { outcome: 'skip', lines: [open, `      <skipped ${formatAttributes({ message: item.why })}/>`, '    </testcase>'] };
+}
+
 function renderFailure(message: string, type: string, body: readonly string[]): string {
   return `      <failure ${formatAttributes({ message, type })}>${escapeXmlText(`\n${body.join('\n')}\n`)}      </failure>`;
 }
 
 function formatTranscript(transcript: readonly TranscriptLine[]): string[] {
   return transcript.flatMap((line, i) => [
-    `${i + 1}. ${line.curl}`,
+    `${i + 1}. ${line.burst === undefined ? '' : `[${describeBurst(line) ?? ''}] `}${line.curl}`,
     `   -> ${describeStatus(line)} ${shortenText(line.response, RESPONSE_CHARS_MAX)}`.trimEnd(),
   ]);
 }

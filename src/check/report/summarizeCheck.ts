@@ -2,7 +2,7 @@
 // check.html can never disagree about what a check found.
 import { INVARIANT_IDS, INVARIANT_NAMES, type InvariantId } from '../../model/violation.js';
 import type { CheckReport, CheckViolation, ConformanceResult } from '../checkReport.js';
-import { formatPlural } from '../../sim/report/formatNumber.js';
+import { formatCount, formatPlural } from '../../sim/report/formatNumber.js';
 
 /** The invariants that HTTP traffic alone can show (INVARIANTS.md); the others need the model's view. */
 export const BLACK_BOX_INVARIANT_IDS: readonly InvariantId[] = ['I1', 'I2', 'I3', 'I4', 'I5', 'I7', 'I9', 'I10', 'I13'];
@@ -13,7 +13,10 @@ export interface InvariantSummary {
   readonly id: InvariantId;
   readonly name: string;
   readonly verdict: InvariantVerdict;
+  /** This invariant's violation groups, most severe first. */
   readonly violations: readonly CheckViolation[];
+  /** How many violations of it were seen over the whole check, all groups together. */
+  readonly occurrences: number;
 }
 
 export interface CheckSummary {
@@ -34,7 +37,8 @@ export function summarizeCheck(report: CheckReport): CheckSummary {
   const invariants = INVARIANT_IDS.map((id): InvariantSummary => {
     const violations = report.violations.filter((v) => v.invariant === id);
     const verdict = violations.length > 0 ? 'violated' : BLACK_BOX_INVARIANT_IDS.includes(id) ? 'held' : 'not-judged';
-    return { id, name: INVARIANT_NAMES[id], verdict, violations };
+    const occurrences = violations.reduce((sum, v) => sum + v.occurrences, 0);
+    return { id, name: INVARIANT_NAMES[id], verdict, violations, occurrences };
   });
   const judged = invariants.filter((i) => i.verdict !== 'not-judged');
   const violated = invariants.filter((i) => i.verdict === 'violated').map((i) => i.id);
@@ -44,8 +48,9 @@ export function summarizeCheck(report: CheckReport): CheckSummary {
       + (conformance.skip > 0 ? `, ${conformance.skip} skipped` : ''),
     violated.length === 0
       ? `${judged.length} invariants held`
-      : `${formatPlural(report.violations.length, 'invariant violation')} (${violated.join(', ')})`,
+      : `${formatPlural(report.violations.length, 'violation group')} (${violated.join(', ')})`,
     formatPlural(report.findings.length, 'finding'),
+    ...(report.skipped.length === 0 ? [] : [`${formatCount(report.skipped.length)} not run`]),
   ];
   return { verdict: report.passed ? 'pass' : 'fail', conformance, invariants, judged, violated, headline: parts.join(' · ') };
 }

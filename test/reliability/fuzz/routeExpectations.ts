@@ -53,6 +53,8 @@ export function expectEncPost(ctx: PlanContext, kmeId: string, caller: string | 
   if (verdict === 'format') return BAD_REQUEST;
   const who = judgeCallerAndSlave(ctx.ledger, kmeId, caller, slaveId);
   if (who !== 200) return { expect: [who] };
+  // No SAE is its own slave (C28).
+  if (slaveId === caller) return BAD_REQUEST;
   if (verdict === 'value') return BAD_REQUEST;
   return delivered(ctx, kmeId, caller, slaveId, parsed.value as Record<string, unknown>);
 }
@@ -63,6 +65,8 @@ export function expectEncGet(ctx: PlanContext, kmeId: string, caller: string | n
   if (verdict === 'format') return BAD_REQUEST;
   const who = judgeCallerAndSlave(ctx.ledger, kmeId, caller, slaveId);
   if (who !== 200) return { expect: [who] };
+  // No SAE is its own slave (C28).
+  if (slaveId === caller) return BAD_REQUEST;
   if (verdict === 'value') return BAD_REQUEST;
   const request = Object.fromEntries(Object.entries(parseQuery(query)).map(([name, value]) => [name, Number(value)]));
   return delivered(ctx, kmeId, caller, slaveId, request);
