@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { runCheck } from '../src/check/runCheck.js';
 import { targetSchema } from '../src/check/targetSchema.js';
 import { startServer } from '../src/http/startServer.js';
+import { createScenarioSetup } from '../src/sim/scenarioSetup.js';
 import { describeTarget } from '../src/http/targetFile.js';
 import { BUG_DESCRIPTIONS, BUG_NAMES, type BugName } from '../src/model/bugs.js';
 import type { BenchFigures, BenchSection } from './main.js';
@@ -33,7 +34,7 @@ interface Detection {
 }
 
 async function checkOnce(scenario: string, bug: BugName, seed: number): Promise<Detection> {
-  const server = await startServer({ port: 0, host: '127.0.0.1', seed: 1, clock: 'real', scenario, bugs: [bug] });
+  const server = await startServer({ port: 0, host: '127.0.0.1', seed: 1, clock: 'real', setup: createScenarioSetup(scenario), bugs: [bug] });
   try {
     const { report } = await runCheck(targetSchema.parse(describeTarget(server)), { file: 'target.yaml', seed, runs: RUNS, budgetMs: BUDGET_MS, replays: 0 });
     const found = report.violations.find((violation) => violation.invariant === BUG_DESCRIPTIONS[bug].breaks);

@@ -42,10 +42,15 @@ export { createHistoryChecker, type Exchange, type HistoryChecker, type Observed
 export { checkStep, checkWorld, snapshotCounts, type CountsSnapshot } from './model/worldInvariants.js';
 export { describeWorldState, worldDigest } from './model/worldDigest.js';
 
+// Faults and a server's setup (the engine both drivers share)
+export { faultSchema, type Fault } from './engine/faults.js';
+export { SERVER_KME_IDS, type SaeSpec, type ServerSetup, type SetupRequest, type SetupResolver } from './engine/serverSetup.js';
+
 // The simulator
 export { runScenario, type RunOptions } from './sim/runScenario.js';
 export { loadScenarios, parseScenario, ScenarioError } from './sim/loadScenario.js';
 export { scenarioSchema, type Scenario } from './sim/scenarioSchema.js';
+export { createScenarioSetup } from './sim/scenarioSetup.js';
 export type { RunReport } from './sim/runReport.js';
 export { writeReports } from './sim/report/writeReports.js';
 

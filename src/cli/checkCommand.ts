@@ -9,7 +9,7 @@ import { describeComparison, describeGroupCounts } from '../check/report/describ
 import { writeCheckReports } from '../check/report/writeCheckReports.js';
 import { runCheck, TargetUnreachableError } from '../check/runCheck.js';
 import { loadTarget, TargetError } from '../check/targetSchema.js';
-import { parseDuration } from '../sim/duration.js';
+import { parseDuration } from '../engine/duration.js';
 import { parseInteger, UsageError } from './usageError.js';
 
 /** Where the fingerprint key is kept when neither --fingerprint-key nor KMESIM_FINGERPRINT_KEY names one. */

@@ -1,5 +1,7 @@
 // `kmesim replay <trace.jsonl>`: re-executes the run a trace came from (its first line holds the
 // scenario, the seed and the bug switches) and confirms that every line, and so the fingerprint, match.
+// The scenario's file is not needed: the first line carries the parsed scenario itself (with its name
+// and content hash, not its path), so a trace replays wherever it is and whether or not the file exists.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { BugName } from '../model/bugs.js';
@@ -16,7 +18,7 @@ export async function replayCommand(file: string, out: NodeJS.WritableStream = p
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const recorded = text.split('\n').filter((line) => line.length > 0);
-  let header: { k?: unknown; definition?: unknown; seed?: unknown; bugs?: unknown; file?: unknown };
+  let header: { k?: unknown; definition?: unknown; seed?: unknown; bugs?: unknown };
   try {
     header = JSON.parse(recorded[0] ?? '') as typeof header;
   } catch {
@@ -29,7 +31,8 @@ export async function replayCommand(file: string, out: NodeJS.WritableStream = p
   const replayed: string[] = [];
   const report = runScenario(parsed.data, {
     seed: header.seed,
-    file: typeof header.file === 'string' ? header.file : file,
+    // The trace is where this run's scenario was read from; the path only reaches the discarded report.
+    file,
     bugs: Array.isArray(header.bugs) ? (header.bugs as BugName[]) : [],
     traceSink: (line) => replayed.push(line),
   });

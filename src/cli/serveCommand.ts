@@ -45,6 +45,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
   const port = parseInteger('--port', options.port);
   const ports = kmes ?? 1;
   if (port + ports - 1 > 65_535) throw new UsageError(`--port must be at most ${65_536 - ports}, got ${port}`);
+  // The simulator's scenario modules (YAML, faker users) load only for a server that plays a scenario.
+  const setup = options.scenario === undefined ? undefined : (await import('../sim/scenarioSetup.js')).createScenarioSetup(options.scenario);
   let server;
   try {
     server = await startServer({
@@ -57,7 +59,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       authHeader: options.authHeader,
       allowHeaderAuthBeyondLoopback: options.allowHeaderAuth === true,
       ...(options.db === undefined ? {} : { db: options.db }),
-      ...(options.scenario === undefined ? {} : { scenario: options.scenario }),
+      ...(setup === undefined ? {} : { setup }),
       bugs,
       clock: options.clock,
       ...(options.syncLatency === undefined ? {} : { syncLatencyMs: parseInteger('--sync-latency', options.syncLatency) }),

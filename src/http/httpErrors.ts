@@ -59,6 +59,8 @@ export function createErrorHandler(onBug: (error: unknown) => void): ErrorReques
       case 'request.size.invalid':
       case 'stream.encoding.set':
         return sendError(res, 400, 'request body could not be read');
+      // Not a body parser's error, or a kind not named above: judged by its status below.
+      case undefined:
       default:
         break;
     }

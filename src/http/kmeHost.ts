@@ -11,9 +11,9 @@ import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
 import { describeCommand } from '../model/describeCommand.js';
 import { checkStep, checkWorld, poolsCommandMayChange, snapshotCounts } from '../model/worldInvariants.js';
-import type { World } from '../model/world.js';
+import { availableKeys, type World } from '../model/world.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
-import { EventQueue } from '../sim/eventQueue.js';
+import { EventQueue } from '../engine/eventQueue.js';
 import type { HostClock } from './hostClock.js';
 
 export interface HostFaults {
@@ -58,15 +58,32 @@ export interface KmeHost {
   tick(): void;
   violations(): { readonly live: readonly Violation[]; readonly audit: readonly Violation[] };
   traceLines(): readonly string[];
+  /**
+   * Does something at a time of the host's clock, in order with its sync timers: a command (run at that
+   * time, journaled and judged like any other), then `apply` (a change to the host's faults). A clock
+   * advance returns only once everything due by then has happened.
+   */
+  at(atMs: number, action: TimedAction): void;
   /** Replaces the world (reset); checkers and trace start over. */
   replaceWorld(world: World): void;
   close(): void;
 }
 
+/** A scheduled change: a fault's start or end from a scenario or the admin API. */
+export interface TimedAction {
+  readonly command?: KmeCommand;
+  readonly apply?: (atMs: number) => void;
+}
+
 /** The journal could not be written: the host refuses every further request (answered 503, C32). */
 export class StorageError extends Error {}
 
-type Timer = { readonly type: 'sync.answer'; readonly poolId: string; readonly linkId: string; readonly attempt: number; readonly keyCount: number } | { readonly type: 'sync.retry'; readonly poolId: string; readonly attempt: number };
+type Timer =
+  | { readonly type: 'sync.answer'; readonly poolId: string; readonly linkId: string; readonly attempt: number; readonly keyCount: number }
+  | { readonly type: 'sync.retry'; readonly poolId: string; readonly attempt: number }
+  /** The profile's scheduled sync of every pool below capacity (every `scheduledSyncMs`, as in the simulator). */
+  | { readonly type: 'sync.scheduled' }
+  | { readonly type: 'action'; readonly action: TimedAction };
 
 const READ_ONLY = new Set<KmeCommand['type']>(['keys.status', 'clock.tick']);
 
@@ -78,6 +95,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   let world = options.world;
   let timers = new EventQueue<Timer>();
   let history: HistoryChecker = newHistory(world);
+  // The first scheduled sync comes one period after the world's time, then one every period.
+  timers.push(world.nowMs + world.config.profile.scheduledSyncMs, { type: 'sync.scheduled' });
   let live: Violation[] = [];
   // Trace lines are kept as the objects they are made of (nothing changes them later) and written out as JSON
   // when someone reads the trace, not on every request.
@@ -97,6 +116,15 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (trace.length > traceLimit) trace = trace.slice(trace.length - Math.floor(traceLimit * 0.9));
   }
 
+  function wake(): void {
+    const next = timers.peekTime();
+    if (next !== undefined) clock.wakeAt(next, tick);
+  }
+
+  function scheduleSyncRound(fromMs: number): void {
+    timers.push(fromMs + world.config.profile.scheduledSyncMs, { type: 'sync.scheduled' });
+  }
+
   function schedule(effects: readonly KmeEffect[], nowMs: number): void {
     for (const effect of effects) {
       if (effect.type === 'sync.requested') {
@@ -105,8 +133,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
         timers.push(effect.atMs, { type: 'sync.retry', poolId: effect.poolId, attempt: effect.attempt });
       }
     }
-    const next = timers.peekTime();
-    if (next !== undefined) clock.wakeAt(next, tick);
+    wake();
   }
 
   function judge(command: KmeCommand, outcome: StepOutcome, before: ReturnType<typeof snapshotCounts>, nowMs: number): void {
@@ -123,7 +150,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     }
     const found = checkStep(world, before, command, outcome, nowMs);
     exchangeId += 1;
-    const exchange = exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits });
+    const exchange = exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits }, world);
     if (exchange !== null) found.push(...history.observe(exchange));
     if (found.length > 0 && live.length < 1_000) live.push(...found);
     // Looking (an admin read brings the world up to the clock) leaves no trace unless something happened.
@@ -165,10 +192,29 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     return finish(command, executeCommand(world, command, nowMs), before, nowMs);
   }
 
+  /** A command at a given time, without first running what else came due (the caller is running it). */
+  function runAt(command: KmeCommand, at: number, pools: readonly string[] | undefined): void {
+    const before = snapshotCounts(world, pools);
+    finish(command, executeCommand(world, command, at), before, at);
+  }
+
   function runDueTimers(nowMs: number): void {
     for (let due = timers.peekTime(); due !== undefined && due <= nowMs; due = timers.peekTime()) {
       const timer = timers.pop()?.event as Timer;
       const at = Math.max(due, world.nowMs);
+      if (timer.type === 'sync.scheduled') {
+        for (const pool of world.pools.values()) {
+          if (!pool.deleted && availableKeys(pool) < pool.capacity) runAt({ type: 'sync.start', poolId: pool.id, reason: 'scheduled' }, at, [pool.id]);
+        }
+        scheduleSyncRound(due);
+        continue;
+      }
+      if (timer.type === 'action') {
+        const { command, apply } = timer.action;
+        if (command !== undefined) runAt(command, at, poolsCommandMayChange(world, command));
+        apply?.(at);
+        continue;
+      }
       const before = snapshotCounts(world, [timer.poolId]);
       const command: KmeCommand =
         timer.type === 'sync.retry'
@@ -194,6 +240,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     return finish(command, checked.commit(nowMs), before, nowMs);
   }
 
+  wake();
+
   return {
     get world() {
       return world;
@@ -214,6 +262,10 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       return outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys.map((key) => materialOf(world.config.seed, key)) : [];
     },
     tick,
+    at(atMs, action) {
+      timers.push(atMs, { type: 'action', action });
+      wake();
+    },
     violations() {
       return { live, audit: checkWorld(world) };
     },
@@ -223,6 +275,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     replaceWorld(next) {
       world = next;
       timers = new EventQueue<Timer>();
+      scheduleSyncRound(next.nowMs);
+      wake();
       history = newHistory(next);
       live = [];
       trace = [];

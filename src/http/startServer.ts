@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
-import { resolveProfile, type Profile } from '../model/profiles.js';
+import type { Fault } from '../engine/faults.js';
+import { SERVER_KME_IDS, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
+import { resolveProfile } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
-import type { Fault } from '../sim/scenarioSchema.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createRequestListener } from './createApp.js';
 import { createHostClock } from './hostClock.js';
@@ -34,7 +35,11 @@ export interface ServerOptions {
   /** Header mode beyond loopback lets anyone claim any SAE ID: it needs this to be said explicitly. */
   readonly allowHeaderAuthBeyondLoopback?: boolean;
   readonly db?: string;
-  readonly scenario?: string;
+  /**
+   * What to play (profile, KMEs, SAEs, faults): a setup, or a resolver asked once the seed is settled
+   * (a scenario's users are drawn from it). Without one: `kmes` KMEs with two SAEs each, no faults.
+   */
+  readonly setup?: ServerSetup | SetupResolver;
   readonly bugs?: readonly BugName[];
   readonly clock?: 'real' | 'manual';
   readonly syncLatencyMs?: number;
@@ -70,48 +75,19 @@ export interface RunningServer extends ReadyInfo {
 
 export class ServerStartError extends Error {}
 
-interface SaeSpec {
-  readonly id: string;
-  readonly kmeId: string;
-  readonly name?: string;
-  readonly email?: string;
+function defaultSetup(options: ServerOptions): ServerSetup {
+  const kmeIds = SERVER_KME_IDS.slice(0, options.kmes ?? 1);
+  const profile = resolveProfile(options.profile ?? 'strict');
+  // Two SAEs on every KME, so a bare `serve` is usable at once.
+  const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
+  return { profile, saes, kmeIds, faults: [], bugs: [] };
 }
 
-const KME_IDS = ['KME_A', 'KME_B'] as const;
-
-interface Setup {
-  readonly profile: Profile;
-  readonly saes: SaeSpec[];
-  readonly kmeIds: string[];
-  readonly faults: readonly Fault[];
-  readonly syncLatencyMs?: number;
-  readonly bugs: readonly BugName[];
-}
-
-async function resolveSetup(options: ServerOptions, seed: number): Promise<Setup> {
-  if (options.scenario === undefined) {
-    const kmeIds = KME_IDS.slice(0, options.kmes ?? 1) as string[];
-    const profile = resolveProfile(options.profile ?? 'strict');
-    // Two SAEs on every KME, so a bare `serve` is usable at once.
-    const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
-    return { profile, saes, kmeIds, faults: [], bugs: [] };
-  }
-  // The simulator's scenario modules (YAML, faker users) load only for a server that plays a scenario.
-  const [{ loadScenarios }, { buildProfile }, { createRng }, { createUsers }] = await Promise.all([
-    import('../sim/loadScenario.js'),
-    import('../sim/runScenario.js'),
-    import('../sim/rng.js'),
-    import('../sim/simUsers.js'),
-  ]);
-  const [loaded] = await loadScenarios(options.scenario);
-  if (loaded === undefined) throw new ServerStartError(`no scenario in ${options.scenario}`);
-  const { scenario } = loaded;
-  const kmeIds = KME_IDS.slice(0, options.kmes ?? scenario.world.kmes) as string[];
-  // The scenario's pool sizes, key size and TTL apply on top of whichever profile is asked for.
-  const profile = buildProfile(scenario, options.profile ?? scenario.world.profile);
-  const users = createUsers(scenario, createRng(`${scenario.name}:${seed}`).fork('users'));
-  const saes = users.map((user) => ({ id: user.saeId, kmeId: kmeIds[user.kmeIndex % kmeIds.length] as string, name: user.displayName, email: user.email }));
-  return { profile, saes, kmeIds, faults: scenario.faults, syncLatencyMs: scenario.world.sync.latency, bugs: scenario.bugs };
+async function resolveSetup(options: ServerOptions, seed: number): Promise<ServerSetup> {
+  const { setup } = options;
+  if (setup === undefined) return defaultSetup(options);
+  if (typeof setup !== 'function') return setup;
+  return setup({ seed, ...(options.kmes === undefined ? {} : { kmes: options.kmes }), ...(options.profile === undefined ? {} : { profile: options.profile }) });
 }
 
 interface PlannedFault {
@@ -121,7 +97,7 @@ interface PlannedFault {
   readonly apply: () => void;
 }
 
-/** A scenario's faults, on the server's clock: each start and end happens once its time has come. */
+/** The setup's faults, on the server's clock: each start and end happens once its time has come. */
 function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[], logger: Logger): () => void {
   const plan: PlannedFault[] = [];
   for (const fault of faults) {
@@ -192,6 +168,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  if (options.setup !== undefined && typeof options.setup !== 'function' && (options.kmes !== undefined || options.profile !== undefined)) {
+    throw new ServerStartError('startServer: a setup names its own KMEs and profile; give kmes and profile to its resolver instead');
+  }
   const logger = options.logger ?? (options.logLevel === undefined ? SILENT_LOGGER : createLogger(options.logLevel));
   const bindHost = options.host ?? '127.0.0.1';
   const auth = options.auth ?? 'header';
@@ -220,7 +199,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store?.close();
     throw error;
   });
-  // A scenario's own bug switches apply too, as they do in the simulator.
+  // The setup's own bug switches (a scenario's) apply too, as they do in the simulator.
   for (const bug of setup.bugs) if (!bugs.includes(bug)) bugs.push(bug);
   if (store !== null && bugs.includes('check-then-act')) {
     store.close();

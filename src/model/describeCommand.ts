@@ -10,7 +10,16 @@ export function describeCommand(command: KmeCommand): Record<string, unknown> {
       return { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, ids: command.keyIds };
     case 'keys.status':
       return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId };
-    default: {
+    case 'sae.register':
+    case 'sae.delete':
+    case 'sync.start':
+    case 'sync.complete':
+    case 'sync.fail':
+    case 'sync.retry':
+    case 'remote.down':
+    case 'remote.up':
+    case 'clock.tick':
+    case 'kme.restart': {
       const { type: _type, ...rest } = command;
       return rest;
     }

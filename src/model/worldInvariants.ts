@@ -74,7 +74,12 @@ export function poolsCommandMayChange(world: World, command: KmeCommand): string
     case 'sync.fail':
     case 'sync.retry':
       return [command.poolId];
-    default:
+    case 'sae.register':
+    case 'sae.delete':
+    case 'remote.down':
+    case 'remote.up':
+    case 'clock.tick':
+    case 'kme.restart':
       return undefined;
   }
 }
@@ -98,7 +103,13 @@ export function poolsTouchedBy(world: World, command: KmeCommand, outcome: StepO
     case 'sync.retry':
       touched.add(command.poolId);
       break;
-    default:
+    case 'keys.status':
+    case 'sae.register':
+    case 'sae.delete':
+    case 'remote.down':
+    case 'remote.up':
+    case 'clock.tick':
+    case 'kme.restart':
       break;
   }
   return touched;

@@ -1,5 +1,5 @@
 // A scenario's expected outcomes, judged at the end of a run against what the run counted.
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../engine/duration.js';
 import type { ExpectationResult } from './runReport.js';
 import type { Expectation, Scenario } from './scenarioSchema.js';
 

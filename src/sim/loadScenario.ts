@@ -4,7 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../engine/duration.js';
 import { scenarioSchema, type Scenario } from './scenarioSchema.js';
 
 export interface ScenarioIssue {
@@ -232,7 +232,13 @@ function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
     case 'too_small':
       if (issue.origin === 'string' && issue.minimum === 1) return 'must not be empty';
       return describeBound('at least', 'greater than', issue.origin, issue.minimum, issue.inclusive);
-    default:
+    // zod's own messages say these well enough.
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_format':
+    case 'invalid_key':
+    case 'not_multiple_of':
+    case 'unrecognized_keys':
       return undefined;
   }
 }

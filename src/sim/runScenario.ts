@@ -14,8 +14,8 @@ import { violation, type Violation } from '../model/violation.js';
 import { availableKeys, createWorld } from '../model/world.js';
 import type { BugName } from '../model/bugs.js';
 import { reportCoverage } from './coverageReport.js';
-import { formatDuration } from './duration.js';
-import { EventQueue } from './eventQueue.js';
+import { formatDuration } from '../engine/duration.js';
+import { EventQueue } from '../engine/eventQueue.js';
 import { evaluateExpectations, type RunTally } from './expectations.js';
 import { createRng } from './rng.js';
 import type { RunReport } from './runReport.js';
@@ -23,10 +23,11 @@ import type { Fault, Scenario } from './scenarioSchema.js';
 import { createSeriesRecorder } from './seriesRecorder.js';
 import { createRecipientChooser, createUsers, type SimUser } from './simUsers.js';
 import { createSimKme, kmeIdOf, type SimKme } from './simKme.js';
-import { createTrace } from './trace.js';
+import { contentHash, createTrace } from './trace.js';
 
 export interface RunOptions {
   readonly seed: number;
+  /** Where the scenario was read from, for the report and its repro line; never in the trace. */
   readonly file: string;
   /** Bug switches on top of the scenario's own. */
   readonly bugs?: readonly BugName[];
@@ -126,7 +127,12 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
 
   const trace = createTrace(options.traceSink);
   // The first line carries everything a replay needs: the scenario itself, the seed, the bug switches.
-  trace.record({ t: 0, k: 'run.start', file: options.file, seed: options.seed, bugs, definition: scenario, derived });
+  // It names the scenario by its name and content hash, not by its file's path, so the same scenario
+  // gives the same fingerprint however its path is spelled and wherever a copy of it lies.
+  // The faker-made names and addresses of `firstUsers` stay out of the trace (as they stay out of the
+  // registrations below): they change nothing in the run, and a new faker release may reword them.
+  const { firstUsers: _firstUsers, ...tracedDerived } = derived;
+  trace.record({ t: 0, k: 'run.start', scenario: scenario.name, scenarioHash: contentHash(scenario), seed: options.seed, bugs, definition: scenario, derived: tracedDerived });
   const series = createSeriesRecorder(endOfRun);
   const queue = new EventQueue<SimEvent>();
   const safety: Violation[] = [];
@@ -175,7 +181,10 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
         case 'keys.expired':
           tally.keysExpired += effect.count;
           break;
-        default:
+        // Arrivals, discards and level changes are drawn by the pool series from the world, not tallied here.
+        case 'keys.arrived':
+        case 'keys.discarded':
+        case 'pool.levelChanged':
           break;
       }
     }
@@ -217,15 +226,17 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     return createSimKme(source, world, trace, { onEffects, onViolations, onPoolChanged }, auditEvery);
   });
 
-  // The world at time 0: every user registered, pools full.
+  // The world at time 0: every user registered, pools full. A user is registered under its scenario name
+  // (as listed, or `user-N`), with an address only when the scenario lists it: faker's output is not traced.
+  const listedUsers = Array.isArray(scenario.world.users);
   for (const sim of sims) {
     for (const user of users) {
       const registration: KmeCommand = {
         type: 'sae.register',
         saeId: user.saeId,
         kmeId: kmeIds[user.kmeIndex] as string,
-        name: user.displayName,
-        email: user.email,
+        name: user.name,
+        ...(listedUsers ? { email: user.email } : {}),
         ...(scenario.world.pool.initialKeys === undefined ? {} : { initialKeys: scenario.world.pool.initialKeys }),
       };
       sim.run(registration, 0);

@@ -1,19 +1,9 @@
 // The scenario file format (YAML), defined once with zod: the world, the workload, the faults over
 // virtual time, and what must hold. Durations are milliseconds or text ("30s", "2h", "7d").
 import { z } from 'zod';
+import { durationSchema as duration } from '../engine/duration.js';
+import { faultSchema } from '../engine/faults.js';
 import { BUG_NAMES } from '../model/bugs.js';
-import { parseDuration } from './duration.js';
-
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
 
 const probability = z.number().min(0).max(1);
 
@@ -97,14 +87,6 @@ const workloadSchema = z.strictObject({
   races: z.array(z.strictObject({ at: duration, senders: z.number().int().min(2), recipient: z.string().min(1) })).default([]),
 });
 
-const faultSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('remote-offline'), from: duration, to: duration }),
-  z.strictObject({ type: z.literal('link-down'), from: duration, to: duration, link: z.string().optional() }),
-  z.strictObject({ type: z.literal('kme-restart'), at: duration, kme: z.number().int().min(0).default(0), downtime: duration.default(0) }),
-  z.strictObject({ type: z.literal('latency'), from: duration, to: duration, ms: z.number().int().min(0) }),
-  z.strictObject({ type: z.literal('fail-next'), at: duration, count: z.number().int().min(1), status: z.union([z.literal(400), z.literal(401), z.literal(503), z.literal(500)]).default(503) }),
-]);
-
 const expectationSchema = z.union([
   z.strictObject({ pool: z.string().min(1), reaches: z.enum(['healthy', 'low', 'critical', 'exhausted']) }),
   z.strictObject({ everyMessageDecryptedWithin: duration }),
@@ -133,5 +115,5 @@ export const scenarioSchema = z.strictObject({
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
-export type Fault = Scenario['faults'][number];
+export type { Fault } from '../engine/faults.js';
 export type Expectation = Scenario['expect'][number];

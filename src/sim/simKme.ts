@@ -77,7 +77,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       sizeBits: bytesList[i] === undefined ? key.sizeBits : (bytesList[i] as Uint8Array).length * 8,
     }));
     exchangeId += 1;
-    return exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits });
+    return exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits }, world);
   }
 
   const sim: SimKme = {

@@ -14,6 +14,7 @@ import type { CheckReport, CheckViolation } from '../../src/check/checkReport.js
 import { runCheck } from '../../src/check/runCheck.js';
 import { targetSchema } from '../../src/check/targetSchema.js';
 import { startServer, type RunningServer } from '../../src/http/startServer.js';
+import { createScenarioSetup } from '../../src/sim/scenarioSetup.js';
 import { describeTarget } from '../../src/http/targetFile.js';
 import { BUG_DESCRIPTIONS, BUG_NAMES, type BugName } from '../../src/model/bugs.js';
 
@@ -59,7 +60,7 @@ async function scenarioFor(...bugs: BugName[]): Promise<string> {
 
 /** startServer reads bug switches from its options only (the scenario's list is not applied), so both say it. */
 async function startBuggy(...bugs: BugName[]): Promise<RunningServer> {
-  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', scenario: await scenarioFor(...bugs), bugs });
+  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', setup: createScenarioSetup(await scenarioFor(...bugs)), bugs });
 }
 
 interface Checked {

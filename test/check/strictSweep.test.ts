@@ -11,6 +11,7 @@ import type { CheckReport } from '../../src/check/checkReport.js';
 import { runCheck } from '../../src/check/runCheck.js';
 import { targetSchema, type Target } from '../../src/check/targetSchema.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/http/startServer.js';
+import { createScenarioSetup } from '../../src/sim/scenarioSetup.js';
 import { describeTarget } from '../../src/http/targetFile.js';
 
 const RUNS = 2;
@@ -76,7 +77,7 @@ async function sweep(options: ServerOptions, seeds: number, inspect: (target: Ta
 }
 
 it('judges one strict two-KME server clean at seeds 1 to 100', async () => {
-  await sweep({ scenario: scenarioFile }, 100, (target) => {
+  await sweep({ setup: createScenarioSetup(scenarioFile) }, 100, (target) => {
     expect(target.kmes).toHaveLength(2);
     expect(target.saes.map((sae) => `${sae.id}@${sae.kme}`)).toEqual(['SAE_A1@KME_A', 'SAE_A2@KME_A', 'SAE_B1@KME_B', 'SAE_B2@KME_B']);
   });
@@ -87,7 +88,7 @@ it('judges one strict one-KME server clean at seeds 1 to 10', async () => {
 }, 60_000);
 
 it('judges one strict mTLS server clean at seeds 1 to 10', async () => {
-  await sweep({ scenario: scenarioFile, auth: 'mtls', certDir: join(dir, 'certs') }, 10, (target) => {
+  await sweep({ setup: createScenarioSetup(scenarioFile), auth: 'mtls', certDir: join(dir, 'certs') }, 10, (target) => {
     for (const kme of target.kmes) expect(kme.url).toMatch(/^https:\/\//);
     for (const sae of target.saes) {
       expect(sae.header, sae.id).toBeUndefined();

@@ -114,6 +114,28 @@ it('writes byte-identical traces for the same run twice, and replay confirms the
   expect(replay.stdout).toMatch(/fingerprint [0-9a-f]{64} confirmed/);
 });
 
+it('writes the same trace for three spellings of the scenario path and a copy elsewhere, and replays it with the file gone (I14 determinism)', async () => {
+  const out = await freshDir();
+  const copy = join(out, 'expiry.yaml');
+  await copyFile(join(ROOT, 'scenarios', 'expiry.yaml'), copy);
+  const spellings = ['scenarios/expiry.yaml', './scenarios/expiry.yaml', join(ROOT, 'scenarios', 'expiry.yaml'), copy];
+  const traces = await Promise.all(
+    spellings.map(async (spelling, i) => {
+      const trace = join(out, `run-${i}.jsonl`);
+      const run = await kmesim('run', spelling, '--seed', '1', '--trace', trace, '--out', join(out, `out-${i}`));
+      expect(run.code, run.stderr).toBe(0);
+      // The report still says where the file was; the trace does not.
+      expect(await readFile(join(out, `out-${i}`, 'report.json'), 'utf8')).toContain(JSON.stringify(spelling));
+      return readFile(trace);
+    }),
+  );
+  for (const [i, bytes] of traces.entries()) expect(bytes.equals(traces[0] as Buffer), spellings[i]).toBe(true);
+  await rm(copy);
+  const replay = await kmesim('replay', join(out, 'run-3.jsonl'));
+  expect(replay.code, replay.stdout + replay.stderr).toBe(0);
+  expect(replay.stdout).toMatch(/fingerprint [0-9a-f]{64} confirmed \(expiry seed 1, passed\)/);
+});
+
 it('exits 1 with MISMATCH when replaying a tampered trace (I14 determinism)', async () => {
   const out = await freshDir();
   const trace = join(out, 'trace.jsonl');

@@ -8,7 +8,12 @@
 // the draws of a random sub-stream). Then update the value and say which of these it was in the commit
 // message. A change you cannot name is a determinism bug: find it, do not paste the new value.
 //
-// The file path is part of the first trace line, so these runs use the path the CLI is given.
+// Last changed when the first trace line stopped recording the scenario file's path: it now names the
+// scenario by its name and content hash (SHA-256 of the parsed scenario as canonical JSON), so the path's
+// spelling and the file's location no longer reach the fingerprint. At the same time faker's names and
+// addresses left the trace (the `firstUsers` of the first line, the name and email of each `sae.register`
+// of a generated user, which now registers as `user-N`); every other line is unchanged.
+// test/scenario/fingerprintByContent.test.ts checks that the path does not matter.
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { loadScenarios } from '../../src/sim/loadScenario.js';
@@ -21,9 +26,9 @@ async function fingerprintOf(file: string, seed: number): Promise<string> {
 }
 
 it('keeps the fingerprint of race-same-pool at seed 42', async () => {
-  expect(await fingerprintOf('scenarios/race-same-pool.yaml', 42)).toBe('957214ac8c164abe621a294d9bec2a2d962e9a8f6f264967b3ccf0cf4d6d78e2');
+  expect(await fingerprintOf('scenarios/race-same-pool.yaml', 42)).toBe('5f7f371ee7b25d94e15df1bc8405d92b7de8233dcc8e1513f6099d39ea047569');
 });
 
 it('keeps the fingerprint of misbehaving-clients at seed 7', async () => {
-  expect(await fingerprintOf('scenarios/misbehaving-clients.yaml', 7)).toBe('3b8d80a3292c49b012fe53480f0e0c837f56617cb0739839b2814412dbdb12ff');
+  expect(await fingerprintOf('scenarios/misbehaving-clients.yaml', 7)).toBe('24e852c337b3767963d3847505124e25d128994fa3147d1be498712c0cbcbff4');
 });

@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { formatDuration } from '../../src/sim/duration.js';
+import { formatDuration } from '../../src/engine/duration.js';
 import { loadScenarios } from '../../src/sim/loadScenario.js';
 import type { RunReport } from '../../src/sim/runReport.js';
 import { runScenario } from '../../src/sim/runScenario.js';

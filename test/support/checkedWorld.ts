@@ -68,7 +68,7 @@ function toExchange(checked: CheckedWorld, command: KmeCommand, outcome: StepOut
         })
       : [];
   const status = statusCode(checked, outcome);
-  return exchangeOf(command, { id, atMs: checked.nowMs, status, keys, defaultKeySizeBits: world.config.profile.keySizeBits });
+  return exchangeOf(command, { id, atMs: checked.nowMs, status, keys, defaultKeySizeBits: world.config.profile.keySizeBits }, world);
 }
 
 function remember(checked: CheckedWorld, effects: readonly KmeEffect[]): void {

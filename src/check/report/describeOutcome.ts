@@ -1,7 +1,7 @@
 // How the parts of a check report read in every format: a transcript line's status (or why none came) and
 // body, a violation group's counts and reproduction rate, a concurrent request's label, the comparison.
+import { formatCount, formatPlural } from '../../report/formatNumber.js';
 import type { CheckViolation, FingerprintSummary, Reproduction, TranscriptLine } from '../checkReport.js';
-import { formatCount, formatPlural } from '../../sim/report/formatNumber.js';
 
 export function describeStatus(line: TranscriptLine): string {
   if (line.failure !== undefined) return line.status === 0 ? `no answer (${line.failure})` : `${line.status} (${line.failure})`;

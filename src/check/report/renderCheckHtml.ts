@@ -1,12 +1,12 @@
 // check.html: one self-contained page, no script and nothing fetched, that says in its banner whether the
 // target passed and what broke, then lists each violation group (how often seen, how often reproduced) and
 // finding with commands to paste, what was not run, and the fingerprints.
+import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
+import { formatCount, formatPlural, formatWallMs } from '../../report/formatNumber.js';
+import { REPORT_CSS } from '../../report/reportStyle.js';
+import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { CheckReport, ConformanceResult, FingerprintSummary, TranscriptLine } from '../checkReport.js';
 import { transcriptScript } from '../renderCurl.js';
-import { escapeXmlAttribute, escapeXmlText as escape } from '../../sim/report/escapeXml.js';
-import { formatCount, formatPlural, formatWallMs } from '../../sim/report/formatNumber.js';
-import { REPORT_CSS } from '../../sim/report/reportStyle.js';
-import { formatCompactJson } from '../../sim/report/summarizeRun.js';
 import { describeBurst, describeComparison, describeOccurrences, describeReproduction, describeStatus } from './describeOutcome.js';
 import { summarizeCheck, type CheckSummary, type InvariantSummary } from './summarizeCheck.js';
 

@@ -2,9 +2,9 @@
 // per invariant the check judged, a "transport" suite with a failing case per transport, format or hang
 // finding, and a "not-run" suite with a skipped case per item the check left out, so CI dashboards name
 // what broke. Every failure carries its transcript (key material redacted) and the repro line.
+import { escapeXmlText, formatAttributes, formatSeconds } from '../../report/escapeXml.js';
+import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { CheckFinding, CheckReport, ConformanceResult, SkippedItem, TranscriptLine } from '../checkReport.js';
-import { escapeXmlText, formatAttributes, formatSeconds } from '../../sim/report/escapeXml.js';
-import { formatCompactJson } from '../../sim/report/summarizeRun.js';
 import { describeBurst, describeGroupCounts, describeOccurrences, describeReproduction, describeStatus, shortenText } from './describeOutcome.js';
 import { summarizeCheck, type InvariantSummary } from './summarizeCheck.js';
 

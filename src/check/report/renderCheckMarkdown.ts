@@ -1,9 +1,9 @@
 // check.md: the verdict, the target, the conformance table, then every violation group (how often it was
 // seen and how often its transcript reproduced it) and finding with the commands that reproduce it, what
 // was not run, and the fingerprints. GitHub-flavoured Markdown, for CI job summaries and pull requests.
+import { formatCount, formatPlural, formatWallMs } from '../../report/formatNumber.js';
+import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { CheckReport, ConformanceResult, FingerprintSummary, SkippedItem, TranscriptLine } from '../checkReport.js';
-import { formatCount, formatPlural, formatWallMs } from '../../sim/report/formatNumber.js';
-import { formatCompactJson } from '../../sim/report/summarizeRun.js';
 import { describeBurst, describeComparison, describeGroupCounts, describeStatus, shortenText } from './describeOutcome.js';
 import { escapeMarkdown, formatCodeBlock, formatInlineCode } from './formatMarkdown.js';
 import { summarizeCheck, type InvariantSummary } from './summarizeCheck.js';

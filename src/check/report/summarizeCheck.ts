@@ -1,8 +1,8 @@
 // The verdicts and counts every check report shows, computed once so that check.md, check-junit.xml and
 // check.html can never disagree about what a check found.
 import { INVARIANT_IDS, INVARIANT_NAMES, type InvariantId } from '../../model/violation.js';
+import { formatCount, formatPlural } from '../../report/formatNumber.js';
 import type { CheckReport, CheckViolation, ConformanceResult } from '../checkReport.js';
-import { formatCount, formatPlural } from '../../sim/report/formatNumber.js';
 
 /** The invariants that HTTP traffic alone can show (INVARIANTS.md); the others need the model's view. */
 export const BLACK_BOX_INVARIANT_IDS: readonly InvariantId[] = ['I1', 'I2', 'I3', 'I4', 'I5', 'I7', 'I9', 'I10', 'I13'];

@@ -2,9 +2,9 @@
 // ones that fell lowest), at most 2,000 points per pool series and 200 per message series, outage windows
 // paired into bands, and event markers merged where they would overlap on screen. Everything here is
 // JSON, embedded in index.html.
+import { formatDurationMs } from '../../report/formatNumber.js';
 import type { DeliveryBucket, PoolSeries, RunReport, TimelineEvent } from '../runReport.js';
 import { downsamplePoints } from './downsamplePoints.js';
-import { formatDurationMs } from './formatNumber.js';
 
 export const CHARTED_POOLS_MAX = 8;
 export const POINTS_PER_SERIES_MAX = 2_000;

@@ -1,9 +1,9 @@
 // The key under a chart for what uPlot's legend cannot show: outage bands, threshold lines and event
 // markers, listing only what this run has, with counts.
+import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
+import { formatCount } from '../../report/formatNumber.js';
 import type { RunChartData } from './buildChartData.js';
 import { CHART_THEME } from './chartTheme.js';
-import { escapeXmlAttribute, escapeXmlText as escape } from './escapeXml.js';
-import { formatCount } from './formatNumber.js';
 
 export function renderChartKey(chart: RunChartData, withThresholds: boolean): string {
   const entries: string[] = [];

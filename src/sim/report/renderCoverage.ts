@@ -1,8 +1,8 @@
 // The machine-coverage part of a run's section: which declared states and transitions of the key and pool
 // machines this run exercised, so a reader can tell a green run that tested little from one that tested much.
+import { escapeXmlText as escape } from '../../report/escapeXml.js';
+import { formatCount } from '../../report/formatNumber.js';
 import type { MachineCoverageReport } from '../runReport.js';
-import { escapeXmlText as escape } from './escapeXml.js';
-import { formatCount } from './formatNumber.js';
 
 export function renderCoverage(coverage: readonly MachineCoverageReport[]): string {
   if (coverage.length === 0) return '<p class="note">No machine coverage was recorded for this run.</p>';

@@ -1,16 +1,16 @@
 // index.html: one self-contained page (uPlot, styles, data and script inlined) that answers "did this
 // pass?" in its banner and lets a reader drill down to each run's charts, violations and coverage.
+import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
+import { formatCount, formatDurationMs, formatPlural, formatWallMs } from '../../report/formatNumber.js';
+import { REPORT_CSS } from '../../report/reportStyle.js';
 import type { RunReport } from '../runReport.js';
 import { buildChartData } from './buildChartData.js';
 import { CHART_THEME } from './chartTheme.js';
 import { CHART_SCRIPT, REPORT_DATA_ELEMENT_ID } from './chartScript.js';
-import { escapeXmlAttribute, escapeXmlText as escape } from './escapeXml.js';
-import { formatCount, formatDurationMs, formatPlural, formatWallMs } from './formatNumber.js';
 import { readChartAssets, type ChartAssets } from './readChartAssets.js';
 import { renderInvariantTable, RUN_COLUMNS_MAX } from './renderInvariantTable.js';
 import { renderBadge, renderRunSection } from './renderRunSection.js';
 import type { ReportMeta } from './reportMeta.js';
-import { REPORT_CSS } from './reportStyle.js';
 import { summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
 const BANNER_FAILURES_MAX = 5;

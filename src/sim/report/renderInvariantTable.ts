@@ -1,9 +1,9 @@
 // The invariant table: I1–I16 down the side, and whether each held, per run when there are few runs and
 // as counts across runs when there are many. "Held" means no violation was recorded.
 import { INVARIANT_IDS, INVARIANT_NAMES } from '../../model/violation.js';
+import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
+import { formatCount } from '../../report/formatNumber.js';
 import type { RunReport } from '../runReport.js';
-import { escapeXmlAttribute, escapeXmlText as escape } from './escapeXml.js';
-import { formatCount } from './formatNumber.js';
 import { summarizeRun } from './summarizeRun.js';
 
 /** Up to this many runs get a column each; beyond it the table shows only totals. */

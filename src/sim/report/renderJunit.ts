@@ -1,9 +1,10 @@
 // junit.xml: one <testsuite> per scenario, one <testcase> per seed, so CI dashboards list failing seeds by
 // name; a failure carries the violations, the failed expectations and the command that replays the run.
+import { escapeXmlText, formatAttributes, formatSeconds } from '../../report/escapeXml.js';
+import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { RunReport } from '../runReport.js';
-import { escapeXmlText, formatAttributes, formatSeconds } from './escapeXml.js';
 import type { ReportMeta } from './reportMeta.js';
-import { formatCompactJson, groupByScenario, summarizeRun, type RunSummary } from './summarizeRun.js';
+import { groupByScenario, summarizeRun, type RunSummary } from './summarizeRun.js';
 
 export function renderJunit(reports: readonly RunReport[], meta: ReportMeta): string {
   const failures = reports.filter((r) => !r.passed).length;

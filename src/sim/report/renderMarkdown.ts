@@ -1,9 +1,10 @@
 // summary.md: one table to scan, then, for every failing run, what broke and the command that replays it.
 // Meant for CI job summaries and pull-request comments, so it is GitHub-flavoured Markdown.
+import { formatCount, formatPlural, formatWallMs } from '../../report/formatNumber.js';
+import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { RunReport } from '../runReport.js';
-import { formatCount, formatPlural, formatWallMs } from './formatNumber.js';
 import type { ReportMeta } from './reportMeta.js';
-import { formatCompactJson, summarizeRun, summarizeVerdict } from './summarizeRun.js';
+import { summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
 const VERDICT_LABEL = { pass: '✅ pass', fail: '❌ FAIL' } as const;
 

@@ -1,12 +1,13 @@
 // One run's collapsible section: verdict and what broke first, then the figures, charts, timeline and
 // coverage behind it. Failing runs open by default; the charts are drawn by chartScript when opened.
+import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
+import { formatCount, formatDurationMs, formatPlural, formatHoursAt, formatWallMs } from '../../report/formatNumber.js';
+import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { RunReport, TimelineEvent } from '../runReport.js';
 import type { RunChartData } from './buildChartData.js';
-import { escapeXmlAttribute, escapeXmlText as escape } from './escapeXml.js';
-import { formatCount, formatDurationMs, formatPlural, formatHoursAt, formatWallMs } from './formatNumber.js';
 import { renderChartKey } from './renderChartKey.js';
 import { renderCoverage } from './renderCoverage.js';
-import { formatCompactJson, summarizeRun, type RunSummary } from './summarizeRun.js';
+import { summarizeRun, type RunSummary } from './summarizeRun.js';
 
 /** Rows of the timeline table; sync completions are left out of it (they are on the charts). */
 export const TIMELINE_ROWS_MAX = 40;

@@ -69,11 +69,6 @@ export function groupByScenario(reports: readonly RunReport[]): ReadonlyMap<stri
   return groups;
 }
 
-/** Evidence on one line, keys in the order the checker wrote them; bigints print as their digits. */
-export function formatCompactJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner)) ?? 'undefined';
-}
-
 function sumValues(counts: Readonly<Record<string, number>>): number {
   let total = 0;
   for (const key of Object.keys(counts)) total += counts[key] ?? 0;

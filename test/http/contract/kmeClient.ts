@@ -18,6 +18,7 @@ import { createApp } from '../../../src/http/createApp.js';
 import { createHostClock } from '../../../src/http/hostClock.js';
 import { createKmeHost } from '../../../src/http/kmeHost.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../../src/http/startServer.js';
+import { createScenarioSetup } from '../../../src/sim/scenarioSetup.js';
 
 export type KmeName = 'KME_A' | 'KME_B';
 
@@ -189,7 +190,7 @@ function serverOptions(options: ContractWorldOptions): { readonly server: Server
     },
   };
   writeFileSync(file, stringify(scenario));
-  return { server: { ...base, scenario: file }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { server: { ...base, setup: createScenarioSetup(file) }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function startContractServer(options: ContractWorldOptions, extra: Partial<ServerOptions>): Promise<{ server: RunningServer; urls: Record<KmeName, string> }> {

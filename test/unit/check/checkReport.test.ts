@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
 import type { CheckReport, TranscriptLine } from '../../../src/check/checkReport.js';
 import { writeCheckReports, type CheckReportPaths } from '../../../src/check/report/writeCheckReports.js';
-import { escapeXmlText } from '../../../src/sim/report/escapeXml.js';
+import { escapeXmlText } from '../../../src/report/escapeXml.js';
 
 const CHROMIUM_PATH = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];

@@ -15,6 +15,7 @@ import { runConformancePhase, runDrainItems } from '../../../src/check/conforman
 import { closeAgents } from '../../../src/check/etsiClient.js';
 import { targetSchema, type Target } from '../../../src/check/targetSchema.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../../src/http/startServer.js';
+import { createScenarioSetup } from '../../../src/sim/scenarioSetup.js';
 import { describeTarget } from '../../../src/http/targetFile.js';
 
 const CHECKLIST = ['C1', 'C3', 'C4', 'C9', 'C10', 'C11', 'C12', 'C14', 'C15', 'C16', 'C17', 'C18', 'C19', 'C20', 'C21', 'C22', 'C23', 'C24', 'C25', 'C26', 'C27', 'C28', 'C29', 'C30', 'C31', 'C33', 'C34', 'C35', 'C36', 'C37', 'C38', 'C39', 'C41', 'C42', 'C43', 'C44'];
@@ -118,7 +119,7 @@ it('finds nothing wrong with the strict mock KME under mutual TLS', async () => 
 
 it('C14 C31 C28 C29 pass against a small strict pool with multicast, drained to empty', async () => {
   // No admin API in the target file: C26 finds kmesim's extension by probing it with a value it can meet.
-  const { results, session } = await check(await mock({ scenario: smallPool, kmes: 2 }, false));
+  const { results, session } = await check(await mock({ setup: createScenarioSetup(smallPool), kmes: 2 }, false));
   expect(itemsWith(results, 'fail'), listing(results)).toEqual([]);
   expect(itemsWith(results, 'skip'), listing(results)).toEqual([]);
   expect(verdictOf(results, 'C31').detail).toMatch(/answered 503/);
@@ -127,7 +128,7 @@ it('C14 C31 C28 C29 pass against a small strict pool with multicast, drained to 
 });
 
 it('C14 fails when status also counts delivered keys (bug count-drift)', async () => {
-  const { results } = await check(await mock({ scenario: smallPool, kmes: 2, bugs: ['count-drift'] }));
+  const { results } = await check(await mock({ setup: createScenarioSetup(smallPool), kmes: 2, bugs: ['count-drift'] }));
   const c14 = verdictOf(results, 'C14');
   expect(c14.verdict, listing(results)).toBe('fail');
   expect(c14.detail).toMatch(/status showed \d+ keys, then enc_keys for \d+ answered 503/);
@@ -160,7 +161,7 @@ it('C37 fails when keys are not consumed (bug no-consume) or when the other KME 
 it('raises no alarm against a pool that refills in the background while it is drained', async () => {
   const refilling = join(dir, 'refilling.yaml');
   await writeFile(refilling, ['name: check-refilling', 'seeds: [1]', 'duration: 1h', 'world:', '  kmes: 2', '  users: { count: 4 }', '  pool: { capacity: 20, lowThresholdPct: 50, emergencyThresholdPct: 40 }', ''].join('\n'));
-  const { results, session } = await check(await mock({ scenario: refilling, kmes: 2, clock: 'real', syncLatencyMs: 1 }));
+  const { results, session } = await check(await mock({ setup: createScenarioSetup(refilling), kmes: 2, clock: 'real', syncLatencyMs: 1 }));
   expect(itemsWith(results, 'fail'), listing(results)).toEqual([]);
   expect(session.violations).toEqual([]);
 });

@@ -1,10 +1,10 @@
-// Checks the simulator's agenda against a reference model: for any interleaving of pushes and pops,
-// including many events at the same instant, events come out ordered by (time, insertion order), and
-// peek always shows what pop will return. fast-check generates the operations; the model is a plain
-// array kept in that order.
+// Checks the event queue both drivers run on against a reference model: for any interleaving of pushes
+// and pops, including many events at the same instant, events come out ordered by (time, insertion
+// order), and peek always shows what pop will return. fast-check generates the operations; the model is
+// a plain array kept in that order.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { EventQueue } from '../../../src/sim/eventQueue.js';
+import { EventQueue } from '../../../src/engine/eventQueue.js';
 
 type Operation = { readonly op: 'push'; readonly atMs: number } | { readonly op: 'pop' };
 

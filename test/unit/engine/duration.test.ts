@@ -3,7 +3,7 @@
 // back to the same number (a fast-check round trip).
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../../src/sim/duration.js';
+import { formatDuration, parseDuration } from '../../../src/engine/duration.js';
 
 it('takes a number as milliseconds', () => {
   expect(parseDuration(0)).toBe(0);

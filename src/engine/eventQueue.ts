@@ -1,4 +1,4 @@
-// The simulator's agenda: events ordered by (virtual time, insertion sequence), so two events at the same
+// The agenda both drivers run on: events ordered by (time, insertion sequence), so two events at the same
 // instant always run in the order they were scheduled. A binary heap; no ties are ever broken at random.
 
 interface Entry<T> {
