@@ -274,7 +274,14 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     },
     replaceWorld(next) {
       world = next;
+      // Faults planned for later (a scenario's) stay planned; syncs and retries belong to the old world.
+      const planned: Array<{ atMs: number; timer: Timer }> = [];
+      for (let due = timers.peekTime(); due !== undefined; due = timers.peekTime()) {
+        const timer = timers.pop()?.event as Timer;
+        if (timer.type === 'action') planned.push({ atMs: due, timer });
+      }
       timers = new EventQueue<Timer>();
+      for (const { atMs, timer } of planned) timers.push(atMs, timer);
       scheduleSyncRound(next.nowMs);
       wake();
       history = newHistory(next);

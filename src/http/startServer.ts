@@ -16,7 +16,7 @@ import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createRequestListener } from './createApp.js';
 import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
-import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
+import { createKmeHost, type CommandJournal, type KmeHost, type TimedAction } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
 import { RESERVED_SAE_IDS } from './poolRoutes.js';
 import { answerProtocolErrorsAsJson } from './protocolErrors.js';
@@ -90,61 +90,48 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Serve
   return setup({ seed, ...(options.kmes === undefined ? {} : { kmes: options.kmes }), ...(options.profile === undefined ? {} : { profile: options.profile }) });
 }
 
-interface PlannedFault {
-  readonly atMs: number;
-  readonly fault: Fault;
-  readonly edge: 'start' | 'end';
-  readonly apply: () => void;
-}
-
-/** The setup's faults, on the server's clock: each start and end happens once its time has come. */
-function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[], logger: Logger): () => void {
-  const plan: PlannedFault[] = [];
+/**
+ * The setup's faults, on the server's clock: each start and end is a timed action of the host, run in order
+ * with its sync timers at exactly its due time, so a clock advance returns only once they have happened.
+ */
+function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[], logger: Logger): void {
+  const at = (fault: Fault, edge: 'start' | 'end', atMs: number, action: TimedAction): void =>
+    host.at(atMs, {
+      ...action,
+      apply: (nowMs) => {
+        action.apply?.(nowMs);
+        logger.info({ fault, edge, atMs }, 'scenario.fault');
+      },
+    });
   for (const fault of faults) {
     switch (fault.type) {
       case 'remote-offline':
       case 'link-down': {
         const linkId = fault.type === 'link-down' ? fault.link : undefined;
         const scope = linkId === undefined ? {} : { linkId };
-        plan.push({ fault, edge: 'start', atMs: fault.from, apply: () => host.execute({ type: 'remote.down', ...scope }) });
-        plan.push({ fault, edge: 'end', atMs: fault.to, apply: () => host.execute({ type: 'remote.up', ...scope }) });
+        at(fault, 'start', fault.from, { command: { type: 'remote.down', ...scope } });
+        at(fault, 'end', fault.to, { command: { type: 'remote.up', ...scope } });
         break;
       }
       case 'kme-restart': {
         const kmeId = kmeIds[fault.kme % kmeIds.length] as string;
-        plan.push({
-          fault,
-          edge: 'start',
-          atMs: fault.at,
-          apply: () => {
-            host.execute({ type: 'kme.restart', kmeId });
-            if (fault.downtime > 0) host.faults.downUntil.set(kmeId, host.clock.now() + fault.downtime);
+        at(fault, 'start', fault.at, {
+          command: { type: 'kme.restart', kmeId },
+          apply: (nowMs) => {
+            if (fault.downtime > 0) host.faults.downUntil.set(kmeId, nowMs + fault.downtime);
           },
         });
         break;
       }
       case 'latency':
-        plan.push({ fault, edge: 'start', atMs: fault.from, apply: () => (host.faults.latencyMs = fault.ms) });
-        plan.push({ fault, edge: 'end', atMs: fault.to, apply: () => (host.faults.latencyMs = 0) });
+        at(fault, 'start', fault.from, { apply: () => (host.faults.latencyMs = fault.ms) });
+        at(fault, 'end', fault.to, { apply: () => (host.faults.latencyMs = 0) });
         break;
       case 'fail-next':
-        plan.push({ fault, edge: 'start', atMs: fault.at, apply: () => (host.faults.failNext = { count: fault.count, status: fault.status }) });
+        at(fault, 'start', fault.at, { apply: () => (host.faults.failNext = { count: fault.count, status: fault.status }) });
         break;
     }
   }
-  plan.sort((a, b) => a.atMs - b.atMs);
-  let next = 0;
-  const applyDue = (): void => {
-    while (next < plan.length && (plan[next] as PlannedFault).atMs <= host.clock.now()) {
-      const due = plan[next++] as PlannedFault;
-      logger.info({ fault: due.fault, edge: due.edge, atMs: due.atMs }, 'scenario.fault');
-      due.apply();
-    }
-  };
-  const timer = setInterval(applyDue, 200);
-  timer.unref();
-  applyDue();
-  return () => clearInterval(timer);
 }
 
 function registrations(saes: readonly SaeSpec[]): KmeCommand[] {
@@ -318,7 +305,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     { kmes, saes: info.saes.length, seed, profile: info.profile, auth, host: bindHost, clock: clock.mode, bugs, ...(options.db === undefined ? {} : { db: options.db }) },
     'kmesim.started',
   );
-  const stopFaults = scheduleFaults(host, setup.faults, setup.kmeIds, logger);
+  scheduleFaults(host, setup.faults, setup.kmeIds, logger);
   let closed = false;
   return {
     ...info,
@@ -327,7 +314,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (closed) return;
       closed = true;
       logger.info('kmesim.stopping');
-      stopFaults();
       for (const server of servers) server.closeAllConnections();
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
       host.close();
