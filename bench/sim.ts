@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { KEY_EVENT_TYPES } from '../src/model/keyMachine.js';
-import { compiledKeyMachine, createMachineCoverage, stepKey } from '../src/model/lifecycles.js';
+import { compiledKeyMachine, createMachineCoverage, MACHINE_TABLES, stepKey } from '../src/model/lifecycles.js';
 import type { BenchFigures, BenchSection } from './main.js';
 
 type KeyEventType = (typeof KEY_EVENT_TYPES)[number];
@@ -36,12 +36,12 @@ const GENERATED = compiledKeyMachine.initial;
 
 /** The core's path: stepKey, with its event lookup, refusal check and coverage counting. */
 function throughCore(events: readonly KeyEventType[]): number {
-  const coverage = createMachineCoverage();
+  const host = { config: { lifecycles: MACHINE_TABLES }, coverage: createMachineCoverage() };
   let state = GENERATED;
   let finals = 0;
   for (const type of events) {
     if (type === 'key.store') state = GENERATED;
-    state = stepKey(state, type, coverage);
+    state = stepKey(host, state, type);
     finals += state;
   }
   return finals;

@@ -61,4 +61,4 @@ export { createApp, type AppOptions } from './http/createApp.js';
 export { createKmeHost, type KmeHost, type KmeHostOptions } from './http/kmeHost.js';
 export { createHostClock, type HostClock } from './http/hostClock.js';
 export { LOG_LEVELS, createLogger, type LogLevel, type Logger } from './http/logging.js';
-export { buildOpenApiDocument } from './http/openApi.js';
+export { buildOpenApiDocument } from './http/routeTable.js';

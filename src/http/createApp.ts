@@ -1,15 +1,18 @@
-// One KME as an Express app (no listen: startServer binds ports). Every answer, errors included, is JSON.
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+// One KME as an Express app (no listen: startServer binds ports), derived from the route table
+// (routeTable.ts). Every answer, errors included, is JSON, its errors from the one error table.
+import express, { Router, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAdminRouter, type AdminOptions } from './adminRoutes.js';
 import { createEtsiFastPath } from './etsiFastPath.js';
-import { announcesBody, createEtsiRouter } from './etsiRoutes.js';
-import { createErrorHandler, sendError, sendJson } from './httpErrors.js';
+import { announcesBody } from './etsiRoutes.js';
+import { createErrorHandler, replyTo, sendTransportError } from './httpErrors.js';
 import type { AuthMode } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
 import { createRequestLogger, logRequestLine, SILENT_LOGGER, type Logger } from './logging.js';
-import { buildOpenApiDocument } from './openApi.js';
-import { createPoolRouter } from './poolRoutes.js';
+import { expressPath, operationsOf } from './routePaths.js';
+import { enabledRoutes, isEnabled, ROUTE_GUARDS, switchesOf } from './routeTable.js';
+import type { AdminOptions, Operation, RouteContext } from './routeTypes.js';
+
+export type { AdminOptions } from './routeTypes.js';
 
 export interface AppOptions {
   readonly host: KmeHost;
@@ -25,9 +28,11 @@ export interface AppOptions {
   readonly logger?: Logger;
 }
 
-function requireJson(req: Request, res: Response, next: NextFunction): void {
-  if (announcesBody(req.headers) && req.method !== 'GET' && !req.is('application/json')) return sendError(res, 415, 'request bodies must be application/json');
-  next();
+/** What the handlers of this app work with, and the routes it serves (its profile's and its admin API's). */
+export function routeContext(options: AppOptions): RouteContext {
+  const { host, kmeId, auth, admin } = options;
+  const logger = (options.logger ?? SILENT_LOGGER).child({ kme: kmeId });
+  return { host, kmeId, auth, admin, logger, routes: enabledRoutes(switchesOf(host, admin)) };
 }
 
 /** Internal errors are logged with their stack; with no logger at error level they still reach stderr. */
@@ -52,36 +57,78 @@ function limitInBytes(limit: string): number {
  * everything else. Answers are the same either way.
  */
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const app = createApp(options);
-  const logger = (options.logger ?? SILENT_LOGGER).child({ kme: options.kmeId });
-  const fastPath = createEtsiFastPath({
-    host: options.host,
-    kmeId: options.kmeId,
-    auth: options.auth,
-    bodyLimitBytes: limitInBytes(options.bodyLimit ?? DEFAULT_BODY_LIMIT),
-    onBug: options.onBug ?? reportBug(logger),
-  });
+  const ctx = routeContext(options);
+  const app = appOf(ctx, options);
+  const fastPath = createEtsiFastPath({ ctx, bodyLimitBytes: limitInBytes(options.bodyLimit ?? DEFAULT_BODY_LIMIT), onBug: options.onBug ?? reportBug(ctx.logger) });
   return (req, res) => {
-    logRequestLine(logger, options.auth, req, res);
+    logRequestLine(ctx.logger, options.auth, req, res);
     if (!fastPath(req, res)) app(req, res);
   };
 }
 
 export function createApp(options: AppOptions): Express {
-  const logger = (options.logger ?? SILENT_LOGGER).child({ kme: options.kmeId });
+  return appOf(routeContext(options), options);
+}
+
+function requireJson(req: Request, res: Response, next: NextFunction): void {
+  if (announcesBody(req.headers) && req.method !== 'GET' && !req.is('application/json')) return sendTransportError(res, { kind: 'unsupportedMediaType' });
+  next();
+}
+
+function serve(ctx: RouteContext, operation: Operation): RequestHandler {
+  const profile = () => ctx.host.world.config.profile;
+  // A rejection reaches the error handler (Express 5 passes it on): a 500.
+  return (req, res) => {
+    // The table's paths have named parameters only (no wildcards): each is one decoded string.
+    const params = req.params as Readonly<Record<string, string>>;
+    return operation.handler(ctx, { method: req.method, params, query: req.query, body: req.body as unknown, hasBody: announcesBody(req.headers), req }, replyTo(res, profile));
+  };
+}
+
+function refuse(allow: readonly string[]): RequestHandler {
+  return (_req, res) => sendTransportError(res, { kind: 'methodNotAllowed', allow });
+}
+
+/** The table's routes this app serves, behind their guards, as one router. */
+function tableRouter(ctx: RouteContext): Router {
+  const router = Router({ strict: true });
+  const on = switchesOf(ctx.host, ctx.admin);
+  for (const guard of ROUTE_GUARDS) {
+    if (!isEnabled(on, guard.enabledBy)) continue;
+    router.use(guard.prefix, (req, res, next) => {
+      const refusal = guard.admit(ctx, req);
+      if (refusal === null) next();
+      else sendTransportError(res, refusal);
+    });
+  }
+  for (const route of ctx.routes) {
+    const path = expressPath(route.path);
+    // Express answers HEAD with the GET handler and drops the body: on these routes that would reserve or consume keys nobody sees.
+    if (route.refuseHead === true) router.head(path, refuse(operationsOf(route).map(([method]) => method)));
+    for (const [method, operation] of operationsOf(route)) {
+      const handler = serve(ctx, operation);
+      if (method === 'GET') router.get(path, handler);
+      else if (method === 'POST') router.post(path, handler);
+      else router.delete(path, handler);
+    }
+  }
+  // Any other method on a route's path (OPTIONS included, which Express would answer in text/plain) is a JSON
+  // 405. These come after every route's own methods: a path with a literal segment can also match a route
+  // with a parameter there (DELETE /api/v1/keys/{SAE_ID} on /api/v1/keys/pools), which keeps its method.
+  for (const route of ctx.routes) router.all(expressPath(route.path), refuse(operationsOf(route).map(([method]) => method)));
+  return router;
+}
+
+function appOf(ctx: RouteContext, options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(createRequestLogger(logger, options.auth));
+  app.use(createRequestLogger(ctx.logger, options.auth));
   app.use(requireJson);
   app.use(express.json({ limit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: true, type: 'application/json' }));
-  app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok', kme_id: options.kmeId }));
-  app.get('/openapi.json', (_req, res) => sendJson(res, 200, buildOpenApiDocument()));
-  if (options.admin !== null) app.use(createAdminRouter(options.admin, logger));
-  if (options.host.world.config.profile.poolRoutes) app.use(createPoolRouter(options.host, options.kmeId, options.auth));
-  app.use(createEtsiRouter({ host: options.host, kmeId: options.kmeId, auth: options.auth }));
-  app.use((req, res) => sendError(res, 404, `no route ${req.method} ${req.path}`));
-  app.use(createErrorHandler(options.onBug ?? reportBug(logger)));
+  app.use(tableRouter(ctx));
+  app.use((req, res) => sendTransportError(res, { kind: 'unknownRoute', method: req.method, path: req.path }));
+  app.use(createErrorHandler(options.onBug ?? reportBug(ctx.logger)));
   return app;
 }

@@ -1,18 +1,25 @@
-// The one place HTTP errors take shape: domain errors through the KmeError table, transport and format
-// errors (404, 405, 413, 415, malformed JSON) as the same ETSI Error body, so a client never meets HTML.
-import type { ErrorRequestHandler, Request, Response } from 'express';
-import { toEtsiError, type KmeError } from '../model/kmeError.js';
+// How answers are written, on either of the server's paths (the Express app or the ETSI fast path): every
+// one as JSON with its length, errors from the one error table (errorTable.ts), so a client never meets
+// HTML or text, and both paths send the same bytes for the same answer.
+import type { ErrorRequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { KmeError } from '../model/kmeError.js';
 import type { Profile } from '../model/profiles.js';
 import type { ErrorBody } from '../model/wireSchema.js';
+import { errorAnswer, requestReadError, transportAnswer, type TransportError } from './errorTable.js';
 import { noteErrorAnswer } from './logging.js';
+import type { Reply } from './routeTypes.js';
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** Every JSON answer; an error's message is noted for the request line (logging.ts). */
-export function sendJson(res: Response, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   noteErrorAnswer(res, status, body);
-  // Not res.send: it answers 304 with no body to a GET with If-None-Match: *, after the handler has
-  // already reserved or consumed the keys of the answer.
+  // Not Express's res.send: it answers 304 with no body to a GET with If-None-Match: *, after the handler
+  // has already reserved or consumed the keys of the answer.
   const text = JSON.stringify(body);
-  res.status(status).set('Content-Type', 'application/json; charset=utf-8').set('Content-Length', String(Buffer.byteLength(text))).end(text);
+  res.writeHead(status, { ...headers, 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** The ETSI Error body: a message, and details when there are any. */
@@ -20,52 +27,34 @@ export function errorBody(message: string, details?: ReadonlyArray<Record<string
   return details === undefined || details.length === 0 ? { message } : { message, details: details.map((d) => ({ ...d })) };
 }
 
-export function sendError(res: Response, status: number, message: string, details?: ReadonlyArray<Record<string, unknown>>): void {
-  sendJson(res, status, errorBody(message, details));
+export function sendTransportError(res: ServerResponse, error: TransportError): void {
+  const { status, body, headers } = transportAnswer(error);
+  sendJson(res, status, body, headers);
 }
 
-/** A handler for every method a route does not take: 405, its Allow header and an Error body. */
-export function methodNotAllowed(allow: string) {
-  return (_req: Request, res: Response): void => {
-    res.setHeader('Allow', allow);
-    sendError(res, 405, `method not allowed (allowed: ${allow})`);
+/** The handlers' way to answer (routeTypes.ts), the same on both paths. */
+export function replyTo(res: ServerResponse, profile: () => Profile): Reply {
+  return {
+    json: (status, body) => sendJson(res, status, body),
+    error: (error: KmeError | TransportError) => {
+      const { status, body, headers } = errorAnswer(error, profile());
+      sendJson(res, status, body, headers);
+    },
+    badRequest: (message, details) => sendJson(res, 400, errorBody(message, details)),
+    text: (status, contentType, text) => {
+      res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    },
   };
 }
 
-export function sendKmeError(res: Response, error: KmeError, profile: Profile): void {
-  const { status, body } = toEtsiError(error, profile);
-  sendJson(res, status, body);
-}
-
-interface BodyParserError {
-  readonly type?: string;
-  readonly status?: number;
-}
-
-/** Errors from body parsing become 400/413/415 Error bodies; anything else is our bug: a 500 with JSON. */
+/** Errors raised while reading a request become their table answer; anything else is our bug: a 500 with JSON. */
 export function createErrorHandler(onBug: (error: unknown) => void): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
-    const parser = error as BodyParserError;
-    switch (parser.type) {
-      case 'entity.parse.failed':
-        return sendError(res, 400, 'request body is not valid JSON');
-      case 'entity.too.large':
-        return sendError(res, 413, 'request body too large');
-      case 'encoding.unsupported':
-      case 'charset.unsupported':
-        return sendError(res, 415, 'unsupported body encoding');
-      case 'request.aborted':
-      case 'request.size.invalid':
-      case 'stream.encoding.set':
-        return sendError(res, 400, 'request body could not be read');
-      // Not a body parser's error, or a kind not named above: judged by its status below.
-      case undefined:
-      default:
-        break;
-    }
-    if (parser.status !== undefined && parser.status >= 400 && parser.status < 500) return sendError(res, parser.status, 'bad request');
+    const refusal = requestReadError(error);
+    if (refusal !== null) return sendTransportError(res, refusal);
     onBug(error);
-    return sendError(res, 500, 'internal error');
+    return sendTransportError(res, { kind: 'internal' });
   };
 }

@@ -2,15 +2,13 @@
 // request through the core, answers the core's sync requests on a timer (the remote key manager lives in
 // process), applies faults, keeps a bounded trace, judges the live invariants, and journals every change
 // when a store is attached.
-import { exchangeOf } from '../model/exchangeOf.js';
-import { createHistoryChecker, type HistoryChecker } from '../model/historyChecker.js';
-import { hashKeyBytes, materialOf } from '../model/keyMaterial.js';
-import { checkEncKeys, executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
-import { toEtsiError } from '../model/kmeError.js';
+import { createStepper } from '../engine/stepper.js';
+import { keyedKeyHash, materialOf } from '../model/keyMaterial.js';
+import { checkEncKeys, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
 import { describeCommand } from '../model/describeCommand.js';
-import { checkStep, checkWorld, poolsCommandMayChange, snapshotCounts } from '../model/worldInvariants.js';
+import { checkWorld } from '../model/worldInvariants.js';
 import { availableKeys, type World } from '../model/world.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
 import { EventQueue } from '../engine/eventQueue.js';
@@ -94,22 +92,17 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   const pause = options.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
   let world = options.world;
   let timers = new EventQueue<Timer>();
-  let history: HistoryChecker = newHistory(world);
+  let stepper = createStepper(() => world);
   // The first scheduled sync comes one period after the world's time, then one every period.
   timers.push(world.nowMs + world.config.profile.scheduledSyncMs, { type: 'sync.scheduled' });
   let live: Violation[] = [];
   // Trace lines are kept as the objects they are made of (nothing changes them later) and written out as JSON
   // when someone reads the trace, not on every request.
   let trace: Array<Record<string, unknown>> = [];
-  let exchangeId = 0;
   let storageFailure: string | null = null;
   // The key bytes each step delivered, derived once for the checkers and kept for the answer.
   const materials = new WeakMap<StepOutcome, Uint8Array[]>();
   const faults: HostFaults = { failNext: { count: 0, status: 503 }, latencyMs: 0, downUntil: new Map() };
-
-  function newHistory(w: World): HistoryChecker {
-    return createHistoryChecker({ keyTtlMs: w.config.profile.keyTtlMs, consumeOnDecrypt: w.config.profile.consumeOnDecrypt });
-  }
 
   function record(line: Record<string, unknown>): void {
     trace.push(line);
@@ -136,38 +129,12 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     wake();
   }
 
-  function judge(command: KmeCommand, outcome: StepOutcome, before: ReturnType<typeof snapshotCounts>, nowMs: number): void {
-    const { profile } = world.config;
-    const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
-    const keys: Array<{ keyId: string; materialHash: string; sizeBits: number }> = [];
-    if (outcome.result.ok && outcome.result.kind === 'keys') {
-      const bytesOfKeys = outcome.result.keys.map((key) => materialOf(world.config.seed, key));
-      materials.set(outcome, bytesOfKeys);
-      outcome.result.keys.forEach((key, i) => {
-        const bytes = bytesOfKeys[i] as Uint8Array;
-        keys.push({ keyId: key.keyId, materialHash: hashKeyBytes(bytes), sizeBits: bytes.length * 8 });
-      });
-    }
-    const found = checkStep(world, before, command, outcome, nowMs);
-    exchangeId += 1;
-    const exchange = exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits }, world);
-    if (exchange !== null) found.push(...history.observe(exchange));
-    if (found.length > 0 && live.length < 1_000) live.push(...found);
-    // Looking (an admin read brings the world up to the clock) leaves no trace unless something happened.
-    if (command.type === 'clock.tick' && outcome.effects.length === 0) return;
-    // The trace names keys by ID and hash only; key material never leaves through it.
-    record({
-      t: nowMs,
-      k: command.type,
-      ...describeCommand(command),
-      status,
-      ...(outcome.result.ok ? {} : { error: outcome.result.error.kind }),
-      ...(keys.length > 0 ? { keys: keys.map((key) => ({ id: key.keyId, hash: key.materialHash })) } : {}),
-      ...(outcome.effects.length > 0 ? { effects: outcome.effects } : {}),
-    });
-  }
-
-  function finish(command: KmeCommand, outcome: StepOutcome, before: ReturnType<typeof snapshotCounts>, nowMs: number): StepOutcome {
+  /**
+   * One command through the engine's stepper (run and judged), then what the host adds: the journal, before
+   * anyone sees the answer; the live verdict; the trace; the effects on its timers; the debug log.
+   */
+  function run(command: KmeCommand, nowMs: number, execute?: () => StepOutcome): StepOutcome {
+    const { outcome, status, violations } = stepper.step(command, nowMs, execute);
     // Journal everything that changed the world (a status call can expire keys), before anyone sees it.
     if ((outcome.result.ok && !READ_ONLY.has(command.type)) || outcome.effects.length > 0) {
       try {
@@ -178,7 +145,24 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
         throw new StorageError(storageFailure);
       }
     }
-    judge(command, outcome, before, nowMs);
+    if (violations.length > 0 && live.length < 1_000) live.push(...violations);
+    const delivered = outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys : [];
+    const bytesOfKeys = delivered.map((key) => materialOf(world.config.seed, key));
+    if (bytesOfKeys.length > 0) materials.set(outcome, bytesOfKeys);
+    // Looking (an admin read brings the world up to the clock) leaves no trace unless something happened.
+    if (command.type !== 'clock.tick' || outcome.effects.length > 0) {
+      // The trace names keys by ID and a hash keyed from the run's seed: no key material, and no short key
+      // that can be recovered by trying every value without the seed (which derives every key anyway).
+      record({
+        t: nowMs,
+        k: command.type,
+        ...describeCommand(command),
+        status,
+        ...(outcome.result.ok ? {} : { error: outcome.result.error.kind }),
+        ...(delivered.length > 0 ? { keys: delivered.map((key, i) => ({ id: key.keyId, hash: keyedKeyHash(world.config.seed, bytesOfKeys[i] as Uint8Array) })) } : {}),
+        ...(outcome.effects.length > 0 ? { effects: outcome.effects } : {}),
+      });
+    }
     schedule(outcome.effects, nowMs);
     options.onStep?.(command, outcome, nowMs, world);
     return outcome;
@@ -188,15 +172,9 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (storageFailure !== null) throw new StorageError(storageFailure);
     const nowMs = Math.max(clock.now(), world.nowMs);
     runDueTimers(nowMs);
-    const before = snapshotCounts(world, poolsCommandMayChange(world, command));
-    return finish(command, executeCommand(world, command, nowMs), before, nowMs);
+    return run(command, nowMs);
   }
 
-  /** A command at a given time, without first running what else came due (the caller is running it). */
-  function runAt(command: KmeCommand, at: number, pools: readonly string[] | undefined): void {
-    const before = snapshotCounts(world, pools);
-    finish(command, executeCommand(world, command, at), before, at);
-  }
 
   function runDueTimers(nowMs: number): void {
     for (let due = timers.peekTime(); due !== undefined && due <= nowMs; due = timers.peekTime()) {
@@ -204,18 +182,17 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       const at = Math.max(due, world.nowMs);
       if (timer.type === 'sync.scheduled') {
         for (const pool of world.pools.values()) {
-          if (!pool.deleted && availableKeys(pool) < pool.capacity) runAt({ type: 'sync.start', poolId: pool.id, reason: 'scheduled' }, at, [pool.id]);
+          if (!pool.deleted && availableKeys(pool) < pool.capacity) run({ type: 'sync.start', poolId: pool.id, reason: 'scheduled' }, at);
         }
         scheduleSyncRound(due);
         continue;
       }
       if (timer.type === 'action') {
         const { command, apply } = timer.action;
-        if (command !== undefined) runAt(command, at, poolsCommandMayChange(world, command));
+        if (command !== undefined) run(command, at);
         apply?.(at);
         continue;
       }
-      const before = snapshotCounts(world, [timer.poolId]);
       const command: KmeCommand =
         timer.type === 'sync.retry'
           ? { type: 'sync.retry', poolId: timer.poolId, attempt: timer.attempt }
@@ -223,7 +200,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
             ? { type: 'sync.complete', poolId: timer.poolId, attempt: timer.attempt, keyCount: timer.keyCount }
             : { type: 'sync.fail', poolId: timer.poolId, attempt: timer.attempt };
       if (!world.pools.has(timer.poolId)) continue;
-      finish(command, executeCommand(world, command, at), before, at);
+      run(command, at);
     }
   }
 
@@ -236,8 +213,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (checked === null) return execute(command);
     await pause();
     const nowMs = Math.max(clock.now(), world.nowMs);
-    const before = snapshotCounts(world, poolsCommandMayChange(world, command));
-    return finish(command, checked.commit(nowMs), before, nowMs);
+    return run(command, nowMs, () => checked.commit(nowMs));
   }
 
   wake();
@@ -284,7 +260,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       for (const { atMs, timer } of planned) timers.push(atMs, timer);
       scheduleSyncRound(next.nowMs);
       wake();
-      history = newHistory(next);
+      stepper = createStepper(() => world);
       live = [];
       trace = [];
       faults.failNext = { count: 0, status: 503 };

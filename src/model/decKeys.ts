@@ -2,7 +2,7 @@
 // Every ID is judged before anything changes, so a refused request consumes nothing (C38, I7).
 import { kmeError, type KmeError } from './kmeError.js';
 import { isCanonicalUuid, isSequentialKeyId } from './keyIds.js';
-import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
+import { canStepKey, KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { materialLabelFor, type DeliveredKey } from './encKeys.js';
 import { compactReservedQueue } from './poolOps.js';
 import type { ReservedKey, World } from './world.js';
@@ -83,13 +83,12 @@ function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string):
   if (!profile.consumeOnDecrypt || bugs.has('no-consume')) return delivered;
   key.retrievals.push({ saeId, kmeId });
   world.retrievalCount += 1;
-  if (key.state !== KEY_STATE_INDEX.reserved) return delivered;
   const everyone = key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave));
-  if (!everyone) {
-    key.state = stepKey(key.state, 'key.retrieve', world.coverage);
-    return delivered;
-  }
-  key.state = stepKey(key.state, 'key.consume', world.coverage);
+  const event = everyone ? 'key.consume' : 'key.retrieve';
+  // The double-delivery bug serves a key its machine is done with (consumed at the other KME): it stays as it is.
+  if (bugs.has('double-delivery') && !canStepKey(world, key.state, event)) return delivered;
+  key.state = stepKey(world, key.state, event);
+  if (!everyone) return delivered;
   const pool = world.pools.get(key.poolId);
   if (pool !== undefined) {
     pool.reserved -= 1;

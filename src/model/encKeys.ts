@@ -3,7 +3,7 @@
 import { kmeError, type KmeError } from './kmeError.js';
 import { deriveKeyId, formatSequentialKeyId } from './keyIds.js';
 import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
-import { addKeys, advanceHead, compactReservedQueue, countKeySteps, updateLevel, type KmeEffect } from './poolOps.js';
+import { addKeys, advanceHead, compactReservedQueue, updateLevel, type KmeEffect } from './poolOps.js';
 import { MIN_TTL_EXTENSION } from './profiles.js';
 import type { KeyRequest } from './wireSchema.js';
 import { availableKeys, linkIdOf, poolIdOf, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
@@ -132,6 +132,8 @@ export function commitEncKeys(world: World, plan: EncPlan, nowMs: number, effect
     addKeys(world, pool, plan.count - availableKeys(pool), 'local', nowMs, effects);
   }
   const popOnEnc = world.config.bugs.has('pop-on-enc');
+  // The planned keys leave the stored range together: one step of the key machine for all of them.
+  const reserved = stepKey(world, KEY_STATE_INDEX.stored, 'key.reserve', plan.count);
   const delivered: DeliveredKey[] = [];
   let batchIndex = pool.batchHead;
   for (let i = 0; i < plan.count; i++) {
@@ -142,10 +144,9 @@ export function commitEncKeys(world: World, plan: EncPlan, nowMs: number, effect
     const origin = batch?.origin ?? 'remote';
     const keyId = keyIdFor(world, pool, seq);
     delivered.push({ keyId, sizeBits: plan.sizeBits, materialLabel: materialLabelFor(pool.linkId, origin), poolId: pool.id, origin, generatedAtMs });
-    const reserved = stepKey(KEY_STATE_INDEX.stored, 'key.reserve', world.coverage);
     if (popOnEnc) {
       // The bug: the key leaves the pool for good, so its slave can never retrieve it (breaks I2).
-      countKeySteps(world, reserved, 'key.consume', 1);
+      stepKey(world, reserved, 'key.consume');
       pool.consumed += 1;
       continue;
     }

@@ -2,7 +2,7 @@
 // cipher per seed encrypts the counter blocks (ECB has no state between calls, so one object serves every
 // key), with a 96-bit nonce hashed from (link, key ID, size). Both ends of a link, a replay and a
 // restarted process derive the same bytes; none is ever stored.
-import { createCipheriv, hash, type Cipher } from 'node:crypto';
+import { createCipheriv, createHmac, hash, type Cipher } from 'node:crypto';
 
 const KEY_MATERIAL_LABEL = 'kmesim/key-material/v2';
 const CIPHER_CACHE_LIMIT = 16;
@@ -68,6 +68,14 @@ export function deriveKeyBytes(seed: string, linkId: string, keyId: string, size
 
 export function hashKeyBytes(bytes: Uint8Array): string {
   return `sha256:${hash('sha256', bytes, 'hex').slice(0, 16)}`;
+}
+
+/**
+ * A key's bytes named for a trace: an HMAC keyed from the run's seed, so that short keys cannot be found by
+ * trying every value. Whoever has the seed can derive every key anyway; whoever has only the trace cannot.
+ */
+export function keyedKeyHash(seed: string, bytes: Uint8Array): string {
+  return `hmac:${createHmac('sha256', `kmesim-trace:${seed}`).update(bytes).digest('hex').slice(0, 16)}`;
 }
 
 /** The bytes of a delivered key: derived on demand, never stored. */

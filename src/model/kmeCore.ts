@@ -4,13 +4,12 @@
 import { decKeys, type DecKeysCommand } from './decKeys.js';
 import { commitEncKeys, planEncKeys, type DeliveredKey, type EncKeysCommand } from './encKeys.js';
 import { kmeError, type KmeError } from './kmeError.js';
-import { describePoolState, KEY_STATE_INDEX, stepPool } from './lifecycles.js';
+import { canStepPool, describePoolState, KEY_STATE_INDEX, stepKey, stepPool, type PoolEventType } from './lifecycles.js';
 import type { SyncReason } from './poolMachine.js';
 import {
   abortSync,
   addKeys,
   advanceHead,
-  countKeySteps,
   expireDue,
   failSync,
   retrySync,
@@ -98,13 +97,14 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
       return completeSync(world, command.poolId, command.attempt, command.keyCount, nowMs, effects);
     case 'sync.fail': {
       const pool = livePool(world, command.poolId);
-      if (!isCurrentSync(pool, command.attempt)) return UNCHANGED;
+      if (!isCurrentSync(world, pool, command.attempt, 'sync.fail')) return UNCHANGED;
       failSync(world, pool, nowMs, effects);
       return DONE;
     }
     case 'sync.retry': {
+      // A retry that is no longer due (the sync completed, was aborted or retried already) is refused by the machine.
       const pool = livePool(world, command.poolId);
-      if (pool.syncAttempt !== command.attempt || describePoolState(pool.state).sync !== 'backoff') return UNCHANGED;
+      if (pool.syncAttempt !== command.attempt) return UNCHANGED;
       return retrySync(world, pool, effects) ? DONE : UNCHANGED;
     }
     case 'remote.down':
@@ -123,8 +123,9 @@ function livePool(world: World, poolId: string): Pool {
   return pool;
 }
 
-function isCurrentSync(pool: Pool, attempt: number): boolean {
-  return pool.syncAttempt === attempt && describePoolState(pool.state).sync === 'syncing';
+/** Whether an answer belongs to the sync in flight: its attempt number, and a machine that takes the event. */
+function isCurrentSync(world: World, pool: Pool, attempt: number, event: PoolEventType): boolean {
+  return pool.syncAttempt === attempt && canStepPool(world, pool.state, event);
 }
 
 function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, effects: KmeEffect[]): KmeResult {
@@ -147,12 +148,14 @@ function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, e
     const linkId = linkIdOf(command.kmeId, otherKme);
     const poolId = poolIdOf(linkId, command.saeId);
     // A re-registered SAE takes its old pool back, so its sequence numbers (and key IDs) never repeat.
-    const pool = world.pools.get(poolId) ?? createPool(linkId, command.saeId, capacity, keyIdOwnerOf(command.saeId, command.kmeId, otherKme));
+    const existing = world.pools.get(poolId);
+    const pool = existing ?? createPool(linkId, command.saeId, capacity, keyIdOwnerOf(command.saeId, command.kmeId, otherKme));
     pool.deleted = false;
     world.pools.set(poolId, pool);
     const link = world.links.get(linkId);
     if (link?.remote === 'online') addKeys(world, pool, command.initialKeys ?? capacity, 'remote', nowMs, effects);
-    if (link?.remote === 'offline') pool.state = stepPool(pool.state, 'remote.down', world.coverage);
+    // A new pool starts online; an old one has followed its link all along (setRemote steps every pool).
+    if (link?.remote === 'offline' && existing === undefined) pool.state = stepPool(world, pool.state, 'remote.down');
     updateLevel(world, pool, effects);
   }
   return DONE;
@@ -180,7 +183,7 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
   const pools = [...world.pools.values()].filter((pool) => pool.slaveSaeId === saeId);
   for (const pool of pools) {
     const stored = advanceHead(pool, pool.tailSeq);
-    countKeySteps(world, KEY_STATE_INDEX.stored, 'key.discard', stored);
+    if (stored > 0) stepKey(world, KEY_STATE_INDEX.stored, 'key.discard', stored);
     pool.discarded += stored;
     pool.deleted = true;
     abortSync(world, pool);
@@ -191,10 +194,11 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
   const poolIds = new Set(pools.map((pool) => pool.id));
   for (const key of world.reserved.values()) {
     if (!poolIds.has(key.poolId)) continue;
-    const pool = world.pools.get(key.poolId) as Pool;
-    countKeySteps(world, key.state, 'key.discard', 1);
-    key.state = KEY_STATE_INDEX.discarded;
     world.reserved.delete(key.keyId);
+    // A key its slaves all retrieved stays on record only under the double-delivery bug: it is already counted.
+    if (key.state !== KEY_STATE_INDEX.reserved) continue;
+    const pool = world.pools.get(key.poolId) as Pool;
+    key.state = stepKey(world, key.state, 'key.discard');
     pool.reserved -= 1;
     pool.discarded += 1;
     effects.push({ type: 'keys.discarded', poolId: pool.id, count: 1 });
@@ -238,7 +242,7 @@ export function status(world: World, kmeId: string, callerSaeId: string, slaveSa
 
 function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {
   const pool = livePool(world, poolId);
-  if (!isCurrentSync(pool, attempt) || pool.deleted) return UNCHANGED;
+  if (!isCurrentSync(world, pool, attempt, 'sync.complete') || pool.deleted) return UNCHANGED;
   if (!Number.isSafeInteger(keyCount) || keyCount < 0) throw new Error(`sync.complete: bad key count ${keyCount}`);
   if (world.links.get(pool.linkId)?.remote !== 'online') {
     // Key material only ever comes from the remote (I10): an answer while it is down is a failed sync.
@@ -250,7 +254,7 @@ function completeSync(world: World, poolId: string, attempt: number, keyCount: n
     failSync(world, pool, nowMs, effects);
     return DONE;
   }
-  pool.state = stepPool(pool.state, 'sync.complete', world.coverage);
+  pool.state = stepPool(world, pool.state, 'sync.complete');
   pool.syncReason = null;
   pool.failedAttempts = 0;
   pool.retryAtMs = null;
@@ -273,9 +277,9 @@ function setRemote(world: World, remote: 'online' | 'offline', linkId: string | 
   // Only pools of links that changed: a pool backing off on a link that was up all along keeps waiting.
   for (const pool of world.pools.values()) {
     if (!changed.has(pool.linkId)) continue;
-    pool.state = stepPool(pool.state, remote === 'online' ? 'remote.up' : 'remote.down', world.coverage);
+    pool.state = stepPool(world, pool.state, remote === 'online' ? 'remote.up' : 'remote.down');
     // Back online: pools waiting out a backoff try again at once rather than at their next retry.
-    if (remote === 'online' && !pool.deleted && describePoolState(pool.state).sync === 'backoff') retrySync(world, pool, effects);
+    if (remote === 'online' && !pool.deleted) retrySync(world, pool, effects);
   }
   return DONE;
 }
@@ -287,9 +291,11 @@ function restartKme(world: World, kmeId: string, effects: KmeEffect[]): KmeResul
     // The bug: delivered keys were only held in memory, so their slaves can no longer retrieve them (breaks I2).
     for (const key of [...world.reserved.values()]) {
       if (!touches(key.linkId)) continue;
-      const pool = world.pools.get(key.poolId) as Pool;
       world.reserved.delete(key.keyId);
-      key.state = KEY_STATE_INDEX.discarded;
+      // A key kept after its last retrieval (the double-delivery bug) is already counted as consumed.
+      if (key.state !== KEY_STATE_INDEX.reserved) continue;
+      const pool = world.pools.get(key.poolId) as Pool;
+      key.state = stepKey(world, key.state, 'key.discard');
       pool.reserved -= 1;
       pool.discarded += 1;
     }

@@ -1,6 +1,9 @@
-// The compiled forms of the key and pool machines that the core's hot paths step through.
-import { compileMachine, NO_TRANSITION, stepCompiled, type CompiledMachine } from './compileMachine.js';
-import { KEY_EVENT_TYPES, keyMachine, type KeyState } from './keyMachine.js';
+// The compiled forms of the key and pool machines, and the only functions that move a key or a pool.
+// Every state change of the core goes through stepKey or stepPool, which look the move up in the world's
+// tables (the compiled machines' own, unless a test hands createWorld a mutated pair) and throw when the
+// machine refuses it. Coverage counts only the moves a table allowed.
+import { compileMachine, NO_TRANSITION, type CompiledMachine } from './compileMachine.js';
+import { KEY_EVENT_TYPES, keyMachine, type KeyEvent, type KeyState } from './keyMachine.js';
 import { poolMachine, type PoolEvent, type PoolLevel, type RemoteState, type SyncActivity } from './poolMachine.js';
 
 export const compiledKeyMachine: CompiledMachine = compileMachine(
@@ -14,7 +17,7 @@ export const POOL_SAMPLE_EVENTS: readonly PoolEvent[] = [
   { type: 'level.low' },
   { type: 'level.critical' },
   { type: 'level.exhausted' },
-  { type: 'sync.start', reason: 'manual' },
+  { type: 'sync.start' },
   { type: 'sync.complete' },
   { type: 'sync.fail' },
   { type: 'sync.retry' },
@@ -22,20 +25,45 @@ export const POOL_SAMPLE_EVENTS: readonly PoolEvent[] = [
   { type: 'remote.down' },
   { type: 'remote.up' },
 ];
+export type KeyEventType = KeyEvent['type'];
 export type PoolEventType = PoolEvent['type'];
 
 export const compiledPoolMachine: CompiledMachine = compileMachine(poolMachine, POOL_SAMPLE_EVENTS);
 
-function indexTable(compiled: CompiledMachine): ReadonlyMap<string, number> {
-  return new Map(compiled.eventTypes.map((type, index) => [type, index]));
+/** The (state × event) → state tables the core steps keys and pools through, laid out as CompiledMachine.table. */
+export interface LifecycleTables {
+  readonly key: Int16Array;
+  readonly pool: Int16Array;
 }
-// A plain object of fixed shape: the hottest lookup of the core, cheaper than a Map.
-const keyEventIndex: Readonly<Record<(typeof KEY_EVENT_TYPES)[number], number>> = Object.fromEntries(
-  compiledKeyMachine.eventTypes.map((type, index) => [type, index]),
-) as Record<(typeof KEY_EVENT_TYPES)[number], number>;
-const keyEventCount = compiledKeyMachine.eventTypes.length;
-const keyTable = compiledKeyMachine.table;
-const poolEventIndex = indexTable(compiledPoolMachine);
+
+/** The tables derived from the machines: what every world runs on unless a test says otherwise. */
+export const MACHINE_TABLES: LifecycleTables = { key: compiledKeyMachine.table, pool: compiledPoolMachine.table };
+
+/** Checks that tables handed to createWorld have the compiled machines' shape: same cells, known states. */
+export function assertLifecycleTables(tables: LifecycleTables): void {
+  for (const [name, table, compiled] of [
+    ['key', tables.key, compiledKeyMachine],
+    ['pool', tables.pool, compiledPoolMachine],
+  ] as const) {
+    const fits = table.length === compiled.table.length && table.every((next) => next === NO_TRANSITION || (next >= 0 && next < compiled.states.length));
+    if (!fits) throw new Error(`createWorld: the ${name} table does not have the shape of the compiled ${name} machine`);
+  }
+}
+
+/** What stepping needs of a world: the tables it runs on and its coverage counters. */
+export interface LifecycleHost {
+  readonly config: { readonly lifecycles: LifecycleTables };
+  readonly coverage: MachineCoverage;
+}
+
+function columnsOf<Type extends string>(compiled: CompiledMachine): Readonly<Record<Type, number>> {
+  return Object.fromEntries(compiled.eventTypes.map((type, index) => [type, index])) as Record<Type, number>;
+}
+// Plain objects of fixed shape: the hottest lookups of the core, cheaper than a Map.
+const keyColumn = columnsOf<KeyEventType>(compiledKeyMachine);
+const keyWidth = compiledKeyMachine.eventTypes.length;
+const poolColumn = columnsOf<PoolEventType>(compiledPoolMachine);
+const poolWidth = compiledPoolMachine.eventTypes.length;
 
 export const KEY_STATE_INDEX: Readonly<Record<KeyState, number>> = Object.fromEntries(
   compiledKeyMachine.states.map((state, index) => [state, index]),
@@ -59,7 +87,7 @@ export function describePoolState(state: number): { level: PoolLevel; sync: Sync
 
 export const INITIAL_POOL_STATE = compiledPoolMachine.initial;
 
-/** Coverage counters: how often each (state, event) pair of each machine was taken. */
+/** Coverage counters: how often each (state, event) cell of each machine's table was taken. */
 export interface MachineCoverage {
   readonly key: Uint32Array;
   readonly pool: Uint32Array;
@@ -72,27 +100,38 @@ export function createMachineCoverage(): MachineCoverage {
   };
 }
 
-/** Steps a key through its lifecycle. An event the machine refuses is a bug in the core: it throws. */
-export function stepKey(state: number, type: (typeof KEY_EVENT_TYPES)[number], coverage: MachineCoverage): number {
-  const cell = state * keyEventCount + keyEventIndex[type];
-  const next = keyTable[cell] ?? NO_TRANSITION;
-  if (next === NO_TRANSITION) {
-    throw new Error(`key lifecycle: ${type} is not allowed in state ${compiledKeyMachine.states[state]}`);
-  }
-  coverage.key[cell] = (coverage.key[cell] as number) + 1;
+function refused(compiled: CompiledMachine, state: number, type: string): never {
+  throw new Error(`${compiled.id} machine: ${type} is not allowed in state ${compiled.states[state] ?? `#${state}`}`);
+}
+
+/**
+ * Moves `count` keys in `state` by one event and returns their next state. Stored keys have no record of
+ * their own, so a batch of them moves at once. An event the machine refuses is a bug in the core: it
+ * throws, and nothing is counted.
+ */
+export function stepKey(host: LifecycleHost, state: number, type: KeyEventType, count = 1): number {
+  const cell = state * keyWidth + keyColumn[type];
+  const next = host.config.lifecycles.key[cell] ?? NO_TRANSITION;
+  if (next === NO_TRANSITION) refused(compiledKeyMachine, state, type);
+  host.coverage.key[cell] = (host.coverage.key[cell] as number) + count;
   return next;
 }
 
-/** Steps a pool; returns the same state when the machine does not take the event there. */
-export function stepPool(state: number, type: PoolEventType, coverage: MachineCoverage): number {
-  const event = poolEventIndex.get(type) as number;
-  const next = stepCompiled(compiledPoolMachine, state, event);
-  if (next === NO_TRANSITION) return state;
-  const cell = state * compiledPoolMachine.eventTypes.length + event;
-  coverage.pool[cell] = (coverage.pool[cell] ?? 0) + 1;
+/** Whether the key machine takes the event in that state: for the few callers to whom a refusal is an answer. */
+export function canStepKey(host: LifecycleHost, state: number, type: KeyEventType): boolean {
+  return (host.config.lifecycles.key[state * keyWidth + keyColumn[type]] ?? NO_TRANSITION) !== NO_TRANSITION;
+}
+
+/** Moves a pool by one event. An event the machine refuses is a bug in the core: it throws, and nothing is counted. */
+export function stepPool(host: LifecycleHost, state: number, type: PoolEventType): number {
+  const cell = state * poolWidth + poolColumn[type];
+  const next = host.config.lifecycles.pool[cell] ?? NO_TRANSITION;
+  if (next === NO_TRANSITION) refused(compiledPoolMachine, state, type);
+  host.coverage.pool[cell] = (host.coverage.pool[cell] as number) + 1;
   return next;
 }
 
-export function canStepPool(state: number, type: PoolEventType): boolean {
-  return stepCompiled(compiledPoolMachine, state, poolEventIndex.get(type) as number) !== NO_TRANSITION;
+/** Whether the pool machine takes the event in that state (a second sync while one is in flight, say). */
+export function canStepPool(host: LifecycleHost, state: number, type: PoolEventType): boolean {
+  return (host.config.lifecycles.pool[state * poolWidth + poolColumn[type]] ?? NO_TRANSITION) !== NO_TRANSITION;
 }

@@ -1,6 +1,8 @@
 // The pool lifecycle: fill level, sync activity and the remote key manager's reachability, as three
 // parallel regions. A sync can only start from idle or backoff, so at most one is ever in flight (I12).
-import { assign, setup } from 'xstate';
+// The machine holds states only: a sync's reason, request number and failure count live on the Pool
+// record, which the core updates as it steps the machine (docs/decisions/0015-machines-drive.md).
+import { setup } from 'xstate';
 
 export type SyncReason = 'scheduled' | 'threshold' | 'emergency' | 'manual';
 export type PoolLevel = 'healthy' | 'low' | 'critical' | 'exhausted';
@@ -10,7 +12,7 @@ export type PoolEvent =
   | { type: 'level.low' }
   | { type: 'level.critical' }
   | { type: 'level.exhausted' }
-  | { type: 'sync.start'; reason: SyncReason }
+  | { type: 'sync.start' }
   | { type: 'sync.complete' }
   | { type: 'sync.fail' }
   | { type: 'sync.retry' }
@@ -32,24 +34,11 @@ export function computeBackoffMs(attempt: number, policy: BackoffPolicy): number
   return Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
 }
 
-interface PoolContext {
-  reason: SyncReason | null;
-  failedAttempts: number;
-}
-
 export const poolMachine = setup({
-  types: { events: {} as PoolEvent, context: {} as PoolContext },
-  actions: {
-    rememberReason: assign({
-      reason: ({ event }) => (event.type === 'sync.start' ? event.reason : null),
-    }),
-    countFailure: assign({ failedAttempts: ({ context }) => context.failedAttempts + 1 }),
-    clearSync: assign({ reason: null, failedAttempts: 0 }),
-  },
+  types: { events: {} as PoolEvent },
 }).createMachine({
   id: 'pool',
   type: 'parallel',
-  context: { reason: null, failedAttempts: 0 },
   states: {
     level: {
       initial: 'exhausted',
@@ -72,21 +61,21 @@ export const poolMachine = setup({
       initial: 'idle',
       states: {
         idle: {
-          on: { 'sync.start': { target: 'syncing', actions: 'rememberReason' } },
+          on: { 'sync.start': 'syncing' },
         },
         syncing: {
           on: {
-            'sync.complete': { target: 'idle', actions: 'clearSync' },
-            'sync.fail': { target: 'backoff', actions: 'countFailure' },
-            'sync.abort': { target: 'idle', actions: 'clearSync' },
+            'sync.complete': 'idle',
+            'sync.fail': 'backoff',
+            'sync.abort': 'idle',
           },
         },
         backoff: {
           on: {
             'sync.retry': 'syncing',
             // A manual or emergency sync may cut a backoff short; it is still the only sync in flight.
-            'sync.start': { target: 'syncing', actions: 'rememberReason' },
-            'sync.abort': { target: 'idle', actions: 'clearSync' },
+            'sync.start': 'syncing',
+            'sync.abort': 'idle',
           },
         },
       },

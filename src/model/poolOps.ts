@@ -1,5 +1,5 @@
 // Pool mechanics shared by the core's commands: keys arriving, fill levels, syncs and expiry.
-import { canStepPool, describePoolState, KEY_STATE_INDEX, compiledKeyMachine, stepPool } from './lifecycles.js';
+import { canStepPool, describePoolState, KEY_STATE_INDEX, stepKey, stepPool } from './lifecycles.js';
 import { computeBackoffMs, type PoolLevel, type SyncReason } from './poolMachine.js';
 import { availableKeys, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
 
@@ -34,7 +34,7 @@ export function updateLevel(world: World, pool: Pool, effects: KmeEffect[]): voi
   const from = describePoolState(pool.state).level;
   const to = levelFor(availableKeys(pool), pool.capacity, profile.lowThresholdPct, profile.emergencyThresholdPct);
   if (from !== to) {
-    pool.state = stepPool(pool.state, LEVEL_EVENT[to], world.coverage);
+    pool.state = stepPool(world, pool.state, LEVEL_EVENT[to]);
     effects.push({ type: 'pool.levelChanged', poolId: pool.id, from, to });
   }
   if (to !== 'healthy' && !pool.deleted && describePoolState(pool.state).sync === 'idle') {
@@ -42,9 +42,10 @@ export function updateLevel(world: World, pool: Pool, effects: KmeEffect[]): voi
   }
 }
 
+/** Starts a sync unless the pool machine refuses (one is already in flight); returns whether it started. */
 export function startSync(world: World, pool: Pool, reason: SyncReason, effects: KmeEffect[]): boolean {
-  if (!canStepPool(pool.state, 'sync.start')) return false;
-  pool.state = stepPool(pool.state, 'sync.start', world.coverage);
+  if (!canStepPool(world, pool.state, 'sync.start')) return false;
+  pool.state = stepPool(world, pool.state, 'sync.start');
   pool.syncReason = reason;
   return requestKeys(pool, reason, effects);
 }
@@ -64,31 +65,37 @@ function requestKeys(pool: Pool, reason: SyncReason, effects: KmeEffect[]): true
   return true;
 }
 
+/** Retries a sync unless the pool machine refuses (no sync is backing off); returns whether it did. */
 export function retrySync(world: World, pool: Pool, effects: KmeEffect[]): boolean {
-  if (!canStepPool(pool.state, 'sync.retry')) return false;
-  pool.state = stepPool(pool.state, 'sync.retry', world.coverage);
+  if (!canStepPool(world, pool.state, 'sync.retry')) return false;
+  pool.state = stepPool(world, pool.state, 'sync.retry');
   return requestKeys(pool, pool.syncReason ?? 'threshold', effects);
 }
 
 export function failSync(world: World, pool: Pool, nowMs: number, effects: KmeEffect[]): void {
-  pool.state = stepPool(pool.state, 'sync.fail', world.coverage);
+  pool.state = stepPool(world, pool.state, 'sync.fail');
   pool.failedAttempts += 1;
   pool.retryAtMs = nowMs + computeBackoffMs(pool.failedAttempts, world.config.profile.backoff);
   effects.push({ type: 'sync.failed', poolId: pool.id, failedAttempts: pool.failedAttempts });
   effects.push({ type: 'sync.retryScheduled', poolId: pool.id, atMs: pool.retryAtMs, attempt: pool.syncAttempt });
 }
 
+/** Drops the sync in flight or backing off, if any: a late answer to it is then ignored. */
 export function abortSync(world: World, pool: Pool): void {
-  if (!canStepPool(pool.state, 'sync.abort')) return;
-  pool.state = stepPool(pool.state, 'sync.abort', world.coverage);
+  if (!canStepPool(world, pool.state, 'sync.abort')) return;
+  pool.state = stepPool(world, pool.state, 'sync.abort');
   pool.syncReason = null;
   pool.failedAttempts = 0;
   pool.retryAtMs = null;
 }
 
-/** Puts up to `count` new keys into the pool, never past its capacity; returns how many went in. */
+/**
+ * Puts up to `count` new keys into the pool, never past its capacity; returns how many went in. Keys the
+ * remote sent beyond the pool's room are discarded before they are ever stored.
+ */
 export function addKeys(world: World, pool: Pool, count: number, origin: KeyOrigin, nowMs: number, effects: KmeEffect[]): number {
   const added = Math.max(0, Math.min(count, pool.capacity - availableKeys(pool)));
+  if (count > added) stepKey(world, KEY_STATE_INDEX.generated, 'key.discard', count - added);
   if (added === 0) return 0;
   const batch = {
     poolId: pool.id,
@@ -103,18 +110,10 @@ export function addKeys(world: World, pool: Pool, count: number, origin: KeyOrig
   pool.tailSeq += added;
   pool.generated += added;
   if (origin === 'local') pool.synthetic += added;
-  countKeySteps(world, KEY_STATE_INDEX.generated, 'key.store', added);
+  stepKey(world, KEY_STATE_INDEX.generated, 'key.store', added);
   effects.push({ type: 'keys.arrived', poolId: pool.id, count: added, origin });
   updateLevel(world, pool, effects);
   return added;
-}
-
-const keyEventColumn = new Map(compiledKeyMachine.eventTypes.map((type, index) => [type, index]));
-
-/** Bulk coverage for keys that move together without a record of their own (stored keys). */
-export function countKeySteps(world: World, state: number, eventType: string, count: number): void {
-  const cell = state * compiledKeyMachine.eventTypes.length + (keyEventColumn.get(eventType) as number);
-  world.coverage.key[cell] = (world.coverage.key[cell] ?? 0) + count;
 }
 
 /** Drops stored keys [headSeq, seqEnd) from the front of the pool and forgets batches used up. */
@@ -144,7 +143,7 @@ export function expireDue(world: World, nowMs: number, effects: KmeEffect[]): vo
     const count = pool.headSeq < batch.seqEnd ? advanceHead(pool, batch.seqEnd) : 0;
     if (count > 0) {
       pool.expired += count;
-      countKeySteps(world, KEY_STATE_INDEX.stored, 'key.expire', count);
+      stepKey(world, KEY_STATE_INDEX.stored, 'key.expire', count);
       effects.push({ type: 'keys.expired', poolId: pool.id, count });
       touched.add(pool);
     }
@@ -158,11 +157,11 @@ export function expireDue(world: World, nowMs: number, effects: KmeEffect[]): vo
     const key = reservedQueue[world.reservedHead];
     if (key === undefined || key.expiresAtMs > nowMs) break;
     world.reservedHead += 1;
+    // Retrieved keys stay queued until their expiry time; only those still waiting for a slave expire.
     if (world.reserved.get(key.keyId) !== key || key.state !== KEY_STATE_INDEX.reserved) continue;
     const pool = world.pools.get(key.poolId);
     if (pool === undefined) continue;
-    countKeySteps(world, KEY_STATE_INDEX.reserved, 'key.expire', 1);
-    key.state = KEY_STATE_INDEX.expired;
+    key.state = stepKey(world, key.state, 'key.expire');
     world.reserved.delete(key.keyId);
     pool.reserved -= 1;
     pool.expired += 1;

@@ -1,7 +1,7 @@
 // The world: every KME, SAE, link, pool and delivered key the core knows. The core owns it and updates
 // it in place (see docs/decisions/0002-owned-world.md); nothing else writes to it.
 import type { BugName } from './bugs.js';
-import { createMachineCoverage, INITIAL_POOL_STATE, type MachineCoverage } from './lifecycles.js';
+import { assertLifecycleTables, createMachineCoverage, INITIAL_POOL_STATE, MACHINE_TABLES, type LifecycleTables, type MachineCoverage } from './lifecycles.js';
 import type { RemoteState, SyncReason } from './poolMachine.js';
 import { assertProfile, type Profile } from './profiles.js';
 
@@ -9,6 +9,8 @@ export interface WorldConfig {
   readonly seed: string;
   readonly profile: Profile;
   readonly bugs: ReadonlySet<BugName>;
+  /** The tables keys and pools step through: the compiled machines' own (MACHINE_TABLES) outside tests. */
+  readonly lifecycles: LifecycleTables;
 }
 
 export interface SaeRecord {
@@ -57,10 +59,13 @@ export interface Pool {
   discarded: number;
   /** Keys that did not come from the remote key manager (only a bug produces them). */
   synthetic: number;
+  // The sync in flight or backing off: kept here only. The pool machine holds its states, not this data.
+  /** Why the current sync was started; null when the sync region is idle. */
   syncReason: SyncReason | null;
   syncKeyCount: number;
   /** Numbers each sync request, so a late answer to an aborted one is recognised and ignored. */
   syncAttempt: number;
+  /** Failures of the current sync since it started; the backoff grows with it. */
   failedAttempts: number;
   retryAtMs: number | null;
   lastSyncAtMs: number | null;
@@ -110,6 +115,11 @@ export interface WorldOptions {
   readonly kmeIds: readonly string[];
   readonly bugs?: ReadonlySet<BugName>;
   readonly startMs?: number;
+  /**
+   * Tables to step keys and pools through instead of the compiled machines' own. Only the mutation test
+   * uses it, to show that each transition of the machines is needed for some behaviour.
+   */
+  readonly lifecycles?: LifecycleTables;
 }
 
 export function linkIdOf(kmeA: string, kmeB: string): string {
@@ -132,8 +142,9 @@ export function createWorld(options: WorldOptions): World {
       if (!links.has(id)) links.set(id, { id, kmeIds: a <= b ? [a, b] : [b, a], remote: 'online' });
     }
   }
+  if (options.lifecycles !== undefined) assertLifecycleTables(options.lifecycles);
   return {
-    config: { seed: options.seed, profile: options.profile, bugs: options.bugs ?? new Set() },
+    config: { seed: options.seed, profile: options.profile, bugs: options.bugs ?? new Set(), lifecycles: options.lifecycles ?? MACHINE_TABLES },
     kmes,
     saes: new Map(),
     links,

@@ -1,16 +1,14 @@
 // One key source as the simulator sees it: a world of KMEs behind a transport that faults can break.
-// Every request goes through the core and is judged at once: the step checker (I2, I6–I12), the history
-// checker (I1–I5, I7, I9) and, every `auditEvery` steps, a full audit of the world.
+// Every request goes through the engine's stepper and is judged at once (src/engine/stepper.ts); this
+// adds the transport (restarts' downtime, injected failures), the client's key bytes and the trace line.
+import { createStepper } from '../engine/stepper.js';
 import { describeCommand } from '../model/describeCommand.js';
-import { exchangeOf } from '../model/exchangeOf.js';
-import { createHistoryChecker, type Exchange, type HistoryChecker } from '../model/historyChecker.js';
+import type { HistoryChecker } from '../model/historyChecker.js';
 import { materialOf } from '../model/keyMaterial.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
-import { checkEncKeys, executeCommand, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
-import { toEtsiError } from '../model/kmeError.js';
+import { checkEncKeys, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
-import { checkStep, checkWorld, poolsCommandMayChange, snapshotCounts } from '../model/worldInvariants.js';
 import { availableKeys, type World } from '../model/world.js';
 import type { Trace } from './trace.js';
 
@@ -56,34 +54,17 @@ export function kmeIdOf(index: number): string {
 }
 
 export function createSimKme(index: number, world: World, trace: Trace, hooks: SimKmeHooks, auditEvery: number): SimKme {
-  const { profile } = world.config;
-  const history = createHistoryChecker({ keyTtlMs: profile.keyTtlMs, consumeOnDecrypt: profile.consumeOnDecrypt });
-  let exchangeId = 0;
+  const stepper = createStepper(() => world, { auditEvery });
 
-  // The bytes of the keys each step delivered, derived once and shared by the checker and the client.
+  // The bytes of the keys each step delivered, derived once for the client.
   const materials = new WeakMap<StepOutcome, Uint8Array[]>();
 
   let deriveBytes = true;
 
-  function observe(command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Exchange | null {
-    const delivered = outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys : [];
-    const bytesList = deriveBytes ? delivered.map((key) => materialOf(world.config.seed, key)) : [];
-    materials.set(outcome, bytesList);
-    // Inside the model a key's bytes are PRF(seed, label, key ID, size), so that tuple names the material
-    // exactly and saves hashing every key; the bytes themselves are checked when each message is opened (I15).
-    const keys = delivered.map((key, i) => ({
-      keyId: key.keyId,
-      materialHash: `${key.materialLabel}|${key.keyId}|${key.sizeBits}`,
-      sizeBits: bytesList[i] === undefined ? key.sizeBits : (bytesList[i] as Uint8Array).length * 8,
-    }));
-    exchangeId += 1;
-    return exchangeOf(command, { id: exchangeId, atMs: nowMs, status, keys, defaultKeySizeBits: profile.keySizeBits }, world);
-  }
-
   const sim: SimKme = {
     index,
     world,
-    history,
+    history: stepper.history,
     downUntil: new Map(),
     failNext: { count: 0, status: 503 },
     steps: 0,
@@ -99,9 +80,8 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
         return { injected: true, status: sim.failNext.status };
       }
       deriveBytes = withBytes;
-      const outcome = sim.run(command, nowMs);
+      const { outcome, status } = step(command, nowMs);
       deriveBytes = true;
-      const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
       return { injected: false, status, outcome, materials: materials.get(outcome) ?? [] };
     },
     beginEnc(kmeIndex, command, nowMs, withBytes = true) {
@@ -115,37 +95,31 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
     finishEnc(pending, nowMs) {
       if (pending.kind === 'answered') return pending.reply;
       deriveBytes = true;
-      const outcome = step(pending.command, nowMs, () => pending.commit(nowMs));
+      const { outcome } = step(pending.command, nowMs, () => pending.commit(nowMs));
       return { injected: false, status: 200, outcome, materials: materials.get(outcome) ?? [] };
     },
     run(command, nowMs) {
-      return step(command, nowMs, () => executeCommand(world, command, nowMs));
+      return step(command, nowMs).outcome;
     },
     audit() {
-      return checkWorld(world);
+      return stepper.audit();
     },
   };
 
-  function step(command: KmeCommand, nowMs: number, execute: () => StepOutcome): StepOutcome {
-      const pools = poolsCommandMayChange(world, command);
-      const before = snapshotCounts(world, pools);
-      const outcome = execute();
-      sim.steps += 1;
-      const status = outcome.result.ok ? 200 : toEtsiError(outcome.result.error, profile).status;
-      trace.record(describeStep(index, command, outcome, status, nowMs));
-      hooks.onEffects(index, outcome.effects, nowMs);
-      const violations = checkStep(world, before, command, outcome, nowMs);
-      const exchange = observe(command, outcome, status, nowMs);
-      if (exchange !== null) violations.push(...history.observe(exchange));
-      if (sim.steps % auditEvery === 0) violations.push(...checkWorld(world));
-      const changed = pools === undefined ? [] : pools.slice();
-      for (const effect of outcome.effects) if (!changed.includes(effect.poolId)) changed.push(effect.poolId);
-      for (const id of changed) {
-        const pool = world.pools.get(id);
-        if (pool !== undefined) hooks.onPoolChanged(index, id, nowMs, availableKeys(pool));
-      }
-      if (violations.length > 0) hooks.onViolations(violations, nowMs);
-      return outcome;
+  function step(command: KmeCommand, nowMs: number, execute?: () => StepOutcome): { outcome: StepOutcome; status: number } {
+    const { outcome, status, pools, violations } = stepper.step(command, nowMs, execute);
+    sim.steps = stepper.steps;
+    if (deriveBytes && outcome.result.ok && outcome.result.kind === 'keys') materials.set(outcome, outcome.result.keys.map((key) => materialOf(world.config.seed, key)));
+    trace.record(describeStep(index, command, outcome, status, nowMs));
+    hooks.onEffects(index, outcome.effects, nowMs);
+    const changed = pools === undefined ? [] : pools.slice();
+    for (const effect of outcome.effects) if (!changed.includes(effect.poolId)) changed.push(effect.poolId);
+    for (const id of changed) {
+      const pool = world.pools.get(id);
+      if (pool !== undefined) hooks.onPoolChanged(index, id, nowMs, availableKeys(pool));
+    }
+    if (violations.length > 0) hooks.onViolations(violations, nowMs);
+    return { outcome, status };
   }
   return sim;
 }

@@ -37,9 +37,11 @@ it('dec_keys served only at the slave’s own KME: a refusal at the master’s K
   expect(item('C37').detail).toMatch(/re-read through KME-ALPHA: 401/);
 });
 
-it('keys of a dec_keys answer in an order of the KME’s own (C34)', () => {
+it('keys of a dec_keys answer in an order of the KME’s own (C34): sorted by key ID, whatever order was asked', () => {
+  // The fixture sorts by key ID; the IDs are random, so the sorted order matches the one asked for now
+  // and then. Either way C34 passes, and when the order differed it says so.
   expect(item('C34').verdict).toBe('pass');
-  expect(item('C34').detail).toMatch(/in another order than asked: the spec fixes none/);
+  expect(item('C34').detail).toMatch(/POST with \d+ IDs in reverse issue order: identical( \(in another order than asked: the spec fixes none\))?/);
 });
 
 it('a POST enc_keys without a body refused with 400 (C16)', () => {

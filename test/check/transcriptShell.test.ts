@@ -11,7 +11,8 @@ import type { EtsiRequest } from '../../src/check/etsiClient.js';
 import { renderTranscript, toTranscriptLine, transcriptScript } from '../../src/check/renderCurl.js';
 import type { TargetSae } from '../../src/check/targetSchema.js';
 
-const HOLD_MS = 100;
+// Long enough that three curl processes started together overlap even on a loaded machine.
+const HOLD_MS = 1_000;
 const RECORDED_KEY_ID = '11111111-2222-4333-8444-555555555555';
 const RECORDED_KEY = Buffer.alloc(32, 7).toString('base64');
 

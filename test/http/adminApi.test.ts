@@ -213,7 +213,7 @@ it('serves a JSONL trace that names delivered keys by ID and hash and never cont
   const lines = text.replace(/\n$/, '').split('\n').map((line) => JSON.parse(line) as { keys?: Array<{ id: string; hash: string }> });
   const traced = new Map(lines.flatMap((line) => line.keys ?? []).map((key) => [key.id, key.hash]));
   for (const key of keys) {
-    expect(traced.get(key.key_ID)).toMatch(/^sha256:[0-9a-f]{16,}$/);
+    expect(traced.get(key.key_ID)).toMatch(/^hmac:[0-9a-f]{16}$/);
     const bytes = Buffer.from(key.key, 'base64');
     for (const form of [key.key, key.key.replace(/=+$/, ''), bytes.toString('base64url'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()]) {
       expect(text.includes(form), `trace contains key ${key.key_ID} as ${form}`).toBe(false);

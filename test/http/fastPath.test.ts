@@ -4,11 +4,12 @@
 // to both, one after the other, and every answer must match: status, body, Content-Type, Content-Length,
 // Allow. The requests include what the fast path takes (plain GET and POST) and what it must leave to the
 // app (other methods and content types, charsets, byte order marks, chunked and oversized bodies, case and
-// trailing-slash variants, broken percent-encoding, reserved names), since those answers must not change.
+// trailing-slash variants, broken percent-encoding, paths an extension route shares), since those answers
+// must not change.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { createApp, type AppOptions } from '../../src/http/createApp.js';
+import { createApp, routeContext, type AppOptions } from '../../src/http/createApp.js';
 import { createEtsiFastPath } from '../../src/http/etsiFastPath.js';
 import { createHostClock } from '../../src/http/hostClock.js';
 import { createKmeHost } from '../../src/http/kmeHost.js';
@@ -68,7 +69,7 @@ const taken: string[] = [];
 /** The fast path in front of the app, as createRequestListener composes them, noting what it takes. */
 function fastThenApp(options: AppOptions): Parameters<typeof createServer>[1] {
   const app = createApp(options);
-  const fastPath = createEtsiFastPath({ ...options, bodyLimitBytes: 256 * 1024, onBug: (error) => bugs.push(error) });
+  const fastPath = createEtsiFastPath({ ctx: routeContext(options), bodyLimitBytes: 256 * 1024, onBug: (error) => bugs.push(error) });
   return (req, res) => {
     if (fastPath(req, res)) taken.push(`${req.method ?? ''} ${req.url ?? ''}`);
     else app(req, res);

@@ -16,7 +16,7 @@ import { createApp } from '../../src/http/createApp.js';
 import { createHostClock } from '../../src/http/hostClock.js';
 import { createKmeHost } from '../../src/http/kmeHost.js';
 import { createLogger } from '../../src/http/logging.js';
-import { buildOpenApiDocument } from '../../src/http/openApi.js';
+import { buildOpenApiDocument } from '../../src/http/routeTable.js';
 import { startServer, type RunningServer } from '../../src/http/startServer.js';
 import { resolveProfile } from '../../src/model/profiles.js';
 import { createWorld } from '../../src/model/world.js';

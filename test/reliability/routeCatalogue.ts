@@ -38,12 +38,12 @@ export function listRoutes(app: Express): RouteSpec[] {
   return [...routes.values()];
 }
 
-/** `/api/v1/keys/{slave_SAE_ID}/status` → `/api/v1/keys/:slave/status`, matching createEtsiRouter's names. */
+/** `/api/v1/keys/{slave_SAE_ID}/status` → `/api/v1/keys/:slave_SAE_ID/status`, as the app derives its paths from the route table. */
 export function openApiRoutes(document: { readonly paths: Readonly<Record<string, Readonly<Record<string, unknown>>>> }): RouteSpec[] {
   return Object.entries(document.paths).flatMap(([path, operations]) =>
     Object.keys(operations)
       .filter((method) => ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'].includes(method))
-      .map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{(slave|master)_SAE_ID\}/g, ':$1') })),
+      .map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{(\w+)\}/g, ':$1') })),
   );
 }
 

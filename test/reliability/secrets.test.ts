@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { deriveKeyBytes, hashKeyBytes, materialOf } from '../../src/model/keyMaterial.js';
+import { deriveKeyBytes, hashKeyBytes, keyedKeyHash, materialOf } from '../../src/model/keyMaterial.js';
 import { executeCommand, type KmeCommand } from '../../src/model/kmeCore.js';
 import { createWorld, type World } from '../../src/model/world.js';
 import { buildProfile } from '../../src/sim/runScenario.js';
@@ -150,19 +150,24 @@ function secretsOf(delivered: ReadonlyMap<string, string>): Secret[] {
 }
 
 /** Every key the trace names carries the hash of its bytes, and only that. */
-function expectTraceHashes(traceText: string, delivered: ReadonlyMap<string, string>): number {
+function expectTraceHashes(traceText: string, delivered: ReadonlyMap<string, string>, worldSeed: string): number {
   const hashes = new Map<string, string>();
   for (const line of traceText.split('\n').filter((l) => l.length > 0)) {
     const entry = JSON.parse(line) as { keys?: Array<Record<string, unknown>> };
     for (const key of entry.keys ?? []) {
       expect(Object.keys(key).sort()).toEqual(['hash', 'id']);
-      expect(key['hash']).toMatch(/^sha256:[0-9a-f]{16}$/);
+      expect(key['hash']).toMatch(/^hmac:[0-9a-f]{16}$/);
       const known = hashes.get(key['id'] as string);
       if (known !== undefined) expect(key['hash']).toBe(known);
       hashes.set(key['id'] as string, key['hash'] as string);
     }
   }
-  for (const [keyId, key] of delivered) expect(hashes.get(keyId), keyId).toBe(hashKeyBytes(Buffer.from(key, 'base64')));
+  // Keyed from the run's seed: the same bytes under another seed hash otherwise, so a short key cannot be
+  // found by hashing every value without the seed.
+  for (const [keyId, key] of delivered) {
+    expect(hashes.get(keyId), keyId).toBe(keyedKeyHash(worldSeed, Buffer.from(key, 'base64')));
+    expect(hashes.get(keyId), keyId).not.toBe(keyedKeyHash('another seed', Buffer.from(key, 'base64')));
+  }
   return hashes.size;
 }
 
@@ -184,7 +189,7 @@ for (const [index, level] of LEVELS.entries()) {
     expect(inOutput, describeFindings(inOutput)).toEqual([]);
     const inTrace = search.find(traffic.traceText);
     expect(inTrace, describeFindings(inTrace)).toEqual([]);
-    const hashed = expectTraceHashes(traffic.traceText, traffic.delivered);
+    const hashed = expectTraceHashes(traffic.traceText, traffic.delivered, `serve:${700 + index}`);
 
     // The search is only worth something if the log said what it could.
     expect(stdout.split('\n')).toHaveLength(2);

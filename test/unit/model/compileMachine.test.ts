@@ -5,6 +5,8 @@ import { getStateNodes } from 'xstate/graph';
 import { NO_TRANSITION, serializeStateValue, stepCompiled, type CompiledMachine } from '../../../src/model/compileMachine.js';
 import { KEY_EVENT_TYPES, keyMachine } from '../../../src/model/keyMachine.js';
 import {
+  assertLifecycleTables,
+  canStepKey,
   canStepPool,
   compiledKeyMachine,
   compiledPoolMachine,
@@ -12,6 +14,7 @@ import {
   describePoolState,
   INITIAL_POOL_STATE,
   KEY_STATE_INDEX,
+  MACHINE_TABLES,
   stepKey,
   stepPool,
   POOL_SAMPLE_EVENTS,
@@ -98,26 +101,60 @@ it('starts the compiled key machine in generated and the pool machine in exhaust
   expect(compiledPoolMachine.states).toHaveLength(24);
 });
 
-it('throws when stepKey is given an event the key machine refuses, and counts nothing', () => {
-  const coverage = createMachineCoverage();
-  expect(() => stepKey(KEY_STATE_INDEX.consumed, 'key.reserve', coverage)).toThrow(/key\.reserve is not allowed in state consumed/);
-  expect(() => stepKey(KEY_STATE_INDEX.generated, 'key.consume', coverage)).toThrow(/not allowed in state generated/);
-  expect(coverage.key.every((count) => count === 0)).toBe(true);
+/** A bare host for stepping outside a world: the machines' own tables and fresh counters. */
+function freshHost() {
+  return { config: { lifecycles: MACHINE_TABLES }, coverage: createMachineCoverage() };
+}
+
+const total = (counts: Uint32Array): number => counts.reduce((sum, count) => sum + count, 0);
+
+it('throws when stepKey is given an event the key machine refuses, naming machine, state and event, and counts nothing', () => {
+  const host = freshHost();
+  expect(() => stepKey(host, KEY_STATE_INDEX.consumed, 'key.reserve')).toThrow(/^key machine: key\.reserve is not allowed in state consumed$/);
+  expect(() => stepKey(host, KEY_STATE_INDEX.generated, 'key.consume', 5)).toThrow(/not allowed in state generated/);
+  expect(canStepKey(host, KEY_STATE_INDEX.consumed, 'key.reserve')).toBe(false);
+  expect(total(host.coverage.key)).toBe(0);
 });
 
-it('steps a key through an allowed event and counts that cell of the table', () => {
-  const coverage = createMachineCoverage();
-  expect(stepKey(KEY_STATE_INDEX.stored, 'key.reserve', coverage)).toBe(KEY_STATE_INDEX.reserved);
+it('steps a key through an allowed event and counts that cell of the table, once per key moved', () => {
+  const host = freshHost();
+  expect(stepKey(host, KEY_STATE_INDEX.stored, 'key.reserve')).toBe(KEY_STATE_INDEX.reserved);
+  expect(stepKey(host, KEY_STATE_INDEX.stored, 'key.reserve', 4)).toBe(KEY_STATE_INDEX.reserved);
   const cell = KEY_STATE_INDEX.stored * compiledKeyMachine.eventTypes.length + compiledKeyMachine.eventTypes.indexOf('key.reserve');
-  expect(coverage.key[cell]).toBe(1);
-  expect(coverage.key.reduce((sum, count) => sum + count, 0)).toBe(1);
+  expect(host.coverage.key[cell]).toBe(5);
+  expect(total(host.coverage.key)).toBe(5);
 });
 
-it('leaves a pool where it is on an event its machine refuses, and counts nothing', () => {
-  const coverage = createMachineCoverage();
-  const syncing = stepPool(INITIAL_POOL_STATE, 'sync.start', coverage);
+it('throws when stepPool is given an event the pool machine refuses, naming machine, state and event, and counts nothing', () => {
+  const host = freshHost();
+  const syncing = stepPool(host, INITIAL_POOL_STATE, 'sync.start');
   expect(describePoolState(syncing).sync).toBe('syncing');
-  expect(canStepPool(syncing, 'sync.start')).toBe(false);
-  expect(stepPool(syncing, 'sync.start', coverage)).toBe(syncing);
-  expect(coverage.pool.reduce((sum, count) => sum + count, 0)).toBe(1);
+  expect(canStepPool(host, syncing, 'sync.start')).toBe(false);
+  expect(() => stepPool(host, syncing, 'sync.start')).toThrow(
+    /^pool machine: sync\.start is not allowed in state level\.exhausted\|sync\.syncing\|remote\.online$/,
+  );
+  expect(() => stepPool(host, INITIAL_POOL_STATE, 'remote.up')).toThrow(/pool machine: remote\.up is not allowed/);
+  expect(total(host.coverage.pool)).toBe(1);
+});
+
+it('counts only cells its table allows, so a mutated table that refuses a move counts nothing for it', () => {
+  const key = Int16Array.from(compiledKeyMachine.table);
+  const cell = KEY_STATE_INDEX.reserved * compiledKeyMachine.eventTypes.length + compiledKeyMachine.eventTypes.indexOf('key.expire');
+  key[cell] = NO_TRANSITION;
+  const host = { config: { lifecycles: { key, pool: compiledPoolMachine.table } }, coverage: createMachineCoverage() };
+  expect(canStepKey(host, KEY_STATE_INDEX.reserved, 'key.expire')).toBe(false);
+  expect(() => stepKey(host, KEY_STATE_INDEX.reserved, 'key.expire')).toThrow(/key\.expire is not allowed in state reserved/);
+  expect(stepKey(host, KEY_STATE_INDEX.stored, 'key.expire')).toBe(KEY_STATE_INDEX.expired);
+  expect(total(host.coverage.key)).toBe(1);
+  host.coverage.key.forEach((count, index) => {
+    if (count > 0) expect(key[index], `cell ${index}`).not.toBe(NO_TRANSITION);
+  });
+});
+
+it('refuses tables that do not have the shape of the compiled machines', () => {
+  expect(() => assertLifecycleTables({ key: new Int16Array(3), pool: compiledPoolMachine.table })).toThrow(/the key table/);
+  const pool = Int16Array.from(compiledPoolMachine.table);
+  pool[0] = compiledPoolMachine.states.length;
+  expect(() => assertLifecycleTables({ key: compiledKeyMachine.table, pool })).toThrow(/the pool table/);
+  expect(() => assertLifecycleTables(MACHINE_TABLES)).not.toThrow();
 });

@@ -3,6 +3,7 @@ import type { BugName } from '../../../src/model/bugs.js';
 import type { DeliveredKey } from '../../../src/model/encKeys.js';
 import { toEtsiError, type EtsiErrorResponse } from '../../../src/model/kmeError.js';
 import { executeCommand, type KmeCommand, type StepOutcome } from '../../../src/model/kmeCore.js';
+import type { LifecycleTables } from '../../../src/model/lifecycles.js';
 import { deriveKeyBytes } from '../../../src/model/keyMaterial.js';
 import { strictProfile, type Profile } from '../../../src/model/profiles.js';
 import type { KeyRequest, Status } from '../../../src/model/wireSchema.js';
@@ -20,6 +21,8 @@ export interface WorldSpec {
   readonly saes?: Readonly<Record<string, string>>;
   readonly capacity?: number;
   readonly initialKeys?: number;
+  /** Tables to step keys and pools through instead of the machines' own (the mutation test's). */
+  readonly lifecycles?: LifecycleTables;
 }
 
 /** A world with its SAEs registered at time 0 (alice and bob on the first KME unless told otherwise). */
@@ -30,6 +33,7 @@ export function makeWorld(spec: WorldSpec = {}): World {
     profile: spec.profile ?? strictProfile,
     kmeIds,
     bugs: new Set(spec.bugs ?? []),
+    ...(spec.lifecycles === undefined ? {} : { lifecycles: spec.lifecycles }),
   });
   const saes = spec.saes ?? { alice: kmeIds[0] as string, bob: kmeIds[0] as string };
   for (const [saeId, kmeId] of Object.entries(saes)) {

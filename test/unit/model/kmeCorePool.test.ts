@@ -224,3 +224,29 @@ it('refuses a manual sync of a deleted pool and ignores an answer to a sync star
   expect(run(world, { type: 'sync.start', poolId: pool.id, reason: 'manual' }).result).toEqual({ ok: true, kind: 'done', changed: false });
   expect(pool.generated).toBe(10);
 });
+
+it('keeps a sync reason and failure count on the Pool: kept by a retry, replaced by a manual sync, cleared on completion', () => {
+  const world = makeWorld({ capacity: 10, initialKeys: 0 });
+  const pool = poolOf(world, 'bob');
+  expect(pool).toMatchObject({ syncReason: 'emergency', failedAttempts: 0 });
+  run(world, { type: 'sync.fail', poolId: pool.id, attempt: pool.syncAttempt });
+  expect(onlySyncRequest(run(world, { type: 'sync.retry', poolId: pool.id, attempt: pool.syncAttempt }).effects).reason).toBe('emergency');
+  run(world, { type: 'sync.fail', poolId: pool.id, attempt: pool.syncAttempt });
+  expect(pool).toMatchObject({ syncReason: 'emergency', failedAttempts: 2 });
+  // A manual sync may cut the backoff short; it becomes the one sync in flight, with its own reason.
+  expect(onlySyncRequest(run(world, { type: 'sync.start', poolId: pool.id, reason: 'manual' }).effects).reason).toBe('manual');
+  expect(pool).toMatchObject({ syncReason: 'manual', failedAttempts: 2 });
+  run(world, { type: 'sync.complete', poolId: pool.id, attempt: pool.syncAttempt, keyCount: 10 });
+  expect(pool).toMatchObject({ syncReason: null, failedAttempts: 0, retryAtMs: null });
+  expect(describePoolState(pool.state).sync).toBe('idle');
+});
+
+it('gives a re-registered SAE its old pool back while the link is down, still offline, with no second remote.down', () => {
+  const world = makeWorld({ capacity: 10 });
+  const pool = poolOf(world, 'bob');
+  run(world, { type: 'sae.delete', saeId: 'bob' });
+  run(world, { type: 'remote.down' });
+  expect(run(world, { type: 'sae.register', saeId: 'bob', kmeId: KME_A, capacity: 10 }).result.ok).toBe(true);
+  expect(poolOf(world, 'bob')).toBe(pool);
+  expect(describePoolState(pool.state)).toEqual({ level: 'exhausted', sync: 'syncing', remote: 'offline' });
+});

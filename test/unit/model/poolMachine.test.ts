@@ -9,7 +9,7 @@ const EVENTS: readonly PoolEvent[] = POOL_SAMPLE_EVENTS;
 
 type PoolSnapshot = ReturnType<typeof poolMachine.transition>;
 
-// The context counts failures without bound, so states are told apart by their value alone.
+// The machine holds states only (the sync's data lives on the Pool record), so a state is its value.
 const serializeState = (snapshot: PoolSnapshot): string => JSON.stringify(snapshot.value);
 const adjacency = getAdjacencyMap(poolMachine, { events: EVENTS, serializeState });
 const edges = adjacencyMapToArray(adjacency);
@@ -68,10 +68,9 @@ it('refuses sync.start while a sync is in flight, in every reachable state', () 
   const syncing = reachable.filter((snapshot) => syncOf(snapshot) === 'syncing');
   expect(syncing).toHaveLength(4 * 2);
   for (const snapshot of syncing) {
-    expect(snapshot.can({ type: 'sync.start', reason: 'manual' })).toBe(false);
-    const [next] = transition(poolMachine, snapshot, { type: 'sync.start', reason: 'manual' });
+    expect(snapshot.can({ type: 'sync.start' })).toBe(false);
+    const [next] = transition(poolMachine, snapshot, { type: 'sync.start' });
     expect(next.value).toEqual(snapshot.value);
-    expect(next.context).toEqual(snapshot.context);
   }
 });
 
@@ -89,26 +88,19 @@ it('retries only from backoff', () => {
   }
 });
 
-it('remembers the sync reason, counts failures and clears both when the sync completes', () => {
-  const failedTwice = replay([
-    { type: 'sync.start', reason: 'emergency' },
-    { type: 'sync.fail' },
-    { type: 'sync.retry' },
-    { type: 'sync.fail' },
-  ]);
-  expect(failedTwice.context).toEqual({ reason: 'emergency', failedAttempts: 2 });
+it('holds states only: the reason and failure count of a sync live on the Pool record, not in a context', () => {
+  expect(replay([]).context).toEqual({});
+  const failedTwice = replay([{ type: 'sync.start' }, { type: 'sync.fail' }, { type: 'sync.retry' }, { type: 'sync.fail' }]);
   expect(syncOf(failedTwice)).toBe('backoff');
-  const [retried] = transition(poolMachine, failedTwice, { type: 'sync.retry' });
-  const [completed] = transition(poolMachine, retried, { type: 'sync.complete' });
-  expect(completed.context).toEqual({ reason: null, failedAttempts: 0 });
-  expect(syncOf(completed)).toBe('idle');
+  expect(failedTwice.context).toEqual({});
 });
 
-it('lets a manual sync cut a backoff short and remembers the new reason', () => {
-  const backoff = replay([{ type: 'sync.start', reason: 'threshold' }, { type: 'sync.fail' }]);
-  const [next] = transition(poolMachine, backoff, { type: 'sync.start', reason: 'manual' });
+it('lets a new sync cut a backoff short, and a completed sync ends in idle', () => {
+  const backoff = replay([{ type: 'sync.start' }, { type: 'sync.fail' }]);
+  const [next] = transition(poolMachine, backoff, { type: 'sync.start' });
   expect(syncOf(next)).toBe('syncing');
-  expect(next.context.reason).toBe('manual');
+  const [completed] = transition(poolMachine, next, { type: 'sync.complete' });
+  expect(syncOf(completed)).toBe('idle');
 });
 
 it('grows the backoff exponentially from baseMs', () => {

@@ -1,0 +1,58 @@
+// The report of a finished run: the verdict (safety, liveness, expectations), the fingerprint of its
+// trace, the counts, the series for the charts, the machines' coverage and the command that repeats it.
+import type { BugName } from '../model/bugs.js';
+import { reportCoverage } from './coverageReport.js';
+import { evaluateExpectations } from './expectations.js';
+import type { RunReport } from './runReport.js';
+import type { RunState } from './runState.js';
+import { countUndelivered } from './runTallies.js';
+
+export interface RunIdentity {
+  readonly file: string;
+  readonly seed: number;
+  readonly bugs: readonly BugName[];
+  readonly derived: Readonly<Record<string, unknown>>;
+  /** performance.now() when the run began, for its wall time. */
+  readonly wallStart: number;
+}
+
+export function assembleReport(state: RunState, run: RunIdentity): RunReport {
+  const { scenario, tally, safety, liveness, sims } = state;
+  tally.undelivered = countUndelivered(state);
+  const expectations = evaluateExpectations(scenario, tally, state.stopped && safety.length > 0);
+  const fingerprint = state.trace.fingerprint();
+  const passed = safety.length === 0 && liveness.length === 0 && expectations.every((result) => result.passed);
+  const bugFlags = run.bugs.filter((bug) => !scenario.bugs.includes(bug)).map((bug) => ` --bug ${bug}`).join('');
+  const finished = state.series.finish();
+  return {
+    scenario: scenario.name,
+    file: run.file,
+    seed: run.seed,
+    bugs: run.bugs,
+    passed,
+    fingerprint,
+    virtualMs: state.nowMs,
+    wallMs: Math.round(performance.now() - run.wallStart),
+    derived: run.derived,
+    safety: { violations: safety, steps: state.steps },
+    liveness: { violations: liveness, steps: 0 },
+    expectations,
+    stats: {
+      users: state.users.length,
+      messagesSent: tally.messagesSent,
+      messagesDecrypted: tally.messagesDecrypted,
+      messagesPending: tally.undelivered,
+      encRefused: tally.encRefused,
+      decRefused: tally.decRefused,
+      syncsRequested: tally.syncsRequested,
+      syncsCompleted: tally.syncsCompleted,
+      syncsFailed: tally.syncsFailed,
+      keysDelivered: tally.keysDelivered,
+      keysExpired: tally.keysExpired,
+      maxDeliveryMs: tally.maxDeliveryMs,
+    },
+    series: finished,
+    coverage: reportCoverage(sims.map((sim) => sim.world.coverage)),
+    repro: `npx kmesim run ${run.file} --seed ${run.seed}${bugFlags}`,
+  };
+}
