@@ -25,7 +25,7 @@ export { executeCommand, type KmeCommand, type KmeResult, type StepOutcome } fro
 export type { DeliveredKey } from './model/encKeys.js';
 export type { KmeEffect } from './model/poolOps.js';
 export { toEtsiError, type EtsiErrorResponse, type KmeError, type KmeErrorKind } from './model/kmeError.js';
-export { createKmeService, type KmeService, type KmeServiceOptions } from './model/kmeService.js';
+export { createKmeService, type KmeService, type KmeServiceOptions } from './engine/kmeService.js';
 
 // Machines
 export { keyMachine, type KeyState } from './model/keyMachine.js';

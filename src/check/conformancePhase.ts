@@ -9,7 +9,8 @@ import { PROFILES, strictProfile } from '../model/profiles.js';
 import type { ConformanceResult, SkippedItem } from './checkReport.js';
 import { BudgetExhausted } from './checkContext.js';
 import type { CheckSession } from './checkSession.js';
-import { chooseRoles, conclude, ITEMS, skipped, type Item, type Run } from './conformance/conformanceRun.js';
+import { CHECKER_ITEMS, type ChecklistItem } from './checklist.js';
+import { chooseRoles, conclude, skipped, type Run } from './conformance/conformanceRun.js';
 import { checkDrain } from './conformance/drainItems.js';
 import { checkBadRequests, checkExtensions, checkGetKey, checkMulticast, type Issued } from './conformance/keyItems.js';
 import { probeConcurrentRetrieval, probeIdentity, probeMasterRead, probeSelfSlave } from './conformance/probeItems.js';
@@ -88,7 +89,7 @@ export async function runConformancePhase(session: CheckSession, options: Confor
     }
   }
   judgeTraffic(run, session.transcript.slice(first));
-  const results = (Object.keys(ITEMS) as Item[]).map((item) => conclude(item, run.cases.get(item) ?? (interrupted ? [skipped('the budget ran out first')] : [])));
+  const results = CHECKER_ITEMS.map((item) => conclude(item, run.cases.get(item) ?? (interrupted ? [skipped('the budget ran out first')] : [])));
   return { results, skipped: skippedItems, interrupted };
 }
 
@@ -121,6 +122,6 @@ export async function runDrainItems(session: CheckSession): Promise<ConformanceR
     if (!(error instanceof BudgetExhausted)) throw error;
     for (const item of ['C14', 'C31'] as const) if (!run.cases.has(item)) run.cases.set(item, [skipped('the budget ran out before the drain')]);
   }
-  const drained: Item[] = ['C14', 'C31', ...(run.cases.get('C17')?.some((c) => c.verdict === 'fail') === true ? (['C17'] as const) : [])];
+  const drained: ChecklistItem[] = ['C14', 'C31', ...(run.cases.get('C17')?.some((c) => c.verdict === 'fail') === true ? (['C17'] as const) : [])];
   return drained.map((item) => conclude(item, run.cases.get(item) ?? []));
 }

@@ -12,14 +12,6 @@ import type { AdminOptions, RouteContext, RouteHandler } from './routeTypes.js';
 
 export type { AdminOptions } from './routeTypes.js';
 
-export const faultSchema = z.strictObject({
-  remote: z.enum(['online', 'offline']).optional(),
-  link: z.strictObject({ id: z.string(), remote: z.enum(['online', 'offline']) }).optional(),
-  latencyMs: z.number().int().min(0).max(60_000).optional(),
-  failNext: z.strictObject({ count: z.number().int().min(0).max(1_000_000), status: z.number().int().min(400).max(599) }).optional(),
-  restart: z.strictObject({ kme: z.string(), downtimeMs: z.number().int().min(0).max(3_600_000).default(0) }).optional(),
-});
-
 export const clockAdvanceSchema = z.strictObject({ ms: z.number().int().min(0).max(10 * 365 * 86_400_000) });
 
 export const resetSchema = z.strictObject({ seed: z.number().int().min(0) });
@@ -60,7 +52,7 @@ export const adminState: RouteHandler = (ctx, _call, reply) => {
       deleted: pool.deleted,
     })),
     waitingKeys: world.reserved.size,
-    faults: { latencyMs: host.faults.latencyMs, failNext: host.faults.failNext, downUntil: Object.fromEntries(host.faults.downUntil) },
+    faults: { remoteDown: [...host.faults.remoteDown], latencyMs: host.faults.latencyMs, failNext: host.faults.failNext, downUntil: Object.fromEntries(host.faults.downUntil) },
   });
 };
 
@@ -71,25 +63,6 @@ export const advanceClock: RouteHandler = (ctx, call, reply) => {
   ctx.logger.info({ ms: parsed.data.ms }, 'admin.clock.advanced');
   ctx.host.tick();
   return reply.json(200, { nowMs: ctx.host.world.nowMs });
-};
-
-export const applyFault: RouteHandler = (ctx, call, reply) => {
-  const { host } = ctx;
-  const parsed = faultSchema.safeParse(call.body);
-  if (!parsed.success) return reply.badRequest('bad fault', parsed.error.issues.map((issue) => ({ parameter: issue.path.join('.'), error: issue.message })));
-  const fault = parsed.data;
-  if (fault.link !== undefined && !host.world.links.has(fault.link.id)) return reply.badRequest(`no link ${fault.link.id}`);
-  if (fault.restart !== undefined && !adminOf(ctx).kmeIds.includes(fault.restart.kme)) return reply.badRequest(`no KME ${fault.restart.kme}`);
-  ctx.logger.info({ fault }, 'admin.fault.applied');
-  if (fault.remote !== undefined) host.execute({ type: fault.remote === 'online' ? 'remote.up' : 'remote.down' });
-  if (fault.link !== undefined) host.execute({ type: fault.link.remote === 'online' ? 'remote.up' : 'remote.down', linkId: fault.link.id });
-  if (fault.latencyMs !== undefined) host.faults.latencyMs = fault.latencyMs;
-  if (fault.failNext !== undefined) host.faults.failNext = { ...fault.failNext };
-  if (fault.restart !== undefined) {
-    host.execute({ type: 'kme.restart', kmeId: fault.restart.kme });
-    if (fault.restart.downtimeMs > 0) host.faults.downUntil.set(fault.restart.kme, host.clock.now() + fault.restart.downtimeMs);
-  }
-  return reply.json(200, { applied: fault });
 };
 
 export const resetWorld: RouteHandler = (ctx, call, reply) => {

@@ -2,26 +2,22 @@
 // request through the core, answers the core's sync requests on a timer (the remote key manager lives in
 // process), applies faults, keeps a bounded trace, judges the live invariants, and journals every change
 // when a store is attached.
+import { applyFaultEdge, createTransportFaults, faultEdges, healFaults as healTransport, remoteOnline, type Fault, type FaultEdge, type TransportFaults } from '../engine/faults.js';
 import { createStepper } from '../engine/stepper.js';
+import { commandOfSyncTimer, queueScheduledSync, queueSyncTimers, scheduledSyncCommands, type SyncTimer } from '../engine/syncTimers.js';
 import { keyedKeyHash, materialOf } from '../model/keyMaterial.js';
 import { checkEncKeys, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
 import { describeCommand } from '../model/describeCommand.js';
 import { checkWorld } from '../model/worldInvariants.js';
-import { availableKeys, type World } from '../model/world.js';
+import type { World } from '../model/world.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
 import { EventQueue } from '../engine/eventQueue.js';
 import type { HostClock } from './hostClock.js';
 
-export interface HostFaults {
-  /** Answer the next `count` ETSI requests with `status` and an Error body, touching nothing. */
-  failNext: { count: number; status: number };
-  /** Added to every ETSI response. */
-  latencyMs: number;
-  /** KMEs that answer 503 until this host time (a restart in progress). */
-  readonly downUntil: Map<string, number>;
-}
+/** The engine's fault state of the transport in front of the host's KMEs. */
+export type HostFaults = TransportFaults;
 
 /** Receives every state-changing command once it has run, to persist it (see worldStore). */
 export interface CommandJournal {
@@ -31,6 +27,8 @@ export interface CommandJournal {
 export interface KmeHostOptions {
   readonly world: World;
   readonly clock: HostClock;
+  /** The KMEs the host exposes (a restart fault names one by index or ID); default: those of the world's SAEs. */
+  readonly kmeIds?: readonly string[];
   /** How long the remote key manager takes to answer a sync. */
   readonly syncLatencyMs?: number;
   readonly journal?: CommandJournal;
@@ -40,6 +38,8 @@ export interface KmeHostOptions {
   readonly pause?: () => Promise<void>;
   /** Told about every command once it has run (the server's debug log). */
   readonly onStep?: (command: KmeCommand, outcome: StepOutcome, nowMs: number, world: World) => void;
+  /** Told about every fault edge once it has been played (the server's log). */
+  readonly onFault?: (fault: Fault, edge: FaultEdge, nowMs: number) => void;
 }
 
 export interface KmeHost {
@@ -62,6 +62,16 @@ export interface KmeHost {
    * advance returns only once everything due by then has happened.
    */
   at(atMs: number, action: TimedAction): void;
+  /**
+   * Plays a fault of the engine's schema on the host's clock, its times counted from `originMs`: each
+   * start and end is run at its due time, in order with the sync timers, as the simulator plays it.
+   * With `only`, just that edge, at `originMs`.
+   */
+  playFault(fault: Fault, originMs: number, only?: FaultEdge): void;
+  /** Ends every fault now, and forgets the ones planned for later. */
+  healFaults(): void;
+  /** The faults played or planned, with their times on the host's clock. */
+  plannedFaults(): ReadonlyArray<{ readonly fault: Fault; readonly originMs: number }>;
   /** Replaces the world (reset); checkers and trace start over. */
   replaceWorld(world: World): void;
   close(): void;
@@ -77,11 +87,9 @@ export interface TimedAction {
 export class StorageError extends Error {}
 
 type Timer =
-  | { readonly type: 'sync.answer'; readonly poolId: string; readonly linkId: string; readonly attempt: number; readonly keyCount: number }
-  | { readonly type: 'sync.retry'; readonly poolId: string; readonly attempt: number }
-  /** The profile's scheduled sync of every pool below capacity (every `scheduledSyncMs`, as in the simulator). */
-  | { readonly type: 'sync.scheduled' }
-  | { readonly type: 'action'; readonly action: TimedAction };
+  | SyncTimer
+  | { readonly type: 'action'; readonly action: TimedAction }
+  | { readonly type: 'fault'; readonly fault: Fault; readonly edge: FaultEdge };
 
 const READ_ONLY = new Set<KmeCommand['type']>(['keys.status', 'clock.tick']);
 
@@ -94,7 +102,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   let timers = new EventQueue<Timer>();
   let stepper = createStepper(() => world);
   // The first scheduled sync comes one period after the world's time, then one every period.
-  timers.push(world.nowMs + world.config.profile.scheduledSyncMs, { type: 'sync.scheduled' });
+  queueScheduledSync(timers, world.config.profile.scheduledSyncMs, world.nowMs);
+  let faultsPlayed: Array<{ readonly fault: Fault; readonly originMs: number }> = [];
   let live: Violation[] = [];
   // Trace lines are kept as the objects they are made of (nothing changes them later) and written out as JSON
   // when someone reads the trace, not on every request.
@@ -102,7 +111,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   let storageFailure: string | null = null;
   // The key bytes each step delivered, derived once for the checkers and kept for the answer.
   const materials = new WeakMap<StepOutcome, Uint8Array[]>();
-  const faults: HostFaults = { failNext: { count: 0, status: 503 }, latencyMs: 0, downUntil: new Map() };
+  const faults: HostFaults = createTransportFaults();
+  const kmeIds = (): readonly string[] => options.kmeIds ?? [...new Set([...world.saes.values()].map((sae) => sae.kmeId))].sort();
 
   function record(line: Record<string, unknown>): void {
     trace.push(line);
@@ -114,18 +124,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     if (next !== undefined) clock.wakeAt(next, tick);
   }
 
-  function scheduleSyncRound(fromMs: number): void {
-    timers.push(fromMs + world.config.profile.scheduledSyncMs, { type: 'sync.scheduled' });
-  }
-
   function schedule(effects: readonly KmeEffect[], nowMs: number): void {
-    for (const effect of effects) {
-      if (effect.type === 'sync.requested') {
-        timers.push(nowMs + syncLatencyMs, { type: 'sync.answer', poolId: effect.poolId, linkId: effect.linkId, attempt: effect.attempt, keyCount: effect.keyCount });
-      } else if (effect.type === 'sync.retryScheduled') {
-        timers.push(effect.atMs, { type: 'sync.retry', poolId: effect.poolId, attempt: effect.attempt });
-      }
-    }
+    queueSyncTimers(timers, effects, nowMs, syncLatencyMs, 0);
     wake();
   }
 
@@ -180,28 +180,42 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     for (let due = timers.peekTime(); due !== undefined && due <= nowMs; due = timers.peekTime()) {
       const timer = timers.pop()?.event as Timer;
       const at = Math.max(due, world.nowMs);
-      if (timer.type === 'sync.scheduled') {
-        for (const pool of world.pools.values()) {
-          if (!pool.deleted && availableKeys(pool) < pool.capacity) run({ type: 'sync.start', poolId: pool.id, reason: 'scheduled' }, at);
+      switch (timer.type) {
+        case 'sync.scheduled':
+          for (const command of scheduledSyncCommands(world)) run(command, at);
+          queueScheduledSync(timers, world.config.profile.scheduledSyncMs, due);
+          break;
+        case 'action': {
+          const { command, apply } = timer.action;
+          if (command !== undefined) run(command, at);
+          apply?.(at);
+          break;
         }
-        scheduleSyncRound(due);
-        continue;
+        case 'fault': {
+          const change = applyFaultEdge(faults, timer.fault, timer.edge, at, kmeIds());
+          for (const command of change.commands) run(command, at);
+          options.onFault?.(timer.fault, timer.edge, at);
+          break;
+        }
+        case 'sync.answer':
+        case 'sync.retry': {
+          const command = commandOfSyncTimer(timer, world, (linkId) => remoteOnline(faults, linkId));
+          if (command !== null) run(command, at);
+          break;
+        }
       }
-      if (timer.type === 'action') {
-        const { command, apply } = timer.action;
-        if (command !== undefined) run(command, at);
-        apply?.(at);
-        continue;
-      }
-      const command: KmeCommand =
-        timer.type === 'sync.retry'
-          ? { type: 'sync.retry', poolId: timer.poolId, attempt: timer.attempt }
-          : world.links.get(timer.linkId)?.remote === 'online'
-            ? { type: 'sync.complete', poolId: timer.poolId, attempt: timer.attempt, keyCount: timer.keyCount }
-            : { type: 'sync.fail', poolId: timer.poolId, attempt: timer.attempt };
-      if (!world.pools.has(timer.poolId)) continue;
-      run(command, at);
     }
+  }
+
+  /** Keeps only the timers `keep` says to keep, in their order. */
+  function dropPlanned(keep: (timer: Timer) => boolean): void {
+    const planned: Array<{ atMs: number; timer: Timer }> = [];
+    for (let due = timers.peekTime(); due !== undefined; due = timers.peekTime()) {
+      const timer = timers.pop()?.event as Timer;
+      if (keep(timer)) planned.push({ atMs: due, timer });
+    }
+    timers = new EventQueue<Timer>();
+    for (const { atMs, timer } of planned) timers.push(atMs, timer);
   }
 
   function tick(): void {
@@ -242,6 +256,25 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       timers.push(atMs, { type: 'action', action });
       wake();
     },
+    playFault(fault, originMs, only) {
+      if (only === undefined) {
+        faultsPlayed.push({ fault, originMs });
+        for (const { atMs, edge } of faultEdges(fault)) timers.push(originMs + atMs, { type: 'fault', fault, edge });
+      } else {
+        if (only === 'start') faultsPlayed.push({ fault, originMs });
+        timers.push(originMs, { type: 'fault', fault, edge: only });
+      }
+      wake();
+    },
+    healFaults() {
+      dropPlanned(() => false);
+      faultsPlayed = [];
+      const nowMs = Math.max(clock.now(), world.nowMs);
+      for (const command of healTransport(faults)) run(command, nowMs);
+    },
+    plannedFaults() {
+      return faultsPlayed;
+    },
     violations() {
       return { live, audit: checkWorld(world) };
     },
@@ -251,21 +284,13 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     replaceWorld(next) {
       world = next;
       // Faults planned for later (a scenario's) stay planned; syncs and retries belong to the old world.
-      const planned: Array<{ atMs: number; timer: Timer }> = [];
-      for (let due = timers.peekTime(); due !== undefined; due = timers.peekTime()) {
-        const timer = timers.pop()?.event as Timer;
-        if (timer.type === 'action') planned.push({ atMs: due, timer });
-      }
-      timers = new EventQueue<Timer>();
-      for (const { atMs, timer } of planned) timers.push(atMs, timer);
-      scheduleSyncRound(next.nowMs);
+      dropPlanned((timer) => timer.type === 'action' || timer.type === 'fault');
+      queueScheduledSync(timers, world.config.profile.scheduledSyncMs, next.nowMs);
       wake();
       stepper = createStepper(() => world);
       live = [];
       trace = [];
-      faults.failNext = { count: 0, status: 503 };
-      faults.latencyMs = 0;
-      faults.downUntil.clear();
+      healTransport(faults);
     },
     close() {
       clock.stop();

@@ -5,7 +5,8 @@
 // in its place (`/api/v1/keys/km/status` before `/api/v1/keys/{slave_SAE_ID}/status`).
 import { z } from 'zod';
 import { keyContainerSchema, keyIdsSchema, keyRequestSchema, statusSchema } from '../model/wireSchema.js';
-import { adminGuard, adminInvariants, adminState, adminTrace, advanceClock, applyFault, clockAdvanceSchema, faultSchema, resetSchema, resetWorld } from './adminRoutes.js';
+import { adminFaultBodySchema, applyFault, clearFaults, listFaults } from './adminFaults.js';
+import { adminGuard, adminInvariants, adminState, adminTrace, advanceClock, clockAdvanceSchema, resetSchema, resetWorld } from './adminRoutes.js';
 import { getDecKeys, getEncKeys, getStatus, postDecKeys, postEncKeys } from './etsiRoutes.js';
 import type { KmeHost } from './kmeHost.js';
 import { openApiDocumentOf } from './openApi.js';
@@ -51,7 +52,11 @@ export const ROUTE_TABLE: readonly RouteDef[] = [
     path: '/_kmesim/faults',
     tag: ADMIN,
     enabledBy: 'admin',
-    methods: { POST: { summary: 'Inject a fault', handler: applyFault, body: { schema: faultSchema, required: true }, ok: json('The fault applied'), errors: [400, 401] } },
+    methods: {
+      GET: { summary: 'Faults in force and planned', handler: listFaults, ok: json('Each fault with its edges on the host clock, and the transport now'), errors: [401] },
+      POST: { summary: 'Play a fault (or a list) of the scenario fault schema, times from now', handler: applyFault, body: { schema: adminFaultBodySchema, required: true }, ok: json('The faults and when their edges run'), errors: [400, 401] },
+      DELETE: { summary: 'End every fault now', handler: clearFaults, ok: json('Cleared'), errors: [401] },
+    },
   },
   {
     path: '/_kmesim/reset',

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
-import type { Fault } from '../engine/faults.js';
 import { SERVER_KME_IDS, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
 import { resolveProfile } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
@@ -16,7 +15,7 @@ import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createRequestListener } from './createApp.js';
 import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
-import { createKmeHost, type CommandJournal, type KmeHost, type TimedAction } from './kmeHost.js';
+import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
 import { RESERVED_SAE_IDS } from './poolRoutes.js';
 import { answerProtocolErrorsAsJson } from './protocolErrors.js';
@@ -88,50 +87,6 @@ async function resolveSetup(options: ServerOptions, seed: number): Promise<Serve
   if (setup === undefined) return defaultSetup(options);
   if (typeof setup !== 'function') return setup;
   return setup({ seed, ...(options.kmes === undefined ? {} : { kmes: options.kmes }), ...(options.profile === undefined ? {} : { profile: options.profile }) });
-}
-
-/**
- * The setup's faults, on the server's clock: each start and end is a timed action of the host, run in order
- * with its sync timers at exactly its due time, so a clock advance returns only once they have happened.
- */
-function scheduleFaults(host: KmeHost, faults: readonly Fault[], kmeIds: readonly string[], logger: Logger): void {
-  const at = (fault: Fault, edge: 'start' | 'end', atMs: number, action: TimedAction): void =>
-    host.at(atMs, {
-      ...action,
-      apply: (nowMs) => {
-        action.apply?.(nowMs);
-        logger.info({ fault, edge, atMs }, 'scenario.fault');
-      },
-    });
-  for (const fault of faults) {
-    switch (fault.type) {
-      case 'remote-offline':
-      case 'link-down': {
-        const linkId = fault.type === 'link-down' ? fault.link : undefined;
-        const scope = linkId === undefined ? {} : { linkId };
-        at(fault, 'start', fault.from, { command: { type: 'remote.down', ...scope } });
-        at(fault, 'end', fault.to, { command: { type: 'remote.up', ...scope } });
-        break;
-      }
-      case 'kme-restart': {
-        const kmeId = kmeIds[fault.kme % kmeIds.length] as string;
-        at(fault, 'start', fault.at, {
-          command: { type: 'kme.restart', kmeId },
-          apply: (nowMs) => {
-            if (fault.downtime > 0) host.faults.downUntil.set(kmeId, nowMs + fault.downtime);
-          },
-        });
-        break;
-      }
-      case 'latency':
-        at(fault, 'start', fault.from, { apply: () => (host.faults.latencyMs = fault.ms) });
-        at(fault, 'end', fault.to, { apply: () => (host.faults.latencyMs = 0) });
-        break;
-      case 'fail-next':
-        at(fault, 'start', fault.at, { apply: () => (host.faults.failNext = { count: fault.count, status: fault.status }) });
-        break;
-    }
-  }
 }
 
 function registrations(saes: readonly SaeSpec[]): KmeCommand[] {
@@ -224,7 +179,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     clock,
     ...(journal === null ? {} : { journal }),
     syncLatencyMs: options.syncLatencyMs ?? setup.syncLatencyMs ?? 1_000,
+    kmeIds: setup.kmeIds,
     onStep: createStepLogger(logger),
+    onFault: (fault, edge, atMs) => logger.info({ fault, edge, atMs }, 'fault'),
   });
   // After a restart from the journal every KME restarts: syncs that were in flight are asked for again.
   if (restored) for (const kmeId of setup.kmeIds) host.execute({ type: 'kme.restart', kmeId });
@@ -305,7 +262,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     { kmes, saes: info.saes.length, seed, profile: info.profile, auth, host: bindHost, clock: clock.mode, bugs, ...(options.db === undefined ? {} : { db: options.db }) },
     'kmesim.started',
   );
-  scheduleFaults(host, setup.faults, setup.kmeIds, logger);
+  // The setup's faults, on the server's clock from its start, played by the host's queue as the simulator plays them.
+  for (const fault of setup.faults) host.playFault(fault, 0);
   let closed = false;
   return {
     ...info,

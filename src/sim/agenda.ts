@@ -2,6 +2,8 @@
 // the queue at time 0: each user's mail stream, the scenario's bursts and races, its faults, the first
 // scheduled sync and the start of the liveness phase. Later events (sends, reads, sync answers and
 // retries) are queued by the modules that handle the events before them.
+import { faultEdges } from '../engine/faults.js';
+import { queueScheduledSync, type SyncTimer } from '../engine/syncTimers.js';
 import { newMessage, type Message } from './mailMessage.js';
 import type { RunState } from './runState.js';
 import type { Fault } from './scenarioSchema.js';
@@ -13,9 +15,7 @@ export type SimEvent =
   | { readonly type: 'mail.read'; readonly message: Message; readonly reader: SimUser; readonly attempt: number }
   | { readonly type: 'mail.reread'; readonly message: Message; readonly reader: SimUser; readonly otherEnd: boolean }
   | { readonly type: 'mail.eavesdrop'; readonly message: Message; readonly eavesdropper: SimUser }
-  | { readonly type: 'sync.answer'; readonly source: number; readonly poolId: string; readonly linkId: string; readonly attempt: number; readonly keyCount: number }
-  | { readonly type: 'sync.retry'; readonly source: number; readonly poolId: string; readonly attempt: number }
-  | { readonly type: 'sync.scheduled' }
+  | SyncTimer
   | { readonly type: 'fault.start'; readonly fault: Fault }
   | { readonly type: 'fault.end'; readonly fault: Fault }
   | { readonly type: 'phase.liveness' };
@@ -46,9 +46,8 @@ export function seedAgenda(state: RunState): void {
     series.event(race.at, 'race', `${senders.length} senders → ${recipient.name}`);
   }
   for (const fault of scenario.faults) {
-    queue.push('at' in fault ? fault.at : fault.from, { type: 'fault.start', fault });
-    if ('to' in fault) queue.push(fault.to, { type: 'fault.end', fault });
+    for (const { atMs, edge } of faultEdges(fault)) queue.push(atMs, { type: edge === 'start' ? 'fault.start' : 'fault.end', fault });
   }
-  queue.push(state.profile.scheduledSyncMs, { type: 'sync.scheduled' });
+  queueScheduledSync(queue, state.profile.scheduledSyncMs, 0);
   queue.push(state.endOfSafety, { type: 'phase.liveness' });
 }

@@ -281,11 +281,20 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
     if (min > max) issues.push({ path: ['workload', key, 'min'], message: `must be at most max (${formatDuration(max)})` });
   }
 
+  const kmeIds = Array.from({ length: world.kmes }, (_, i) => `KME_${String.fromCharCode(65 + i)}`);
   for (const [index, fault] of scenario.faults.entries()) {
+    if (fault.type === 'kme-restart' && typeof fault.kme === 'string' && !kmeIds.includes(fault.kme)) {
+      issues.push({ path: ['faults', index, 'kme'], message: `must be a KME index or one of ${kmeIds.join(', ')}` });
+    }
     if ('from' in fault) {
-      if (fault.from >= fault.to) issues.push({ path: ['faults', index, 'from'], message: `must be before to (${formatDuration(fault.to)})` });
-      if (fault.to > scenario.duration) {
-        issues.push({ path: ['faults', index, 'to'], message: `must be within duration (${formatDuration(scenario.duration)})` });
+      // Without `to`, a fault lasts until the liveness phase heals it.
+      if (fault.to === undefined) {
+        if (fault.from >= scenario.duration) issues.push({ path: ['faults', index, 'from'], message: `must be before the end of duration (${formatDuration(scenario.duration)})` });
+      } else {
+        if (fault.from >= fault.to) issues.push({ path: ['faults', index, 'from'], message: `must be before to (${formatDuration(fault.to)})` });
+        if (fault.to > scenario.duration) {
+          issues.push({ path: ['faults', index, 'to'], message: `must be within duration (${formatDuration(scenario.duration)})` });
+        }
       }
     } else if (fault.at >= scenario.duration) {
       issues.push({ path: ['faults', index, 'at'], message: `must be before the end of duration (${formatDuration(scenario.duration)})` });

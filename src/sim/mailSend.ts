@@ -1,6 +1,7 @@
 // Sending mail: status first if the scenario says so, then enc_keys on the sender's KME for the
 // receiver's pool (one request per source, in chunks), sealing with the keys, and transmitting, which
 // queues a read for each reader. A refused send is queued again with backoff, as a mail client does.
+import { transmitLatency } from './faults.js';
 import type { SimEventOf } from './agenda.js';
 import { countKeysNeeded, OtpError, sealOtp, type OtpKey } from '../model/otpEnvelope.js';
 import { materialOf } from '../model/keyMaterial.js';
@@ -129,7 +130,7 @@ function seal(state: RunState, flow: SendFlow): void {
   message.sentAtMs = nowMs;
   state.tally.messagesSent += 1;
   state.series.count(nowMs, 'sent');
-  const arrival = nowMs + state.latencyMs + mailRng.int(scenario.workload.transmitDelay.min, scenario.workload.transmitDelay.max);
+  const arrival = nowMs + transmitLatency(state) + mailRng.int(scenario.workload.transmitDelay.min, scenario.workload.transmitDelay.max);
   for (const reader of message.readers) {
     queue.push(arrival + mailRng.int(scenario.workload.readDelay.min, scenario.workload.readDelay.max), { type: 'mail.read', message, reader, attempt: 1 });
   }

@@ -25,7 +25,7 @@ import { createPoolWatcher, trackPools } from './runTallies.js';
 import type { Scenario } from './scenarioSchema.js';
 import { createSimKme, kmeIdOf, type SimKme, type SimKmeHooks } from './simKme.js';
 import { createRecipientChooser, createUsers } from './simUsers.js';
-import { answerSync, onKmeEffects, retrySync, runScheduledSync } from './syncs.js';
+import { onKmeEffects, runScheduledSync, runSyncTimer } from './syncs.js';
 import { contentHash, createTrace } from './trace.js';
 
 export interface RunOptions {
@@ -174,10 +174,8 @@ function play(state: RunState): void {
         eavesdrop(state, event.message, event.eavesdropper);
         break;
       case 'sync.answer':
-        answerSync(state, event);
-        break;
       case 'sync.retry':
-        retrySync(state, event);
+        runSyncTimer(state, event);
         break;
       case 'sync.scheduled':
         runScheduledSync(state);

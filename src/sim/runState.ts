@@ -50,10 +50,6 @@ export interface RunState {
   steps: number;
   readonly safety: Violation[];
   readonly liveness: Violation[];
-  /** Links whose remote key manager is unreachable; `*` for all of them. */
-  readonly remoteDown: Set<string>;
-  /** Extra transmit delay of a latency fault. */
-  latencyMs: number;
   nextMessageId: number;
   /** Messages created and not yet decrypted by every reader (or lost). */
   readonly inFlight: Set<Message>;
@@ -106,8 +102,6 @@ export function createRunState(init: RunStateInit): RunState {
     steps: 0,
     safety: [],
     liveness: [],
-    remoteDown: new Set(),
-    latencyMs: 0,
     nextMessageId: 1,
     inFlight: new Set(),
     texts: new Map(),

@@ -31,7 +31,7 @@ function* candidates(scenario: Scenario): Generator<Scenario> {
   for (let i = 0; i < scenario.workload.bursts.length; i++) {
     yield { ...scenario, workload: { ...scenario.workload, bursts: scenario.workload.bursts.filter((_, j) => j !== i) } };
   }
-  if (scenario.duration > 60_000) yield { ...scenario, duration: Math.floor(scenario.duration / 2), faults: scenario.faults.filter((fault) => ('at' in fault ? fault.at : fault.to) < scenario.duration / 2) };
+  if (scenario.duration > 60_000) yield { ...scenario, duration: Math.floor(scenario.duration / 2), faults: scenario.faults.filter((fault) => ('at' in fault ? fault.at : (fault.to ?? fault.from)) < scenario.duration / 2) };
   const users = scenario.world.users;
   if (!Array.isArray(users) && users.count > 2) {
     const count = Math.max(2, Math.floor(users.count / 2));

@@ -1,6 +1,7 @@
 // One key source as the simulator sees it: a world of KMEs behind a transport that faults can break.
 // Every request goes through the engine's stepper and is judged at once (src/engine/stepper.ts); this
 // adds the transport (restarts' downtime, injected failures), the client's key bytes and the trace line.
+import { createTransportFaults, kmeDown, type TransportFaults } from '../engine/faults.js';
 import { createStepper } from '../engine/stepper.js';
 import { describeCommand } from '../model/describeCommand.js';
 import type { HistoryChecker } from '../model/historyChecker.js';
@@ -32,9 +33,8 @@ export interface SimKme {
   readonly index: number;
   readonly world: World;
   readonly history: HistoryChecker;
-  /** KME indices that are down (restarting) until the given time. */
-  readonly downUntil: Map<number, number>;
-  failNext: { count: number; status: number };
+  /** What faults do to the transport in front of this source's KMEs (the engine's one fault state). */
+  readonly transport: TransportFaults;
   steps: number;
   /** withBytes false: the client will not use the key bytes, so none are derived (sampled scale runs). */
   call(kmeIndex: number, command: KmeCommand, nowMs: number, withBytes?: boolean): SimReply;
@@ -49,8 +49,10 @@ export interface SimKme {
   audit(): Violation[];
 }
 
+const KME_IDS = Array.from({ length: 26 }, (_, index) => `KME_${String.fromCharCode(65 + index)}`);
+
 export function kmeIdOf(index: number): string {
-  return `KME_${String.fromCharCode(65 + index)}`;
+  return KME_IDS[index] ?? `KME_${String.fromCharCode(65 + index)}`;
 }
 
 export function createSimKme(index: number, world: World, trace: Trace, hooks: SimKmeHooks, auditEvery: number): SimKme {
@@ -65,19 +67,18 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
     index,
     world,
     history: stepper.history,
-    downUntil: new Map(),
-    failNext: { count: 0, status: 503 },
+    transport: createTransportFaults(),
     steps: 0,
     call(kmeIndex, command, nowMs, withBytes = true) {
-      const down = sim.downUntil.get(kmeIndex);
-      if (down !== undefined && nowMs < down) {
+      const { transport } = sim;
+      if (kmeDown(transport, kmeIdOf(kmeIndex), nowMs)) {
         trace.record({ t: nowMs, src: index, k: 'transport.down', kme: kmeIdOf(kmeIndex), cmd: command.type });
         return { injected: true, status: 503 };
       }
-      if (sim.failNext.count > 0) {
-        sim.failNext.count -= 1;
-        trace.record({ t: nowMs, src: index, k: 'transport.fail', status: sim.failNext.status, cmd: command.type });
-        return { injected: true, status: sim.failNext.status };
+      if (transport.failNext.count > 0) {
+        transport.failNext.count -= 1;
+        trace.record({ t: nowMs, src: index, k: 'transport.fail', status: transport.failNext.status, cmd: command.type });
+        return { injected: true, status: transport.failNext.status };
       }
       deriveBytes = withBytes;
       const { outcome, status } = step(command, nowMs);
@@ -85,7 +86,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       return { injected: false, status, outcome, materials: materials.get(outcome) ?? [] };
     },
     beginEnc(kmeIndex, command, nowMs, withBytes = true) {
-      if (!world.config.bugs.has('check-then-act') || sim.downUntil.has(kmeIndex) || sim.failNext.count > 0) {
+      if (!world.config.bugs.has('check-then-act') || kmeDown(sim.transport, kmeIdOf(kmeIndex), nowMs) || sim.transport.failNext.count > 0) {
         return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
       }
       const checked = checkEncKeys(world, command);

@@ -1,28 +1,24 @@
-// Syncs with the remote key manager: a KME's sync request is answered after the scenario's sync latency
-// (completed, or failed while the remote is offline), a failed sync is retried when the KME says, and
-// every pool short of its capacity is synced on the profile's schedule. The core's other effects are
-// counted here too, as they arrive with the step that caused them.
-import type { KmeCommand } from '../model/kmeCore.js';
+// Syncs with the remote key manager, through the engine's sync timers (src/engine/syncTimers.ts): a KME's
+// sync request is answered after the scenario's sync latency (completed, or failed while the remote is
+// unreachable), a failed sync is retried when the KME says, and every pool short of its capacity is synced
+// on the profile's schedule. The core's other effects are counted here too, as they arrive with the step
+// that caused them.
+import { remoteOnline } from '../engine/faults.js';
+import { commandOfSyncTimer, queueScheduledSync, queueSyncTimers, scheduledSyncCommands } from '../engine/syncTimers.js';
 import type { KmeEffect } from '../model/poolOps.js';
-import { availableKeys } from '../model/world.js';
 import type { SimEventOf } from './agenda.js';
-import { remoteOnline } from './faults.js';
 import type { RunState } from './runState.js';
 import type { SimKme } from './simKme.js';
 
 /** The effects of one step of one source: sync requests and retries are queued, syncs and expiries tallied. */
 export function onKmeEffects(state: RunState, source: number, effects: readonly KmeEffect[], at: number): void {
   const { tally } = state;
+  queueSyncTimers(state.queue, effects, at, state.scenario.world.sync.latency, source);
   for (const effect of effects) {
     switch (effect.type) {
-      case 'sync.requested': {
+      case 'sync.requested':
         tally.syncsRequested += 1;
         tally.syncReasons[effect.reason] = (tally.syncReasons[effect.reason] ?? 0) + 1;
-        state.queue.push(at + state.scenario.world.sync.latency, { type: 'sync.answer', source, poolId: effect.poolId, linkId: effect.linkId, attempt: effect.attempt, keyCount: effect.keyCount });
-        break;
-      }
-      case 'sync.retryScheduled':
-        state.queue.push(effect.atMs, { type: 'sync.retry', source, poolId: effect.poolId, attempt: effect.attempt });
         break;
       case 'sync.completed':
         tally.syncsCompleted += 1;
@@ -35,7 +31,9 @@ export function onKmeEffects(state: RunState, source: number, effects: readonly 
       case 'keys.expired':
         tally.keysExpired += effect.count;
         break;
-      // Arrivals, discards and level changes are drawn by the pool series from the world, not tallied here.
+      // Retries are queued above; arrivals, discards and level changes are drawn by the pool series from
+      // the world, not tallied here.
+      case 'sync.retryScheduled':
       case 'keys.arrived':
       case 'keys.discarded':
       case 'pool.levelChanged':
@@ -44,26 +42,16 @@ export function onKmeEffects(state: RunState, source: number, effects: readonly 
   }
 }
 
-/** The remote key manager answers a sync request: with the keys, or not at all while it is offline. */
-export function answerSync(state: RunState, event: SimEventOf<'sync.answer'>): void {
+/** A sync answer or retry came due: its command runs on the source it belongs to. */
+export function runSyncTimer(state: RunState, event: SimEventOf<'sync.answer'> | SimEventOf<'sync.retry'>): void {
   const sim = state.sims[event.source] as SimKme;
-  const answer: KmeCommand = remoteOnline(state, event.linkId)
-    ? { type: 'sync.complete', poolId: event.poolId, attempt: event.attempt, keyCount: event.keyCount }
-    : { type: 'sync.fail', poolId: event.poolId, attempt: event.attempt };
-  sim.run(answer, state.nowMs);
-}
-
-export function retrySync(state: RunState, event: SimEventOf<'sync.retry'>): void {
-  (state.sims[event.source] as SimKme).run({ type: 'sync.retry', poolId: event.poolId, attempt: event.attempt }, state.nowMs);
+  const command = commandOfSyncTimer(event, sim.world, (linkId) => remoteOnline(sim.transport, linkId));
+  if (command !== null) sim.run(command, state.nowMs);
 }
 
 /** The scheduled sync: every pool short of its capacity asks for keys, and the next one is queued. */
 export function runScheduledSync(state: RunState): void {
   const { nowMs } = state;
-  for (const sim of state.sims) {
-    for (const pool of sim.world.pools.values()) {
-      if (!pool.deleted && availableKeys(pool) < pool.capacity) sim.run({ type: 'sync.start', poolId: pool.id, reason: 'scheduled' }, nowMs);
-    }
-  }
-  state.queue.push(nowMs + state.profile.scheduledSyncMs, { type: 'sync.scheduled' });
+  for (const sim of state.sims) for (const command of scheduledSyncCommands(sim.world)) sim.run(command, nowMs);
+  queueScheduledSync(state.queue, state.profile.scheduledSyncMs, nowMs);
 }

@@ -309,3 +309,40 @@ it('keeps the admin paths out of /api/v1/keys: _kmesim there is an SAE ID, never
     expect(typeof (reply.body as { message?: unknown }).message, path).toBe('string');
   }
 });
+
+it('plays a fault of the scenario schema posted for later at its time, lists it planned then in force, and DELETE ends it', async () => {
+  const server = await start({ kmes: 2 });
+  const b = urlOf(server, 'KME_B');
+  const posted = await admin(server, 'faults', { type: 'kme-restart', at: '10m', kme: 'KME_B', downtime: '5m' });
+  expect(posted.status).toBe(200);
+  expect((posted.body as { faults: Array<{ edges: unknown[] }> }).faults[0]?.edges).toEqual([{ edge: 'start', atMs: 600_000 }]);
+  const listed = async (): Promise<Array<{ state: string }>> => ((await admin(server, 'faults')).body as { faults: Array<{ state: string }> }).faults;
+  expect((await listed()).map((fault) => fault.state)).toEqual(['planned']);
+  expect(await storedKeyCount(b, 'SAE_B1', 'SAE_B2')).toBe(1000);
+  await admin(server, 'clock/advance', { ms: 600_000 });
+  expectErrorBody(await call(`${b}/api/v1/keys/SAE_B2/status`, { sae: 'SAE_B1' }), 503);
+  expect((await listed()).map((fault) => fault.state)).toEqual(['played']);
+  await admin(server, 'clock/advance', { ms: 300_000 });
+  expect(await storedKeyCount(b, 'SAE_B1', 'SAE_B2')).toBe(1000);
+
+  expect((await admin(server, 'faults', { type: 'remote-offline', from: '1m' })).status).toBe(200);
+  await admin(server, 'clock/advance', { ms: 60_000 });
+  expect((await listed()).map((fault) => fault.state)).toEqual(['played', 'in force']);
+  expect(((await admin(server, 'state')).body as { links: Array<{ remote: string }> }).links.every((link) => link.remote === 'offline')).toBe(true);
+  const cleared = await call(`${server.admin}/faults`, { method: 'DELETE' });
+  expect(cleared.status).toBe(200);
+  expect(await listed()).toEqual([]);
+  expect(((await admin(server, 'state')).body as { links: Array<{ remote: string }> }).links.every((link) => link.remote === 'online')).toBe(true);
+});
+
+it('takes a list of faults whole or not at all: one unknown KME refuses the list with 400 and plays none', async () => {
+  const server = await start();
+  const before = (await admin(server, 'state')).body;
+  const refused = await admin(server, 'faults', [{ type: 'latency', ms: 500 }, { type: 'kme-restart', kme: 'KME_Q' }]);
+  expectErrorBody(refused, 400);
+  expect((refused.body as { message: string }).message).toMatch(/no KME KME_Q/);
+  expectErrorBody(await admin(server, 'faults', [{ type: 'latency', ms: 500 }, { type: 'meteor' }]), 400);
+  expectErrorBody(await admin(server, 'faults', { type: 'latency', from: '2m', to: '1m', ms: 5 }), 400);
+  expect((await admin(server, 'state')).body).toEqual(before);
+  expect(((await admin(server, 'faults')).body as { faults: unknown[] }).faults).toEqual([]);
+});

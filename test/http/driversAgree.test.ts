@@ -142,3 +142,29 @@ it('raises no live I2 when a slave asks a KME off its key’s link and then gets
   expect(sim.call(0, { type: 'keys.dec', kmeId: 'KME_A', callerSaeId: 'SAE_A2', masterSaeId: 'SAE_A1', keyIds: [simKey] }, 2).status).toBe(200);
   expect(found).toEqual([]);
 });
+
+it('plays a fault posted to the admin API in the scenario schema as the simulator plays it in the scenario file', async () => {
+  const sim = await simulated();
+  // The same scenario served without its faults; its fault is posted at time 0, times counted from then.
+  const bare = join(dir, 'bare.yaml');
+  const { readFile } = await import('node:fs/promises');
+  await writeFile(bare, (await readFile(file, 'utf8')).replace(/faults:\n.*\n/, ''));
+  const server = await startServer({ port: 0, seed: 1, clock: 'manual', setup: createScenarioSetup(bare) });
+  running.push(server);
+  const post = await fetch(`${server.admin}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'remote-offline', from: '90m', to: '150m' }) });
+  expect(post.status).toBe(200);
+  const advance = (ms: number): Promise<Response> => fetch(`${server.admin}/clock/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ms }) });
+  await advance(100 * 60_000);
+  // Keys taken during the outage: the scheduled round at 2 h asks for them, and the remote does not answer.
+  const [master, slave] = server.saes;
+  const kme = server.kmes.find((candidate) => candidate.id === master?.kme);
+  const taken = await fetch(`${kme?.url}/api/v1/keys/${slave?.id}/enc_keys`, { method: 'POST', headers: { 'x-sae-id': master?.id ?? '', 'content-type': 'application/json' }, body: JSON.stringify({ number: 5 }) });
+  expect(taken.status).toBe(200);
+  await advance(3 * HOUR_MS - 100 * 60_000);
+  const served = (await (await fetch(`${server.admin}/trace`)).text()).trim().split('\n').map((line) => JSON.parse(line) as Line);
+  expect(timesOf(served, 'remote.down')).toEqual(timesOf(sim, 'remote.down'));
+  expect(timesOf(served, 'remote.up')).toEqual([timesOf(sim, 'remote.up')[0]]);
+  const failedAt = 2 * HOUR_MS + 10_000;
+  expect(timesOf(served, 'sync.fail')[0]).toBe(failedAt);
+  expect(timesOf(sim, 'sync.fail')).toContain(failedAt);
+}, 60_000);

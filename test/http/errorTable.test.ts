@@ -71,7 +71,7 @@ const CASES: { readonly [K in TransportErrorKind]: readonly Case[] } = {
     { expected: { kind: 'methodNotAllowed', allow: ['GET', 'POST'] }, request: post(ENC.replace('enc', 'dec'), 'application/json', '{}').replace('POST', 'PUT') },
     { expected: { kind: 'methodNotAllowed', allow: ['GET', 'POST'] }, request: get(ENC, HEAD, 'PATCH') },
     { expected: { kind: 'methodNotAllowed', allow: ['GET'] }, request: post(STATUS, 'application/json', '{}') },
-    { expected: { kind: 'methodNotAllowed', allow: ['POST'] }, request: get('/_kmesim/faults', HEAD, 'OPTIONS') },
+    { expected: { kind: 'methodNotAllowed', allow: ['POST'] }, request: get('/_kmesim/reset', HEAD, 'OPTIONS') },
   ],
   unknownRoute: [{ expected: { kind: 'unknownRoute', method: 'GET', path: '/api/v1/nothing' }, request: get('/api/v1/nothing') }],
   noIdentity: [

@@ -20,7 +20,7 @@ const ROUTES: ReadonlyArray<{ readonly path: string; readonly allow: string }> =
   { path: '/_kmesim/invariants', allow: 'GET' },
   { path: '/_kmesim/trace', allow: 'GET' },
   { path: '/_kmesim/clock/advance', allow: 'POST' },
-  { path: '/_kmesim/faults', allow: 'POST' },
+  { path: '/_kmesim/faults', allow: 'GET, POST, DELETE' },
   { path: '/_kmesim/reset', allow: 'POST' },
   { path: '/api/v1/keys/register', allow: 'POST' },
   { path: '/api/v1/keys/pools', allow: 'GET' },

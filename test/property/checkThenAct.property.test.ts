@@ -16,7 +16,7 @@ import {
 
 const profile = resolveProfile('strict', { poolCapacity: 8, maxKeysPerRequest: 3 });
 
-function concurrentEncProperty(bugs: readonly BugName[]) {
+function concurrentEncProperty(bugs: readonly BugName[], judge: 'client' | 'service' = 'client') {
   return fc.asyncProperty(fc.scheduler(), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 4 }), async (s, counts) => {
     const world = createWorld({ seed: 'scheduler', profile, kmeIds: ['KME_A'], bugs: new Set(bugs) });
     const service = createKmeService({ world, nowMs: () => 0, pause: () => s.schedule(Promise.resolve()) });
@@ -45,6 +45,8 @@ function concurrentEncProperty(bugs: readonly BugName[]) {
       );
     });
     await s.waitFor(Promise.all(calls));
+    // The service judges its own steps on the engine's stepper, as the simulator and the mock KME do.
+    if (judge === 'service') violations.splice(0, violations.length, ...service.violations());
     if (violations.length > 0) throw new Error(violations.map((v) => `${v.invariant} ${v.message}`).join('; '));
   });
 }
@@ -61,4 +63,11 @@ it('I1 catches check-then-act when concurrent enc_keys interleave between check 
 
 it('the real service never delivers one key twice under any interleaving', async () => {
   await fc.assert(concurrentEncProperty([]), { numRuns: 200, seed: 42 });
+});
+
+it('the service\'s own verdict (the engine stepper) catches the same race, and passes the real service', async () => {
+  const details = await fc.check(concurrentEncProperty(['check-then-act'], 'service'), { numRuns: 200, seed: 42 });
+  expect(details.failed).toBe(true);
+  expect(String(details.errorInstance)).toMatch(/I1 /);
+  await fc.assert(concurrentEncProperty([], 'service'), { numRuns: 100, seed: 7 });
 });

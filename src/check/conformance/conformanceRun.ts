@@ -1,6 +1,7 @@
 // The shared ground of the conformance phase: the checklist items it judges, the run it keeps, the
 // verdict helpers and the judged ways of sending enc_keys and dec_keys.
 import { z } from 'zod';
+import { CHECKLIST, type ChecklistItem } from '../checklist.js';
 import { errorSchema, keySchema, SPEC_ERROR, statusSchema } from '../../model/wireSchema.js';
 import type { ConformanceResult } from '../checkReport.js';
 import type { CheckSession, TranscriptEntry } from '../checkSession.js';
@@ -15,45 +16,8 @@ export interface Case {
   readonly entries: readonly TranscriptEntry[];
 }
 
-export const ITEMS = {
-  C1: 'an identity that maps to no SAE, or no identity at all, is refused (header mode)',
-  C3: 'responses are application/json UTF-8',
-  C4: 'SAE IDs in the path are percent-decoded',
-  C9: 'status has the eleven mandatory items with the right JSON types',
-  C10: 'status names the caller as master and the path SAE as slave',
-  C11: "status names the KME called as source and the slave's KME as target",
-  C12: 'min_key_size ≤ key_size ≤ max_key_size and stored_key_count ≤ max_key_count',
-  C14: 'stored_key_count is what enc_keys can deliver',
-  C15: 'an unknown slave SAE is refused (400, 401 or 404)',
-  C16: '{} and GET without query each give one key of key_size bits (a bodyless POST too, or a 400)',
-  C17: 'number=n gives exactly n keys',
-  C18: 'keys are padded standard base64 of exactly size/8 bytes',
-  C19: 'key_IDs are canonical UUIDs and never repeat',
-  C20: 'GET enc_keys with number and size equals the matching POST',
-  C21: 'a size that is not a multiple of 8 gets 400 with spec string 1',
-  C22: 'a size outside [min_key_size, max_key_size] gets 400',
-  C23: 'number ≤ 0, > max_key_per_request or not an integer gets 400',
-  C24: 'malformed JSON or a non-object body gets 400 with an Error body',
-  C25: 'an unsupported extension_mandatory gets 400 with spec string 2',
-  C26: 'a supported but unmeetable extension_mandatory gets 400 with spec string 3',
-  C27: 'an unknown extension_optional gets 200 (or 400 with spec string 4)',
-  C28: 'too many, duplicate, master or slave additional_slave_SAE_IDs get 400; no SAE is its own slave',
-  C29: 'every additional slave retrieves the identical key',
-  C30: 'a delivered key is never delivered by enc_keys again',
-  C31: 'not enough keys is refused (503, or 400/404) and delivers nothing',
-  C33: 'the slave retrieves the identical key_ID and bytes',
-  C34: 'dec_keys returns every requested ID (in any order); GET ?key_ID= works',
-  C35: 'a caller not named as slave gets 401 and nothing is consumed',
-  C36: "an unknown, consumed or other master's key ID gets 400 with spec string 5",
-  C37: 'a retrieved key cannot be retrieved again, not even by concurrent requests on both KMEs',
-  C38: 'a failed dec_keys consumes nothing',
-  C39: 'missing, empty, non-array or non-UUID key_IDs get 400',
-  C41: 'error bodies are JSON objects with a string message and object details',
-  C42: 'only 200, 400, 401 and 503 are API outcomes (404 where something named does not exist)',
-  C43: "the spec's fixed error strings match exactly",
-  C44: 'optional *_extension members are objects when present, never null',
-} as const;
-export type Item = keyof typeof ITEMS;
+/** The items the checker judges (src/check/checklist.ts). */
+export type Item = ChecklistItem;
 
 /** Ids no real deployment uses, so a KME that knows SAEs beyond the target file still does not know these. */
 export const UNKNOWN_SAE = 'kmesim-unknown-sae-c15';
@@ -141,7 +105,7 @@ export function conclude(item: Item, cases: readonly Case[]): ConformanceResult 
   let detail = shown.map((c) => c.note).join('; ') || 'no exchange could judge it';
   if (verdict === 'pass' && skips.length > 0) detail += ` (not judged: ${skips.map((c) => c.note).join('; ')})`;
   const entries = [...new Map(shown.flatMap((c) => c.entries).map((entry) => [entry.id, entry])).values()].sort((a, b) => a.id - b.id);
-  return { item, title: ITEMS[item], verdict, detail: oneLine(detail, 400), transcript: entries.slice(0, 8).map(toTranscriptLine) };
+  return { item, title: CHECKLIST[item].title, verdict, detail: oneLine(detail, 400), transcript: entries.slice(0, 8).map(toTranscriptLine) };
 }
 
 export function oneLine(text: string, max: number): string {

@@ -7,6 +7,7 @@
 // (identityContract.ts), status (statusContract.ts), enc_keys (encKeysContract.ts), dec_keys
 // (decKeysContract.ts), Error answers (errorsContract.ts), routing and transport (transportContract.ts) and the
 // served OpenAPI document (openApiContract.ts); contractKit.ts holds what they share.
+import { CHECKLIST, isChecklistItem, type ChecklistItem } from '../../../src/check/checklist.js';
 import { it } from 'vitest';
 import { wrap, type Contract, type World } from './contractKit.js';
 import { decKeysContract } from './decKeysContract.js';
@@ -58,6 +59,15 @@ export function runEtsiContract(newClient: NewKmeClient, skip: readonly Contract
   errorsContract(contract);
   transportContract(contract);
   openApiContract(contract);
+
+  // Every test that cites a checklist item cites one the checklist defines (src/check/checklist.ts), and
+  // every item is held by a test here, or (C1 in mTLS mode) by the mTLS suite that runs this contract.
+  const cited = new Set(registered.flatMap((name) => /^(C\d+) /.exec(name)?.[1] ?? []));
+  const unknown = [...cited].filter((id) => !isChecklistItem(id));
+  if (unknown.length > 0) throw new Error(`runEtsiContract: tests cite items the checklist does not define: ${unknown.join(', ')}`);
+  const HELD_ELSEWHERE: readonly ChecklistItem[] = ['C1'];
+  const uncovered = (Object.keys(CHECKLIST) as ChecklistItem[]).filter((item) => !cited.has(item) && !HELD_ELSEWHERE.includes(item));
+  if (uncovered.length > 0) throw new Error(`runEtsiContract: no contract test holds ${uncovered.join(', ')}`);
 
   const unmatched = skip.flatMap((entry) => entry.tests).filter((test) => !registered.some((name) => name === test || name.startsWith(`${test} `)));
   if (unmatched.length > 0) throw new Error(`runEtsiContract: skip names no test: ${unmatched.join(', ')}`);
