@@ -65,10 +65,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--bug <name>', 'switch on a catalogue bug (repeatable)', collect)
     .option('--write-target <file>', 'write the target file for kmesim check')
     .option('--clock <mode>', 'real, or manual (time moves only through the admin API)', 'real')
+    .option('--max-waiting-keys <n>', 'delivered keys that may wait for their slave per pool before enc_keys gets 503 (default: the pool capacity; 0: no bound)')
     .option('--sync-latency <ms>', 'how long the remote key manager takes to answer a sync (default: the scenario\'s, or 1000)')
     .option('--cert-dir <dir>', 'where mTLS certificates are kept', '.kmesim/certs')
     .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
-    .option('--log-level <level>', 'log JSON lines to stderr from this level on: fatal, error, warn, info, debug, trace or silent', 'info')
+    .option('--log-level <level>', 'log JSON lines from this level on: fatal, error, warn, info (a line per request), debug, trace or silent', 'warn')
+    .option('--log-file <file>', 'append the log to this file instead of stderr')
+    .option('--exit-with-parent', 'stop when the process that started serve is gone (default: on when stdin is not a terminal)')
+    .option('--no-exit-with-parent', 'keep serving after the process that started serve is gone')
     .action(async (options: ServeCommandOptions) => {
       const { serveCommand } = await import('./serveCommand.js');
       exitCode = await serveCommand(options);

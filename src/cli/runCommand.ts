@@ -15,6 +15,7 @@ import { runJobs } from '../sim/runPool.js';
 import type { RunReport } from '../sim/runReport.js';
 import { runScenario } from '../sim/runScenario.js';
 import { shrinkScenario } from '../sim/shrinkScenario.js';
+import { checkOutputFile, checkOutputFolder } from './outputPaths.js';
 import { parseInteger, parseShard, UsageError } from './usageError.js';
 
 export interface RunCommandOptions {
@@ -51,6 +52,9 @@ export async function runCommand(target: string, options: RunCommandOptions, out
     .filter((_, i) => i % shard.count === shard.index - 1);
   if (jobs.length === 0) throw new UsageError('no runs selected (check --shard)');
   if (options.trace !== undefined && jobs.length !== 1) throw new UsageError(`--trace needs exactly one run, this selects ${jobs.length}`);
+  // Where the run writes is checked before it starts, not found wanting once it has ended.
+  if (options.trace !== undefined) await checkOutputFile('--trace', options.trace);
+  await checkOutputFolder('--out', options.out);
 
   print(`kmesim run ${target}: ${jobs.length} run(s)${bugs.length > 0 ? `, bugs: ${bugs.join(', ')}` : ''}${workers > 0 ? `, ${workers} worker(s)` : ''}${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}`);
   let reports: RunReport[];

@@ -1,10 +1,14 @@
 // `kmesim serve`: the mock KME. Exactly one JSON line on stdout once every port listens (the ready
-// line); the log (JSON lines, --log-level) and diagnostics go to stderr; SIGTERM and SIGINT shut it down cleanly.
+// line, with the PID to signal); the log (JSON lines from --log-level, default warn) goes to stderr or
+// --log-file, and diagnostics to stderr; SIGTERM and SIGINT shut it down cleanly, and so does the end of
+// the process that started it (--exit-with-parent).
+import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { parseBugNames } from '../model/bugs.js';
 import { PROFILES } from '../model/profiles.js';
 import { startServer, ServerStartError, type ReadyInfo } from '../http/startServer.js';
 import { writeTargetFile } from '../http/targetFile.js';
-import { isLogLevel, LOG_LEVELS } from '../http/logging.js';
+import { createLogger, createStderrDestination, isLogLevel, LOG_LEVELS, openLogFile, type LogDestination } from '../http/logging.js';
 import { parseInteger, UsageError } from './usageError.js';
 
 export interface ServeCommandOptions {
@@ -22,12 +26,20 @@ export interface ServeCommandOptions {
   readonly writeTarget?: string;
   readonly clock: string;
   readonly syncLatency?: string;
+  readonly maxWaitingKeys?: string;
   readonly certDir?: string;
   readonly adminToken?: string;
   readonly logLevel: string;
+  readonly logFile?: string;
+  /** Unset: on when stdin is not a terminal. */
+  readonly exitWithParent?: boolean;
 }
 
+/** How often the parent's PID is compared with the one serve started under. */
+const PARENT_POLL_MS = 1_000;
+
 export async function serveCommand(options: ServeCommandOptions): Promise<number> {
+  const parentPid = process.ppid;
   // Not given: the scenario's topology, or one KME.
   const kmes = options.kmes === undefined ? undefined : options.kmes === '1' ? 1 : options.kmes === '2' ? 2 : null;
   if (kmes === null) throw new UsageError(`--kmes must be 1 or 2, got "${options.kmes}"`);
@@ -45,6 +57,17 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
   const port = parseInteger('--port', options.port);
   const ports = kmes ?? 1;
   if (port + ports - 1 > 65_535) throw new UsageError(`--port must be at most ${65_536 - ports}, got ${port}`);
+  // Checked before the server starts, not found wanting once it listens.
+  if (options.writeTarget !== undefined) await (await import('./outputPaths.js')).checkOutputFile('--write-target', options.writeTarget);
+  // Opened before anything starts: a log file that cannot be written is a usage error, not a silent server.
+  let destination: LogDestination;
+  try {
+    destination = options.logFile === undefined ? createStderrDestination() : openLogFile(options.logFile);
+  } catch (error) {
+    throw new UsageError(`--log-file: ${(error as Error).message}`);
+  }
+  const logger = createLogger(logLevel, destination);
+  const exitWithParent = options.exitWithParent ?? !isatty(0);
   // The simulator's scenario modules (YAML, faker users) load only for a server that plays a scenario.
   const setup = options.scenario === undefined ? undefined : (await import('../sim/scenarioSetup.js')).createScenarioSetup(options.scenario);
   let server;
@@ -63,9 +86,10 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       bugs,
       clock: options.clock,
       ...(options.syncLatency === undefined ? {} : { syncLatencyMs: parseInteger('--sync-latency', options.syncLatency) }),
+      ...(options.maxWaitingKeys === undefined ? {} : { maxWaitingKeys: parseInteger('--max-waiting-keys', options.maxWaitingKeys) || null }),
       ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
-      logLevel,
+      logger,
     });
   } catch (error) {
     if (error instanceof ServerStartError) throw new UsageError(error.message);
@@ -81,20 +105,79 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     ...(server.adminToken === undefined ? {} : { adminToken: server.adminToken }),
     ...(server.db === undefined ? {} : { db: server.db }),
     ...(server.certs === undefined ? {} : { certs: server.certs }),
+    pid: process.pid,
   };
   // The handlers are in place before anyone can know the server is up: a supervisor that stops it the
   // moment the ready line arrives gets a clean shutdown, not a process killed by the signal.
   const stopped = new Promise<void>((resolve) => {
+    let unwatch = (): void => undefined;
     const stop = (): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      unwatch();
       void server.close().then(resolve);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    if (exitWithParent) {
+      unwatch = watchParent(parentPid, (reason) => {
+        logger.warn({ reason }, 'parent.gone');
+        stop();
+      });
+    }
   });
   if (options.writeTarget !== undefined) await writeTargetFile(options.writeTarget, ready, options.authHeader);
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   await stopped;
   return 0;
+}
+
+/**
+ * Calls `gone` once when the process that started serve is gone, and returns what stops the watch.
+ * Signs: serve is re-parented (its parent PID, polled every second, is no longer the one it started
+ * under: an orphan's parent is init or a subreaper), or stdin, when it is a pipe or a socket, ends (its
+ * writer, the parent, closed it, most often by exiting). stdin that is /dev/null, a file or a terminal
+ * ends at once or never, so it says nothing and only the parent PID counts. What arrives on stdin is read
+ * and discarded.
+ */
+function watchParent(parentPid: number, gone: (reason: string) => void): () => void {
+  let watching = true;
+  const stdin = stdinIsPipe() ? process.stdin : null;
+  const unwatch = (): void => {
+    if (!watching) return;
+    watching = false;
+    clearInterval(timer);
+    if (stdin !== null) {
+      stdin.off('end', onEnd);
+      stdin.off('error', onEnd);
+      // Nobody reads it any more; a pipe still open must not keep the process alive.
+      stdin.on('error', () => undefined);
+      stdin.pause();
+    }
+  };
+  const fire = (reason: string): void => {
+    if (!watching) return;
+    unwatch();
+    gone(reason);
+  };
+  const onEnd = (): void => fire('stdin closed');
+  const timer = setInterval(() => {
+    if (process.ppid !== parentPid) fire(`parent process ${parentPid} is gone`);
+  }, PARENT_POLL_MS);
+  timer.unref();
+  if (stdin !== null) {
+    stdin.on('end', onEnd);
+    stdin.on('error', onEnd);
+    stdin.resume();
+  }
+  return unwatch;
+}
+
+function stdinIsPipe(): boolean {
+  try {
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
 }

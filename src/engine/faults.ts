@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { durationSchema as duration } from './duration.js';
 
-/** A KME by its index among the driver's KMEs (taken modulo their number) or by its ID. */
+/** A KME by its index among the driver's KMEs or by its ID. */
 const kmeRef = z.union([z.number().int().min(0), z.string().min(1).max(64)]);
 
 export const faultSchema = z.discriminatedUnion('type', [
@@ -52,7 +52,7 @@ export function faultEdges(fault: Fault): Array<{ readonly atMs: number; readonl
 
 /** The KME a restart names, or undefined when an ID names none of `kmeIds`. */
 export function restartedKme(fault: Extract<Fault, { type: 'kme-restart' }>, kmeIds: readonly string[]): string | undefined {
-  if (typeof fault.kme === 'number') return kmeIds[fault.kme % kmeIds.length];
+  if (typeof fault.kme === 'number') return kmeIds[fault.kme];
   return kmeIds.includes(fault.kme) ? fault.kme : undefined;
 }
 

@@ -74,7 +74,7 @@ export const resetWorld: RouteHandler = (ctx, call, reply) => {
 };
 
 export const adminTrace: RouteHandler = (ctx, _call, reply) => {
-  reply.text(200, 'application/x-ndjson; charset=utf-8', ctx.host.traceLines().map((line) => `${line}\n`).join(''));
+  reply.lines(200, 'application/x-ndjson; charset=utf-8', ctx.host.traceLines());
 };
 
 export const adminInvariants: RouteHandler = (ctx, _call, reply) => {

@@ -1,5 +1,6 @@
 // One KME as an Express app (no listen: startServer binds ports), derived from the route table
 // (routeTable.ts). Every answer, errors included, is JSON, its errors from the one error table.
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './bodyDepth.js';
 import express, { Router, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createEtsiFastPath } from './etsiFastPath.js';
@@ -127,6 +128,7 @@ function appOf(ctx: RouteContext, options: AppOptions): Express {
   app.use(createRequestLogger(ctx.logger, options.auth));
   app.use(requireJson);
   app.use(express.json({ limit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: true, type: 'application/json' }));
+  app.use((req, res, next) => (nestsDeeperThan(req.body, MAX_BODY_DEPTH) ? sendTransportError(res, { kind: 'bodyTooDeep', max: MAX_BODY_DEPTH }) : next()));
   app.use(tableRouter(ctx));
   app.use((req, res) => sendTransportError(res, { kind: 'unknownRoute', method: req.method, path: req.path }));
   app.use(createErrorHandler(options.onBug ?? reportBug(ctx.logger)));

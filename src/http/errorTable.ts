@@ -19,6 +19,8 @@ export type TransportError =
   /** A JSON body in a charset or content encoding the parser does not read. */
   | { readonly kind: 'unsupportedEncoding' }
   | { readonly kind: 'bodyTooLarge' }
+  /** JSON nested deeper than a request ever needs (bodyDepth.ts): refused before anything reads it. */
+  | { readonly kind: 'bodyTooDeep'; readonly max: number }
   /** Any other client error Express's parsing raised (an undecodable path parameter, for one). */
   | { readonly kind: 'refusedByParser'; readonly status: number }
   | { readonly kind: 'methodNotAllowed'; readonly allow: readonly string[] }
@@ -38,7 +40,11 @@ export type TransportError =
   | { readonly kind: 'headersTooLarge' }
   | { readonly kind: 'chunkExtensionsTooLarge' }
   | { readonly kind: 'requestTimeout' }
-  | { readonly kind: 'unsupportedExpect' };
+  | { readonly kind: 'unsupportedExpect' }
+  /** An HTTP/1.1 request without a Host header (RFC 9112 §3.2). */
+  | { readonly kind: 'missingHost' }
+  /** A CONNECT request: this server is no proxy, and its target (host:port) is none of its resources. */
+  | { readonly kind: 'connectNotSupported' };
 
 export type TransportErrorKind = TransportError['kind'];
 
@@ -56,6 +62,7 @@ export const TRANSPORT_ERRORS: { readonly [K in TransportErrorKind]: Row<K> } = 
   unsupportedMediaType: { status: 415, message: 'request bodies must be application/json' },
   unsupportedEncoding: { status: 415, message: 'unsupported body encoding' },
   bodyTooLarge: { status: 413, message: 'request body too large' },
+  bodyTooDeep: { status: 400, message: (error) => `request body is nested deeper than ${error.max} levels` },
   refusedByParser: { status: (error) => error.status, message: 'bad request' },
   methodNotAllowed: {
     status: 405,
@@ -74,6 +81,9 @@ export const TRANSPORT_ERRORS: { readonly [K in TransportErrorKind]: Row<K> } = 
   chunkExtensionsTooLarge: { status: 413, message: 'chunk extensions are too large' },
   requestTimeout: { status: 408, message: 'request timed out' },
   unsupportedExpect: { status: 417, message: 'unsupported Expect header (only 100-continue is supported)' },
+  missingHost: { status: 400, message: 'an HTTP/1.1 request must carry a Host header' },
+  // The target of a CONNECT allows no method at all: an empty Allow says so (RFC 9110 §10.2.1).
+  connectNotSupported: { status: 405, message: 'CONNECT is not supported: this server is not a proxy', headers: () => ({ Allow: '' }) },
 };
 
 // errorAnswer tells the two kinds of error apart by their kind's name, so no name may be in both tables.

@@ -6,6 +6,7 @@
 // or a JSON body (UTF-8, with a Content-Length within the limit, not compressed). Everything else (HEAD and
 // other methods, chunked or compressed bodies, other content types, odd URLs) is the app's, with its 405,
 // 413, 415 and 404 answers. The handlers, the answers and the error table are the same.
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './bodyDepth.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { replyTo, sendTransportError } from './httpErrors.js';
@@ -160,6 +161,10 @@ export function createEtsiFastPath(options: EtsiFastPathOptions): EtsiFastPath {
         body = parseJsonBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
       } catch {
         sendTransportError(res, { kind: 'notJson' });
+        return;
+      }
+      if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
+        sendTransportError(res, { kind: 'bodyTooDeep', max: MAX_BODY_DEPTH });
         return;
       }
       serve(body);

@@ -33,6 +33,9 @@ export function sendTransportError(res: ServerResponse, error: TransportError): 
 }
 
 /** The handlers' way to answer (routeTypes.ts), the same on both paths. */
+/** Characters of lines written at once by `lines`. */
+const LINES_CHUNK = 64 * 1024;
+
 export function replyTo(res: ServerResponse, profile: () => Profile): Reply {
   return {
     json: (status, body) => sendJson(res, status, body),
@@ -44,6 +47,24 @@ export function replyTo(res: ServerResponse, profile: () => Profile): Reply {
     text: (status, contentType, text) => {
       res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
+    },
+    lines: (status, contentType, lines) => {
+      res.writeHead(status, { 'Content-Type': contentType });
+      let next = 0;
+      const pump = (): void => {
+        while (next < lines.length) {
+          if (res.destroyed) return;
+          let chunk = '';
+          while (next < lines.length && chunk.length < LINES_CHUNK) chunk += `${lines[next++] as string}\n`;
+          // A full socket buffer: go on once the client has read it, other requests are served meanwhile.
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
     },
   };
 }

@@ -34,6 +34,8 @@ export interface KmeHostOptions {
   readonly journal?: CommandJournal;
   /** Trace lines kept for GET /_kmesim/trace; older ones are dropped. */
   readonly traceLimit?: number;
+  /** Characters of trace kept (default 32 Mi); older lines are dropped past it. */
+  readonly traceBytes?: number;
   /** Where a careless server would await; only the check-then-act bug awaits. */
   readonly pause?: () => Promise<void>;
   /** Told about every command once it has run (the server's debug log). */
@@ -105,9 +107,12 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   queueScheduledSync(timers, world.config.profile.scheduledSyncMs, world.nowMs);
   let faultsPlayed: Array<{ readonly fault: Fault; readonly originMs: number }> = [];
   let live: Violation[] = [];
-  // Trace lines are kept as the objects they are made of (nothing changes them later) and written out as JSON
-  // when someone reads the trace, not on every request.
-  let trace: Array<Record<string, unknown>> = [];
+  // Trace lines as JSON text, oldest first from `traceHead`: bounded in lines and in characters, so refused
+  // requests with large bodies (summarized by describeCommand anyway) cannot grow the server's memory.
+  const traceBytesMax = options.traceBytes ?? 32 * 1024 * 1024;
+  let trace: string[] = [];
+  let traceHead = 0;
+  let traceChars = 0;
   let storageFailure: string | null = null;
   // The key bytes each step delivered, derived once for the checkers and kept for the answer.
   const materials = new WeakMap<StepOutcome, Uint8Array[]>();
@@ -115,8 +120,18 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   const kmeIds = (): readonly string[] => options.kmeIds ?? [...new Set([...world.saes.values()].map((sae) => sae.kmeId))].sort();
 
   function record(line: Record<string, unknown>): void {
-    trace.push(line);
-    if (trace.length > traceLimit) trace = trace.slice(trace.length - Math.floor(traceLimit * 0.9));
+    const text = JSON.stringify(line);
+    trace.push(text);
+    traceChars += text.length;
+    while (traceHead < trace.length - 1 && (trace.length - traceHead > traceLimit || traceChars > traceBytesMax)) {
+      traceChars -= (trace[traceHead] as string).length;
+      trace[traceHead] = '';
+      traceHead += 1;
+    }
+    if (traceHead > 1_024 && traceHead * 2 > trace.length) {
+      trace = trace.slice(traceHead);
+      traceHead = 0;
+    }
   }
 
   function wake(): void {
@@ -279,7 +294,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       return { live, audit: checkWorld(world) };
     },
     traceLines() {
-      return trace.map((line) => JSON.stringify(line));
+      return trace.slice(traceHead);
     },
     replaceWorld(next) {
       world = next;
@@ -290,6 +305,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       stepper = createStepper(() => world);
       live = [];
       trace = [];
+      traceHead = 0;
+      traceChars = 0;
       healTransport(faults);
     },
     close() {

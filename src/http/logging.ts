@@ -1,9 +1,11 @@
-// The mock KME's log: pino, JSON lines on stderr (stdout carries only the ready line). What is logged where
-// is in docs/decisions/0011-logging-with-pino.md. The secrecy rule: key material is never handed to the
-// logger. Requests are logged from method, path, status and caller, never from bodies, and commands from
-// the model's DeliveredKey (ID, size, pool), which holds no bytes. The redact paths are a second line of
+// The mock KME's log: pino, JSON lines on stderr or appended to a file (stdout carries only the ready line).
+// What is logged where is in docs/decisions/0011-logging-with-pino.md. Writing a line never waits: a pipe
+// nobody reads costs lines, never answers. The secrecy rule: key material is never handed to the logger.
+// Requests are logged from method, path, status and caller, never from bodies, and commands from the
+// model's DeliveredKey (ID, size, pool), which holds no bytes. The redact paths are a second line of
 // defence, for a field nobody meant to log.
 import type { RequestHandler } from 'express';
+import { constants, fstatSync, openSync, writeSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { describeCommand } from '../model/describeCommand.js';
@@ -36,8 +38,8 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.headers.authorization',
 ];
 
-/** A logger writing JSON lines to `destination` (default: stderr, written synchronously so a crash loses none). */
-export function createLogger(level: LogLevel, destination: NodeJS.WritableStream | pino.DestinationStream = pino.destination({ dest: 2, sync: true })): Logger {
+/** A logger writing JSON lines to `destination` (default: stderr, through a destination that never waits). */
+export function createLogger(level: LogLevel, destination: NodeJS.WritableStream | pino.DestinationStream = createStderrDestination()): Logger {
   return pino(
     {
       name: 'kmesim',
@@ -48,6 +50,109 @@ export function createLogger(level: LogLevel, destination: NodeJS.WritableStream
     },
     destination,
   );
+}
+
+export interface LogDestination extends pino.DestinationStream {
+  /** Lines lost to a full pipe so far. */
+  readonly dropped: () => number;
+}
+
+/**
+ * Whole lines to a file descriptor, each written at once or not at all: on a pipe or socket that is full
+ * (non-blocking, so the write fails with EAGAIN instead of waiting) the line is dropped and counted, and
+ * the next line that fits is preceded by a `log.dropped` line saying how many were lost. A line the pipe
+ * took only part of is finished before anything else is written, so lines are never torn. A closed
+ * reader (EPIPE) or a descriptor that fails otherwise ends the log; serving goes on. Nothing is ever
+ * queued, so nothing holds the process at exit, and a line that was written survives a SIGKILL.
+ */
+export function createFdDestination(fd: number): LogDestination {
+  let tail: Buffer | null = null;
+  let unreported = 0;
+  let lost = 0;
+  let broken = false;
+  const lose = (): void => {
+    unreported += 1;
+    lost += 1;
+  };
+  /** 'all' written, 'part' (the rest kept in `tail`), or 'none'. */
+  const send = (bytes: Buffer): 'all' | 'part' | 'none' => {
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(fd, bytes, offset);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') broken = true;
+        if (offset === 0 || broken) return 'none';
+        tail = bytes.subarray(offset);
+        return 'part';
+      }
+    }
+    return 'all';
+  };
+  const finishTail = (): boolean => {
+    const rest = tail as Buffer;
+    tail = null;
+    const sent = send(rest);
+    if (sent === 'none' && !broken) tail = rest;
+    return sent === 'all';
+  };
+  const droppedLine = (count: number): Buffer =>
+    Buffer.from(`${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, name: 'kmesim', dropped: count, msg: 'log.dropped' })}\n`);
+  return {
+    dropped: () => lost,
+    write(line: string): void {
+      if (broken) return;
+      if (tail !== null && !finishTail()) {
+        lose();
+        return;
+      }
+      if (unreported > 0) {
+        const sent = send(droppedLine(unreported));
+        if (sent !== 'all') {
+          // Not a byte of the count went, or only part of it: this line is lost too, and counted.
+          if (sent === 'part') unreported = 0;
+          lose();
+          return;
+        }
+        unreported = 0;
+      }
+      if (send(Buffer.from(line)) === 'none') lose();
+    },
+  };
+}
+
+/**
+ * stderr as a log destination. When it is a pipe or a socket, opening `process.stderr` makes libuv put
+ * the descriptor in non-blocking mode, so a parent that never reads it costs lines, not the server.
+ */
+export function createStderrDestination(): LogDestination {
+  let stream = false;
+  try {
+    const stat = fstatSync(2);
+    stream = stat.isFIFO() || stat.isSocket();
+  } catch {
+    // No stderr at all: the destination finds out on its first line and stops.
+  }
+  // The listener also keeps a closed reader (EPIPE) of anything else written to stderr from becoming an
+  // uncaught error.
+  if (stream) process.stderr.on('error', () => undefined);
+  return createFdDestination(2);
+}
+
+/**
+ * Opens `path` to append the log to (created when missing). Never waits to open: a FIFO without a reader
+ * is an error (ENXIO), not a hang. Throws an Error saying why the file cannot be used.
+ */
+export function openLogFile(path: string): LogDestination {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o644);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = code === 'ENXIO' ? 'a FIFO with no reader' : message.replace(/^[A-Z]+: /, '').replace(/, open .*$/, '');
+    throw new Error(`cannot open ${path}: ${reason}`, { cause: error });
+  }
+  return createFdDestination(fd);
 }
 
 /** For in-process use (createApp, startServer, startMockKme without a logger): nothing is written. */

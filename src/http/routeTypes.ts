@@ -52,8 +52,13 @@ export interface Reply {
   error(error: KmeError | TransportError): void;
   /** 400 for a request this route cannot read, with the route's own message. */
   badRequest(message: string, details?: ReadonlyArray<Record<string, unknown>>): void;
-  /** An answer that is not JSON (the admin trace). */
+  /** An answer that is not JSON. */
   text(status: number, contentType: string, text: string): void;
+  /**
+   * Lines written out as they go (the admin trace), in chunks, each after the client took the one before:
+   * a large answer neither builds one string nor keeps other requests waiting.
+   */
+  lines(status: number, contentType: string, lines: readonly string[]): void;
 }
 
 /** Answers one request; a rejection is the server's bug (answered 500). */

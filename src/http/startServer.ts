@@ -42,6 +42,11 @@ export interface ServerOptions {
   readonly bugs?: readonly BugName[];
   readonly clock?: 'real' | 'manual';
   readonly syncLatencyMs?: number;
+  /**
+   * Delivered keys that may wait for their slave per pool before enc_keys is refused with 503 (default: the
+   * pool's capacity, the max_key_count status reports; null: no bound).
+   */
+  readonly maxWaitingKeys?: number | null;
   /** Where mTLS certificates are made and kept (default .kmesim/certs). */
   readonly certDir?: string;
   /** Token for the admin API beyond loopback (default: a random one, reported in the ready line). */
@@ -61,6 +66,8 @@ export interface ReadyInfo {
   readonly admin: string;
   readonly adminToken?: string;
   readonly db?: string;
+  /** The serving process (in `kmesim serve`'s ready line: the PID to signal to stop it). */
+  readonly pid?: number;
   readonly certs?: {
     readonly ca: string;
     readonly saes: Readonly<Record<string, { readonly cert: string; readonly key: string }>>;
@@ -80,6 +87,12 @@ function defaultSetup(options: ServerOptions): ServerSetup {
   // Two SAEs on every KME, so a bare `serve` is usable at once.
   const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
   return { profile, saes, kmeIds, faults: [], bugs: [] };
+}
+
+/** The server bounds keys waiting for their slave (memory a client could otherwise fill), unless told not to. */
+function withWaitingBound(setup: ServerSetup, bound: number | null | undefined): ServerSetup {
+  const maxWaitingKeys = bound === undefined ? (setup.profile.maxWaitingKeys ?? setup.profile.poolCapacity) : bound;
+  return { ...setup, profile: resolveProfile(setup.profile.name, { ...setup.profile, maxWaitingKeys }) };
 }
 
 async function resolveSetup(options: ServerOptions, seed: number): Promise<ServerSetup> {
@@ -137,10 +150,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // given (it is printed in the ready line).
   const storedSeed = /^serve:(\d+)$/.exec(store?.storedSeed() ?? '')?.[1];
   const seed = options.seed ?? (storedSeed === undefined ? randomInt(0, 2 ** 31) : Number(storedSeed));
-  const setup = await resolveSetup(options, seed).catch((error: unknown) => {
-    store?.close();
-    throw error;
-  });
+  const setup = withWaitingBound(
+    await resolveSetup(options, seed).catch((error: unknown) => {
+      store?.close();
+      throw error;
+    }),
+    options.maxWaitingKeys,
+  );
   // The setup's own bug switches (a scenario's) apply too, as they do in the simulator.
   for (const bug of setup.bugs) if (!bugs.includes(bug)) bugs.push(bug);
   if (store !== null && bugs.includes('check-then-act')) {

@@ -12,6 +12,7 @@ export const BUG_NAMES = [
   'synthetic-fallback',
   'count-drift',
   'restart-loses-keys',
+  'no-demand-sync',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -27,6 +28,7 @@ export const BUG_DESCRIPTIONS: Readonly<Record<BugName, { readonly breaks: strin
   'synthetic-fallback': { breaks: 'I10', what: 'a pool is refilled locally when the remote key manager is down' },
   'count-drift': { breaks: 'I8', what: 'status stored_key_count also counts delivered keys that wait for their slave' },
   'restart-loses-keys': { breaks: 'I2', what: 'reservations are not persisted across a restart' },
+  'no-demand-sync': { breaks: 'I16', what: 'an enc_keys refused for want of keys asks the remote for nothing, so a pool above its threshold stays too low for the requests it gets' },
 };
 
 export function isBugName(value: string): value is BugName {

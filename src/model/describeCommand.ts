@@ -1,15 +1,49 @@
 // A command as one flat record for trace lines (the simulator's and the mock KME's): who called which KME
-// about whom, and what was asked. Never key material: commands carry none.
+// about whom, and what was asked. Never key material: commands carry none. What a caller chose freely is
+// summarized, so a hostile request cannot make a trace line large or deep: strings past 128 characters
+// are cut, lists past 64 entries keep their first 64 and a count, and extensions show their option names
+// only (a request's extensions are the only free-form JSON it carries).
 import type { KmeCommand } from './kmeCore.js';
+import type { KeyRequest } from './wireSchema.js';
+
+const STRING_MAX = 128;
+const LIST_MAX = 64;
+
+function cut(value: string): string {
+  return value.length <= STRING_MAX ? value : `${value.slice(0, STRING_MAX)}…(${value.length} chars)`;
+}
+
+function cutList(values: readonly string[]): string[] {
+  const kept = values.slice(0, LIST_MAX).map(cut);
+  if (values.length > LIST_MAX) kept.push(`…(${values.length} in all)`);
+  return kept;
+}
+
+function optionNames(extensions: unknown): string[] {
+  const objects: unknown[] = Array.isArray(extensions) ? extensions : [extensions];
+  return cutList(objects.flatMap((extension) => (typeof extension === 'object' && extension !== null ? Object.keys(extension) : [])));
+}
+
+/** A key request as the trace shows it: number and size as asked, the rest bounded. */
+export function describeRequest(request: KeyRequest): Record<string, unknown> {
+  const described: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(request)) {
+    if (value === undefined) continue;
+    if (name === 'extension_mandatory' || name === 'extension_optional') described[name] = optionNames(value);
+    else if (Array.isArray(value)) described[name] = cutList(value.map(String));
+    else described[name] = typeof value === 'string' ? cut(value) : value;
+  }
+  return described;
+}
 
 export function describeCommand(command: KmeCommand): Record<string, unknown> {
   switch (command.type) {
     case 'keys.enc':
-      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId, req: command.request };
+      return { kme: cut(command.kmeId), master: cut(command.callerSaeId), slave: cut(command.slaveSaeId), req: describeRequest(command.request) };
     case 'keys.dec':
-      return { kme: command.kmeId, slave: command.callerSaeId, master: command.masterSaeId, ids: command.keyIds };
+      return { kme: cut(command.kmeId), slave: cut(command.callerSaeId), master: cut(command.masterSaeId), ids: cutList(command.keyIds) };
     case 'keys.status':
-      return { kme: command.kmeId, master: command.callerSaeId, slave: command.slaveSaeId };
+      return { kme: cut(command.kmeId), master: cut(command.callerSaeId), slave: cut(command.slaveSaeId) };
     case 'sae.register':
     case 'sae.delete':
     case 'sync.start':

@@ -35,7 +35,8 @@ export interface EncPlan {
   readonly seqStart: number;
 }
 
-export type EncPlanResult = { readonly ok: true; readonly plan: EncPlan } | { readonly ok: false; readonly error: KmeError };
+/** A refusal names the pool when it was refused for want of keys: unmet demand the pool should sync for. */
+export type EncPlanResult = { readonly ok: true; readonly plan: EncPlan } | { readonly ok: false; readonly error: KmeError; readonly starved?: Pool };
 
 export function keyIdFor(world: World, pool: Pool, seq: number): string {
   if (world.config.profile.keyIdFormat === 'uuid') return deriveKeyId(world.config.seed, pool.id, seq);
@@ -105,11 +106,14 @@ export function planEncKeys(world: World, command: EncKeysCommand): EncPlanResul
 
   const pool = world.pools.get(poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id));
   if (pool === undefined || pool.deleted) return refuse(kmeError('unknownSlave', [{ slave_SAE_ID: slave.id }]));
+  const { maxWaitingKeys } = profile;
+  if (maxWaitingKeys !== null && pool.reserved + count > maxWaitingKeys) {
+    return refuse(kmeError('tooManyWaiting', [{ waiting_key_count: pool.reserved, requested: count, max_waiting_key_count: maxWaitingKeys }]));
+  }
   const remoteOnline = world.links.get(pool.linkId)?.remote === 'online';
   if (availableKeys(pool) < count && (remoteOnline || !bugs.has('synthetic-fallback'))) {
-    return refuse(
-      kmeError(remoteOnline ? 'insufficientKeys' : 'remoteUnavailable', [{ stored_key_count: availableKeys(pool), requested: count }]),
-    );
+    const error = kmeError(remoteOnline ? 'insufficientKeys' : 'remoteUnavailable', [{ stored_key_count: availableKeys(pool), requested: count }]);
+    return { ok: false, error, starved: pool };
   }
   return {
     ok: true,

@@ -18,7 +18,7 @@ import {
   type KmeEffect,
 } from './poolOps.js';
 import type { Status } from './wireSchema.js';
-import { availableKeys, createPool, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
+import { availableKeys, createPool, deliverableKeys, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
 export interface RegisterSaeCommand {
   readonly type: 'sae.register';
@@ -81,7 +81,12 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
       return status(world, command.kmeId, command.callerSaeId, command.slaveSaeId);
     case 'keys.enc': {
       const planned = planEncKeys(world, command);
-      if (!planned.ok) return planned;
+      if (!planned.ok) {
+        // A request refused for want of keys is demand: the pool asks the remote for keys (unless a sync is
+        // already in flight), so a pool left above its threshold but below what clients ask for recovers.
+        if (planned.starved !== undefined && !world.config.bugs.has('no-demand-sync')) startSync(world, planned.starved, 'demand', effects);
+        return { ok: false, error: planned.error };
+      }
       return { ok: true, kind: 'keys', keys: commitEncKeys(world, planned.plan, nowMs, effects) };
     }
     case 'keys.dec': {
@@ -216,7 +221,7 @@ export function status(world: World, kmeId: string, callerSaeId: string, slaveSa
     return { ok: false, error: kmeError('unknownSlave', [{ slave_SAE_ID: slaveSaeId }]) };
   }
   // The count-drift bug also counts delivered keys still waiting for their slave (breaks I8, C14).
-  const stored = availableKeys(pool) + (bugs.has('count-drift') ? pool.reserved : 0);
+  const stored = deliverableKeys(world, pool) + (bugs.has('count-drift') ? pool.reserved : 0);
   const parts = describePoolState(pool.state);
   return {
     ok: true,

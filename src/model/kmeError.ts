@@ -17,6 +17,7 @@ export type KmeErrorKind =
   | 'badKeyIds'
   | 'keysNotFound'
   | 'insufficientKeys'
+  | 'tooManyWaiting'
   | 'remoteUnavailable'
   | 'serviceUnavailable';
 
@@ -39,6 +40,7 @@ const ERROR_TABLE: Readonly<Record<KmeErrorKind, { readonly status: 400 | 401 | 
   badKeyIds: { status: 400, message: 'key_IDs must be a non-empty array of valid, distinct key IDs' },
   keysNotFound: { status: 400, message: SPEC_ERROR.keysNotFound },
   insufficientKeys: { status: 503, message: 'not enough keys available' },
+  tooManyWaiting: { status: 503, message: 'too many delivered keys wait for their slave: retrieve some with dec_keys first' },
   remoteUnavailable: { status: 503, message: 'remote key manager unavailable' },
   serviceUnavailable: { status: 503, message: 'service unavailable' },
 };

@@ -4,7 +4,8 @@
 // record, which the core updates as it steps the machine (docs/decisions/0015-machines-drive.md).
 import { setup } from 'xstate';
 
-export type SyncReason = 'scheduled' | 'threshold' | 'emergency' | 'manual';
+/** Why a sync started: its schedule, a threshold crossed, an operator, or an enc_keys refused for want of keys. */
+export type SyncReason = 'scheduled' | 'threshold' | 'emergency' | 'manual' | 'demand';
 export type PoolLevel = 'healthy' | 'low' | 'critical' | 'exhausted';
 
 export type PoolEvent =

@@ -12,6 +12,12 @@ export interface Profile {
   /** 0 disables multicast (`additional_slave_SAE_IDs`). */
   readonly maxSaeIdCount: number;
   readonly poolCapacity: number;
+  /**
+   * Keys delivered by enc_keys that may wait for their slave in one pool (one slave on one link); beyond
+   * it enc_keys is refused with 503 until dec_keys retrieves some. null: no bound (the simulator's worlds;
+   * the mock KME bounds it at the pool's capacity unless told otherwise).
+   */
+  readonly maxWaitingKeys: number | null;
   readonly lowThresholdPct: number;
   readonly emergencyThresholdPct: number;
   /** How long a key may wait in a pool, and how long a delivered key waits for its slaves. */
@@ -43,6 +49,7 @@ export const strictProfile: Profile = {
   maxKeysPerRequest: 128,
   maxSaeIdCount: 0,
   poolCapacity: 1000,
+  maxWaitingKeys: null,
   lowThresholdPct: 10,
   emergencyThresholdPct: 5,
   keyTtlMs: 24 * HOUR_MS,
@@ -107,6 +114,7 @@ export function assertProfile(profile: Profile): void {
   if (!(profile.emergencyThresholdPct >= 0 && profile.emergencyThresholdPct <= profile.lowThresholdPct && profile.lowThresholdPct <= 100)) {
     problems.push('0 <= emergencyThresholdPct <= lowThresholdPct <= 100 must hold');
   }
+  if (profile.maxWaitingKeys !== null) positiveInt('maxWaitingKeys', profile.maxWaitingKeys);
   if (!Number.isSafeInteger(profile.maxSaeIdCount) || profile.maxSaeIdCount < 0) {
     problems.push('maxSaeIdCount must be a non-negative integer');
   }

@@ -200,6 +200,17 @@ export function availableKeys(pool: Pool): number {
   return pool.tailSeq - pool.headSeq;
 }
 
+/**
+ * What enc_keys can deliver from the pool now, the `stored_key_count` of status ("keys the KME can deliver
+ * to the SAE"): the keys it holds, and no more than the room left under the bound on keys waiting for the
+ * slave (Profile.maxWaitingKeys), when there is one.
+ */
+export function deliverableKeys(world: World, pool: Pool): number {
+  const bound = world.config.profile.maxWaitingKeys;
+  const available = availableKeys(pool);
+  return bound === null ? available : Math.max(0, Math.min(available, bound - pool.reserved));
+}
+
 /** A deep copy, for snapshots in tests and for comparing before/after. */
 export function cloneWorld(world: World): World {
   return structuredClone(world);

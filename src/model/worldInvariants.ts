@@ -6,7 +6,7 @@ import type { KmeCommand, StepOutcome } from './kmeCore.js';
 import { describePoolState, KEY_STATE_INDEX } from './lifecycles.js';
 import { levelFor } from './poolOps.js';
 import { violation, type Violation } from './violation.js';
-import { availableKeys, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
+import { availableKeys, deliverableKeys, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
 interface PoolCounts {
   readonly headSeq: number;
@@ -163,12 +163,12 @@ export function checkStep(world: World, before: CountsSnapshot, command: KmeComm
   if (result.ok && result.kind === 'status' && command.type === 'keys.status') {
     const slave = world.saes.get(command.slaveSaeId);
     const pool = slave && world.pools.get(poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id));
-    if (pool !== undefined && result.status.stored_key_count !== availableKeys(pool)) {
+    if (pool !== undefined && result.status.stored_key_count !== deliverableKeys(world, pool)) {
       found.push(
-        violation('I8', `status reports ${result.status.stored_key_count} stored keys where ${availableKeys(pool)} can be delivered`, {
+        violation('I8', `status reports ${result.status.stored_key_count} stored keys where ${deliverableKeys(world, pool)} can be delivered`, {
           pool: pool.id,
           reported: result.status.stored_key_count,
-          deliverable: availableKeys(pool),
+          deliverable: deliverableKeys(world, pool),
         }),
       );
     }

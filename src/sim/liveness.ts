@@ -1,7 +1,7 @@
 // The liveness phase: at the end of the safety phase every fault heals and no new mail is written; when
 // the liveness bound has passed, the clock ticks to the end, a last audit runs, and I16 asks whether the
-// pending work finished: every message sent in time whose keys still live is decrypted by every reader,
-// and no pool stayed below its low threshold for the whole bound.
+// pending work finished: every message written in time was sent, every message sent in time whose keys
+// still live is decrypted by every reader, and no pool stayed below its low threshold for the whole bound.
 import { formatDuration } from '../engine/duration.js';
 import type { Profile } from '../model/profiles.js';
 import { violation, type Violation } from '../model/violation.js';
@@ -42,9 +42,25 @@ function checkLiveness(
 ): Violation[] {
   const found: Violation[] = [];
   for (const message of inFlight) {
-    // Pending when the faults healed: sent by then, keys still alive. Later sends are new work.
+    if (message.lost) continue;
     const sentAtMs = message.sentAtMs;
-    if (message.lost || sentAtMs === null || sentAtMs > scenario.duration || sentAtMs + profile.keyTtlMs <= nowMs) continue;
+    if (sentAtMs === null) {
+      // Written before the faults healed and refused ever since: the mail client retried for the whole bound,
+      // and no key ever came for it (a pool left too low for the requests it gets, say).
+      if (message.createdAtMs > scenario.duration) continue;
+      found.push(
+        violation('I16', `message ${message.id} from ${message.sender.name} could not be sent within ${formatDuration(scenario.liveness.bound)} of healing (${message.sendAttempts} attempts refused)`, {
+          message: message.id,
+          createdAtMs: message.createdAtMs,
+          sendAttempts: message.sendAttempts,
+          recipient: message.readers[0]?.name,
+        }),
+      );
+      if (found.length >= 20) break;
+      continue;
+    }
+    // Pending when the faults healed: sent by then, keys still alive. Later sends are new work.
+    if (sentAtMs > scenario.duration || sentAtMs + profile.keyTtlMs <= nowMs) continue;
     found.push(
       violation('I16', `message ${message.id} from ${message.sender.name} was not decrypted by every reader within ${formatDuration(scenario.liveness.bound)} of healing`, {
         message: message.id,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatDuration } from '../engine/duration.js';
+import { linkIdOf } from '../model/world.js';
 import { scenarioSchema, type Scenario } from './scenarioSchema.js';
 
 export interface ScenarioIssue {
@@ -282,9 +283,19 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
   }
 
   const kmeIds = Array.from({ length: world.kmes }, (_, i) => `KME_${String.fromCharCode(65 + i)}`);
+  // KMEs are named by index (0 … kmes - 1) or ID; a number beyond them names no KME.
+  const kmeCount = kmeIds.length === 1 ? '1 KME (index 0)' : `${kmeIds.length} KMEs (indexes 0 … ${kmeIds.length - 1})`;
+  // The links the world will have: one per pair of KMEs, each KME with itself included (createWorld).
+  const linkIds = [...new Set(kmeIds.flatMap((a) => kmeIds.map((b) => linkIdOf(a, b))))];
   for (const [index, fault] of scenario.faults.entries()) {
     if (fault.type === 'kme-restart' && typeof fault.kme === 'string' && !kmeIds.includes(fault.kme)) {
       issues.push({ path: ['faults', index, 'kme'], message: `must be a KME index or one of ${kmeIds.join(', ')}` });
+    }
+    if (fault.type === 'kme-restart' && typeof fault.kme === 'number' && fault.kme >= kmeIds.length) {
+      issues.push({ path: ['faults', index, 'kme'], message: `no KME with index ${fault.kme}: the world has ${kmeCount}; by ID: ${kmeIds.join(', ')}` });
+    }
+    if (fault.type === 'link-down' && fault.link !== undefined && !linkIds.includes(fault.link)) {
+      issues.push({ path: ['faults', index, 'link'], message: `no link ${JSON.stringify(fault.link)} in this world (links: ${linkIds.join(', ')})` });
     }
     if ('from' in fault) {
       // Without `to`, a fault lasts until the liveness phase heals it.
@@ -305,6 +316,9 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
   if (Array.isArray(users)) {
     const firstIndex = new Map<string, number>();
     for (const [index, user] of users.entries()) {
+      if (user.kme !== undefined && user.kme >= kmeIds.length) {
+        issues.push({ path: ['world', 'users', index, 'kme'], message: `no KME with index ${user.kme}: the world has ${kmeCount}` });
+      }
       const seen = firstIndex.get(user.name);
       if (seen === undefined) firstIndex.set(user.name, index);
       else issues.push({ path: ['world', 'users', index, 'name'], message: `duplicate user name "${user.name}" (also world.users.${seen}.name)` });

@@ -92,7 +92,7 @@ const expectationSchema = z.union([
   z.strictObject({ everyMessageDecryptedWithin: duration }),
   z.strictObject({ minMessagesDecrypted: z.number().int().min(0) }),
   z.strictObject({ encRefused: z.strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }) }),
-  z.strictObject({ syncs: z.strictObject({ reason: z.enum(['scheduled', 'threshold', 'emergency', 'manual']).optional(), failedMin: z.number().int().min(0).optional(), completedMin: z.number().int().min(0).optional() }) }),
+  z.strictObject({ syncs: z.strictObject({ reason: z.enum(['scheduled', 'threshold', 'emergency', 'manual', 'demand']).optional(), failedMin: z.number().int().min(0).optional(), completedMin: z.number().int().min(0).optional() }) }),
   z.strictObject({ keysExpiredMin: z.number().int().min(0) }),
 ]);
 

@@ -60,7 +60,9 @@ async function scenarioFor(...bugs: BugName[]): Promise<string> {
 
 /** startServer reads bug switches from its options only (the scenario's list is not applied), so both say it. */
 async function startBuggy(...bugs: BugName[]): Promise<RunningServer> {
-  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', setup: createScenarioSetup(await scenarioFor(...bugs)), bugs });
+  // No bound on keys waiting for their slave: under no-consume retrieved keys never stop waiting, and pools of
+  // 200 would refuse every request long before the property phase shows the bug.
+  return startServer({ port: 0, host: '127.0.0.1', seed: SEED, clock: 'real', setup: createScenarioSetup(await scenarioFor(...bugs)), bugs, maxWaitingKeys: null });
 }
 
 interface Checked {
@@ -113,7 +115,15 @@ async function paste(script: string): Promise<{ statuses: number[]; output: stri
   return { statuses: [...stdout.matchAll(/@@(\d{3})/g)].map((match) => Number(match[1])), output: stdout };
 }
 
-for (const bug of BUG_NAMES) {
+/**
+ * Defects the checker cannot see from outside: a pool that stays too low after a refusal is a liveness
+ * defect, and telling "never recovers" from "a slow link" needs the pool's thresholds and the link's key
+ * rate, which a black-box checker does not know. The simulator's liveness phase catches it (I16,
+ * test/scenario/bugCatalogue.test.ts).
+ */
+const NOT_BLACK_BOX: readonly BugName[] = ['no-demand-sync'];
+
+for (const bug of BUG_NAMES.filter((name) => !NOT_BLACK_BOX.includes(name))) {
   const invariant = BUG_DESCRIPTIONS[bug].breaks;
   it(
     `reports ${bug} as a violation of ${invariant} shown by at most ${TRANSCRIPT_MAX} curl commands`,
@@ -136,7 +146,7 @@ for (const bug of BUG_NAMES) {
 /** Violations found by a history the checker cannot replay on its own (an outage, a drain): not replayed. */
 const NOT_REPLAYED: readonly BugName[] = ['count-drift', 'synthetic-fallback'];
 
-for (const bug of BUG_NAMES.filter((name) => !NOT_REPLAYED.includes(name))) {
+for (const bug of BUG_NAMES.filter((name) => !NOT_REPLAYED.includes(name) && !NOT_BLACK_BOX.includes(name))) {
   it(
     `replays the shrunk transcript of ${bug} and reproduces it at least 3 times in 5`,
     async () => {
@@ -190,7 +200,7 @@ it(
 it(
   'ends every report with a repro line naming the target file, seed 1 and 25 runs',
   async () => {
-    for (const bug of BUG_NAMES) {
+    for (const bug of BUG_NAMES.filter((name) => !NOT_BLACK_BOX.includes(name))) {
       const { report } = await checkBug(bug);
       expect(report.repro, bug).toMatch(/^npx kmesim check --target target\.yaml --seed 1 --runs 25(?: |$)/);
     }

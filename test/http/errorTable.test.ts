@@ -30,7 +30,7 @@ interface Case {
   readonly expected: TransportError;
   /** The raw request (latin1), or an injected one. */
   readonly request: string | { readonly inject: Parameters<typeof inject>[1] };
-  /** Leave the socket open after the request (the server must time it out). */
+  /** Leave the socket open after the request (the server must end the connection: by timing it out, or after its answer). */
   readonly keepOpen?: true;
   /** Changes to the host before the request (faults). */
   readonly setup?: (host: KmeHost) => void;
@@ -66,6 +66,10 @@ const CASES: { readonly [K in TransportErrorKind]: readonly Case[] } = {
   unsupportedMediaType: [{ expected: { kind: 'unsupportedMediaType' }, request: post(ENC, 'text/plain', '{"number":1}') }],
   unsupportedEncoding: [{ expected: { kind: 'unsupportedEncoding' }, request: post(ENC, 'application/json; charset=latin1', '{"number":1}') }],
   bodyTooLarge: [{ expected: { kind: 'bodyTooLarge' }, request: post(ENC, 'application/json', `{"pad":"${'x'.repeat(300 * 1024)}"}`) }],
+  bodyTooDeep: [
+    { expected: { kind: 'bodyTooDeep', max: 32 }, request: post(ENC, 'application/json', `{"extension_optional":${'['.repeat(4_200)}${']'.repeat(4_200)}}`), fast: true },
+    { expected: { kind: 'bodyTooDeep', max: 32 }, request: post('/_kmesim/faults', 'application/json', `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) },
+  ],
   refusedByParser: [{ expected: { kind: 'refusedByParser', status: 400 }, request: get('/api/v1/keys/SAE%E0%A4%A/enc_keys') }],
   methodNotAllowed: [
     { expected: { kind: 'methodNotAllowed', allow: ['GET', 'POST'] }, request: post(ENC.replace('enc', 'dec'), 'application/json', '{}').replace('POST', 'PUT') },
@@ -99,6 +103,15 @@ const CASES: { readonly [K in TransportErrorKind]: readonly Case[] } = {
   ],
   requestTimeout: [{ expected: { kind: 'requestTimeout' }, request: `GET ${STATUS} HTTP/1.1\r\n${HEAD}`, keepOpen: true }],
   unsupportedExpect: [{ expected: { kind: 'unsupportedExpect' }, request: get(STATUS, `${HEAD}Expect: something-else\r\n`) }],
+  missingHost: [
+    { expected: { kind: 'missingHost' }, request: get(STATUS, 'X-SAE-ID: SAE_A1\r\n') },
+    { expected: { kind: 'missingHost' }, request: post(ENC, 'application/json', '{"number":1}').replace('Host: 127.0.0.1\r\n', '') },
+    { expected: { kind: 'missingHost' }, request: get(STATUS, 'X-SAE-ID: SAE_A1\r\nExpect: something-else\r\n') },
+  ],
+  connectNotSupported: [
+    { expected: { kind: 'connectNotSupported' }, request: 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n' },
+    { expected: { kind: 'connectNotSupported' }, request: `CONNECT example.org:80 HTTP/1.1\r\n${HEAD}\r\n`, keepOpen: true },
+  ],
 };
 
 const servers: Server[] = [];

@@ -252,7 +252,7 @@ it('exits 2 with one line on stderr when its port is already in use', async () =
   }
 });
 
-it('logs JSON lines on stderr at info by default (startup, one line per request, shutdown) and nothing with --log-level silent; stdout keeps its one line', async () => {
+it('logs JSON lines on stderr at --log-level info (startup, one line per request, shutdown), only refusals by default (warn) and nothing with --log-level silent; stdout keeps its one line', async () => {
   const logOf = async (...args: string[]): Promise<{ stdout: string; lines: Array<Record<string, unknown>> }> => {
     const served = await serve('--kmes', '2', ...args);
     const a = urlOf(served.ready, 'KME_A');
@@ -262,13 +262,15 @@ it('logs JSON lines on stderr at info by default (startup, one line per request,
     const text = served.stderr();
     return { stdout: served.stdout(), lines: text.length === 0 ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
   };
-  const info = await logOf();
+  const info = await logOf('--log-level', 'info');
   expect(info.stdout.split('\n')).toHaveLength(2);
   expect(info.lines.map((line) => line['msg'])).toEqual(['kmesim.started', 'request', 'request', 'kmesim.stopping', 'kmesim.stopped']);
   expect(info.lines[1]).toMatchObject({ level: 30, kme: 'KME_A', method: 'GET', path: '/api/v1/keys/SAE_B1/status', status: 200, sae: 'SAE_A1' });
   expect(info.lines[2]).toMatchObject({ level: 40, status: 400, error: 'slave SAE ID is not known to this KME' });
   expect(typeof info.lines[1]?.['ms']).toBe('number');
   expect(JSON.stringify(info.lines[0])).not.toMatch(/adminToken|certs/);
+  const byDefault = await logOf();
+  expect(byDefault.lines.map((line) => [line['level'], line['msg'], line['status']])).toEqual([[40, 'request', 400]]);
   const silent = await logOf('--log-level', 'silent');
   expect(silent.lines).toEqual([]);
   expect(silent.stdout.split('\n')).toHaveLength(2);
@@ -278,7 +280,7 @@ it('logs JSON lines on stderr at info by default (startup, one line per request,
 // stopped the server the moment the line arrived killed it by the signal (exit 143, no clean close).
 it('exits 0 on a SIGTERM sent the moment its ready line arrives', async () => {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const served = await serve('--kmes', '2');
+    const served = await serve('--kmes', '2', '--log-level', 'info');
     const { code, signal } = await stopServed(served);
     expect({ attempt, code, signal }).toEqual({ attempt, code: 0, signal: null });
     expect(served.stderr()).toMatch(/"msg":"kmesim\.stopped"/);

@@ -4,7 +4,7 @@ import { reliabilityScale } from './scale.js';
 
 /** One row of docs/reliability.md: what was tried, how many times, and what came of it. */
 export interface ReliabilityRow {
-  readonly area: 'fuzz' | 'crash' | 'concurrency' | 'access' | 'secrets';
+  readonly area: 'fuzz' | 'crash' | 'concurrency' | 'access' | 'secrets' | 'careless-parent' | 'memory';
   readonly tried: string;
   readonly count: number;
   readonly result: string;

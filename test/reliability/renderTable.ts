@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReliabilityRow } from './record.js';
 
-const AREAS: ReadonlyArray<ReliabilityRow['area']> = ['fuzz', 'crash', 'concurrency', 'access', 'secrets'];
+const AREAS: ReadonlyArray<ReliabilityRow['area']> = ['fuzz', 'crash', 'concurrency', 'access', 'secrets', 'careless-parent', 'memory'];
 
 export function renderReliabilityTable(files: ReadonlyArray<{ scale: string; rows: readonly ReliabilityRow[] }>): string {
   const rows = files.flatMap((file) => file.rows.map((row) => ({ ...row, scale: file.scale })));

@@ -21,6 +21,7 @@ const CATALOGUE: ReadonlyArray<{ bug: BugName; scenario: string; invariant: Inva
   { bug: 'partial-consume', scenario: 'misbehaving-clients', invariant: 'I7' },
   { bug: 'size-rounding', scenario: 'misbehaving-clients', invariant: 'I9' },
   { bug: 'third-party-read', scenario: 'misbehaving-clients', invariant: 'I5' },
+  { bug: 'no-demand-sync', scenario: 'refused-demand', invariant: 'I16' },
 ];
 
 interface Loaded {

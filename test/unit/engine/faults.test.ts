@@ -27,9 +27,10 @@ it('ending a link outage while every remote is down brings nothing back', () => 
   expect(remoteOnline(faults, 'L')).toBe(false);
 });
 
-it('a restart names its KME by index (modulo) or by ID, and keeps it down for its downtime only', () => {
+it('a restart names its KME by index or by ID, and keeps it down for its downtime only', () => {
   const faults = createTransportFaults();
-  expect(applyFaultEdge(faults, { type: 'kme-restart', at: 0, kme: 3, downtime: 1_000 }, 'start', 50, KMES).commands).toEqual([{ type: 'kme.restart', kmeId: 'KME_B' }]);
+  expect(faultProblem({ type: 'kme-restart', at: 0, kme: 3, downtime: 0 }, KMES, new Set())).toMatch(/no KME 3/);
+  expect(applyFaultEdge(faults, { type: 'kme-restart', at: 0, kme: 1, downtime: 1_000 }, 'start', 50, KMES).commands).toEqual([{ type: 'kme.restart', kmeId: 'KME_B' }]);
   expect(kmeDown(faults, 'KME_B', 1_049)).toBe(true);
   expect(kmeDown(faults, 'KME_B', 1_050)).toBe(false);
   expect(kmeDown(faults, 'KME_A', 100)).toBe(false);

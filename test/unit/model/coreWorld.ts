@@ -1,4 +1,5 @@
 // Small worlds and readers shared by the KME core tests, so that each test states only what it is about.
+import { expect } from 'vitest';
 import type { BugName } from '../../../src/model/bugs.js';
 import type { DeliveredKey } from '../../../src/model/encKeys.js';
 import { toEtsiError, type EtsiErrorResponse } from '../../../src/model/kmeError.js';
@@ -7,7 +8,7 @@ import type { LifecycleTables } from '../../../src/model/lifecycles.js';
 import { deriveKeyBytes } from '../../../src/model/keyMaterial.js';
 import { strictProfile, type Profile } from '../../../src/model/profiles.js';
 import type { KeyRequest, Status } from '../../../src/model/wireSchema.js';
-import { createWorld, linkIdOf, poolIdOf, type Pool, type World } from '../../../src/model/world.js';
+import { cloneWorld, createWorld, linkIdOf, poolIdOf, type Pool, type World } from '../../../src/model/world.js';
 
 export const SEED = 'core-test-seed';
 export const KME_A = 'kme-a';
@@ -114,4 +115,23 @@ export function isConserved(pool: Pool): boolean {
 export function withoutClock(world: World): Omit<World, 'nowMs'> {
   const { nowMs: _ignored, ...rest } = world;
   return rest;
+}
+
+/**
+ * I7 for a refusal: `command` is refused and changes nothing, except that a refusal for want of keys asks
+ * the remote for keys (a demand sync): the world after it equals the world before plus that sync start.
+ */
+export function expectRefusedChangingNothingButDemand(world: World, command: KmeCommand, atMs: number): StepOutcome {
+  const before = cloneWorld(world);
+  const outcome = run(world, command, atMs);
+  expect(outcome.result.ok, JSON.stringify(command)).toBe(false);
+  const demand = outcome.effects.find((effect) => effect.type === 'sync.requested' && effect.reason === 'demand');
+  if (demand === undefined) {
+    expect(outcome.effects, JSON.stringify(command)).toEqual([]);
+  } else {
+    const started = run(before, { type: 'sync.start', poolId: demand.poolId, reason: 'demand' }, atMs);
+    expect(outcome.effects, JSON.stringify(command)).toEqual(started.effects);
+  }
+  expect(withoutClock(world), JSON.stringify(command)).toEqual(withoutClock(before));
+  return outcome;
 }

@@ -111,6 +111,17 @@ const SCENARIOS: Readonly<Record<Exclude<BugName, 'check-then-act'>, BugScenario
     strict: 200,
     bugged: 400,
   },
+  'no-demand-sync': {
+    does: 'an enc_keys refused for want of keys above the low threshold asks the remote for nothing',
+    observe: (world) => {
+      // 7 × 128 of 1,000 leaves 104, above the 10 % mark: no threshold sync; the next 128 is refused.
+      for (let i = 0; i < 7; i++) enc(world, 'alice', 'bob', { number: 128 });
+      const refused = enc(world, 'alice', 'bob', { number: 128 });
+      return [replyStatus(world, refused), refused.effects.filter((effect) => effect.type === 'sync.requested' && effect.reason === 'demand').length];
+    },
+    strict: [503, 1],
+    bugged: [503, 0],
+  },
 };
 
 for (const [bug, scenario] of Object.entries(SCENARIOS) as Array<[BugName, BugScenario]>) {

@@ -1,6 +1,7 @@
 // Checks Status and Get key (enc_keys) of the pure KME core against ETSI014.md items C9 to C31 on the strict profile, by running commands on small one- and two-KME worlds and reading replies and pools.
 import { expect, it } from 'vitest';
 import { isCanonicalUuid } from '../../../src/model/keyIds.js';
+import type { KmeCommand } from '../../../src/model/kmeCore.js';
 import { MIN_TTL_EXTENSION, perUserPoolProfile, resolveProfile, strictProfile } from '../../../src/model/profiles.js';
 import { SPEC_ERROR, statusSchema } from '../../../src/model/wireSchema.js';
 import { cloneWorld } from '../../../src/model/world.js';
@@ -17,7 +18,7 @@ import {
   run,
   statusOf,
   storedIn,
-  withoutClock,
+  expectRefusedChangingNothingButDemand,
 } from './coreWorld.js';
 
 const STRING_ITEMS = ['source_KME_ID', 'target_KME_ID', 'master_SAE_ID', 'slave_SAE_ID'];
@@ -243,10 +244,14 @@ it('C31 not enough keys gets 503 with an Error body and delivers nothing', () =>
   expect(world.reserved.size).toBe(6);
 });
 
-it('C31 a refused enc_keys leaves the world exactly as it was, in a two-KME world too', () => {
+it('C31 a refused enc_keys delivers and changes nothing but asking the remote for keys, in a two-KME world too', () => {
   const world = makeWorld({ kmeIds: [KME_A, KME_B], saes: { alice: KME_A, bob: KME_B }, capacity: 4 });
   keysOf(enc(world, 'alice', 'bob', { number: 3 }));
-  const before = cloneWorld(world);
-  expect(errorOf(world, enc(world, 'alice', 'bob', { number: 2 }, 1_000)).status).toBe(503);
-  expect(withoutClock(world)).toEqual(withoutClock(before));
+  const command: KmeCommand = { type: 'keys.enc', kmeId: KME_A, callerSaeId: 'alice', slaveSaeId: 'bob', request: { number: 2 } };
+  const refused = expectRefusedChangingNothingButDemand(world, command, 1_000);
+  expect(errorOf(world, refused).status).toBe(503);
+  // One key left of four is above the low threshold: only the refused demand asks for the three missing.
+  expect(refused.effects).toEqual([expect.objectContaining({ type: 'sync.requested', reason: 'demand', keyCount: 3 })]);
+  // A second refusal while that sync is in flight asks for nothing more.
+  expect(expectRefusedChangingNothingButDemand(world, command, 1_001).effects).toEqual([]);
 });

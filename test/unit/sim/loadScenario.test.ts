@@ -176,6 +176,31 @@ const CROSS_FIELD_CASES: ReadonlyArray<{ name: string; lines: string[]; expected
     expected: '7:43: workload.races.0.recipient: unknown user "user-0" (users are user-1 … user-3)',
   },
   {
+    name: 'rejects a link-down on a link the world does not have',
+    lines: [...HEADER, 'world:', '  kmes: 2', '  users: {count: 3}', 'faults:', '  - {type: link-down, from: 10m, link: KME_A~KME_C}'],
+    expected: '8:40: faults.0.link: no link "KME_A~KME_C" in this world (links: KME_A~KME_A, KME_A~KME_B, KME_B~KME_B)',
+  },
+  {
+    name: 'rejects a link named with its KMEs out of order',
+    lines: [...HEADER, 'world:', '  kmes: 2', '  users: {count: 3}', 'faults:', '  - {type: link-down, link: KME_B~KME_A}'],
+    expected: '8:29: faults.0.link: no link "KME_B~KME_A" in this world (links: KME_A~KME_A, KME_A~KME_B, KME_B~KME_B)',
+  },
+  {
+    name: 'rejects a link to a second KME in a world of one',
+    lines: [...HEADER, ...THREE_USERS, 'faults:', '  - {type: link-down, link: KME_A~KME_B}'],
+    expected: '7:29: faults.0.link: no link "KME_A~KME_B" in this world (links: KME_A~KME_A)',
+  },
+  {
+    name: 'rejects a kme-restart of a KME index beyond the KMEs instead of wrapping it',
+    lines: [...HEADER, 'world:', '  kmes: 2', '  users: {count: 3}', 'faults:', '  - {type: kme-restart, at: 1m, kme: 2}'],
+    expected: '8:38: faults.0.kme: no KME with index 2: the world has 2 KMEs (indexes 0 … 1); by ID: KME_A, KME_B',
+  },
+  {
+    name: 'rejects a user on a KME index beyond the KMEs instead of wrapping it',
+    lines: [...HEADER, 'world:', '  users:', '    - {name: alice, kme: 0}', '    - {name: bob, kme: 1}'],
+    expected: '7:24: world.users.1.kme: no KME with index 1: the world has 1 KME (index 0)',
+  },
+  {
     name: 'rejects an expected pool of an unknown user',
     lines: [...HEADER, 'world:', '  users: [{name: alice}, {name: bob}]', 'expect:', '  - {pool: alice, reaches: low}', '  - {pool: Bob, reaches: exhausted}'],
     expected: '8:12: expect.1.pool: unknown user "Bob" (users are alice, bob)',
@@ -189,6 +214,25 @@ for (const { name, lines, expected } of CROSS_FIELD_CASES) {
     expect(error.message).toBe(`${FILE}:${expected}`);
   });
 }
+
+it('accepts every link, KME index and KME ID the world has', () => {
+  const two = parseScenario(
+    yaml(
+      ...HEADER,
+      'world:',
+      '  kmes: 2',
+      '  users: [{name: alice, kme: 1}, {name: bob, kme: 0}]',
+      'faults:',
+      '  - {type: kme-restart, at: 1m, kme: 1}',
+      '  - {type: kme-restart, at: 2m, kme: KME_B}',
+      ...['KME_A~KME_A', 'KME_A~KME_B', 'KME_B~KME_B'].map((link) => `  - {type: link-down, from: 3m, to: 4m, link: ${link}}`),
+    ),
+    FILE,
+  );
+  expect(two.faults).toHaveLength(5);
+  const one = parseScenario(yaml(...HEADER, ...THREE_USERS, 'faults:', '  - {type: link-down, link: KME_A~KME_A}', '  - {type: kme-restart, kme: 0}'), FILE);
+  expect(one.faults).toHaveLength(2);
+});
 
 it('accepts user-N names within the user count', () => {
   const scenario = parseScenario(
