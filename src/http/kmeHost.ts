@@ -21,7 +21,8 @@ export type HostFaults = TransportFaults;
 
 /** Receives every state-changing command once it has run, to persist it (see worldStore). */
 export interface CommandJournal {
-  append(command: KmeCommand, nowMs: number): void;
+  /** `encoded`: the command as JSON, made before it ran (so a command that cannot be written never runs). */
+  append(command: KmeCommand, nowMs: number, encoded?: string): void;
 }
 
 export interface KmeHostOptions {
@@ -88,6 +89,17 @@ export interface TimedAction {
 /** The journal could not be written: the host refuses every further request (answered 503, C32). */
 export class StorageError extends Error {}
 
+/** A command that cannot be written to the journal (not serializable): refused before it runs. */
+export class UnjournalableCommand extends Error {}
+
+function encodeForJournal(command: KmeCommand): string {
+  try {
+    return JSON.stringify(command);
+  } catch (error) {
+    throw new UnjournalableCommand(`${command.type} cannot be journaled: ${(error as Error).message}`);
+  }
+}
+
 type Timer =
   | SyncTimer
   | { readonly type: 'action'; readonly action: TimedAction }
@@ -149,11 +161,14 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
    * anyone sees the answer; the live verdict; the trace; the effects on its timers; the debug log.
    */
   function run(command: KmeCommand, nowMs: number, execute?: () => StepOutcome): StepOutcome {
+    // A command the journal could not write is refused before it runs, the world untouched: only the disk
+    // failing is a storage failure (a body too deep to serialize was once taken for one).
+    const encoded = options.journal === undefined ? undefined : encodeForJournal(command);
     const { outcome, status, violations } = stepper.step(command, nowMs, execute);
     // Journal everything that changed the world (a status call can expire keys), before anyone sees it.
     if ((outcome.result.ok && !READ_ONLY.has(command.type)) || outcome.effects.length > 0) {
       try {
-        options.journal?.append(command, nowMs);
+        options.journal?.append(command, nowMs, encoded);
       } catch (error) {
         // The world in memory is now ahead of the disk: stop serving rather than serve what may be lost.
         storageFailure = error instanceof Error ? error.message : String(error);

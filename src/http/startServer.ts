@@ -300,9 +300,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 /** The store as the host's journal; a write that fails is logged before the host turns it into 503s. */
 function journalLogging(store: WorldStore, logger: Logger): CommandJournal {
   return {
-    append(command, nowMs) {
+    append(command, nowMs, encoded) {
       try {
-        store.append(command, nowMs);
+        store.append(command, nowMs, encoded);
       } catch (error) {
         logger.error({ err: error, command: command.type }, 'journal.write.failed');
         throw error;

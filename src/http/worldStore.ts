@@ -143,11 +143,11 @@ function createStore(db: Database.Database, file: string): WorldStore {
       }).immediate();
       return worldOf(setup, setup.kmeIds);
     },
-    append(command, nowMs) {
+    append(command, nowMs, encoded) {
       requireConnection('append');
       // Commands journaled before open would replay onto a world of unknown setup.
       if (!opened) throw new Error('WorldStore.append: open the store first');
-      insert.run(nowMs, JSON.stringify(command));
+      insert.run(nowMs, encoded ?? JSON.stringify(command));
     },
     close() {
       if (db.open) db.close();

@@ -13,19 +13,28 @@ function cut(value: string): string {
   return value.length <= STRING_MAX ? value : `${value.slice(0, STRING_MAX)}…(${value.length} chars)`;
 }
 
-function cutList(values: readonly string[]): string[] {
+function fits(values: readonly unknown[]): boolean {
+  return values.length <= LIST_MAX && values.every((value) => typeof value === 'string' && value.length <= STRING_MAX);
+}
+
+function cutList(values: readonly string[]): readonly string[] {
+  // Most lists need no cutting: kept as they are, with nothing allocated (the simulator's hot path).
+  if (fits(values)) return values;
   const kept = values.slice(0, LIST_MAX).map(cut);
   if (values.length > LIST_MAX) kept.push(`…(${values.length} in all)`);
   return kept;
 }
 
-function optionNames(extensions: unknown): string[] {
+function optionNames(extensions: unknown): readonly string[] {
   const objects: unknown[] = Array.isArray(extensions) ? extensions : [extensions];
   return cutList(objects.flatMap((extension) => (typeof extension === 'object' && extension !== null ? Object.keys(extension) : [])));
 }
 
 /** A key request as the trace shows it: number and size as asked, the rest bounded. */
-export function describeRequest(request: KeyRequest): Record<string, unknown> {
+export function describeRequest(request: KeyRequest): Readonly<Record<string, unknown>> {
+  if (request.extension_mandatory === undefined && request.extension_optional === undefined && (request.additional_slave_SAE_IDs === undefined || fits(request.additional_slave_SAE_IDs))) {
+    return request;
+  }
   const described: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(request)) {
     if (value === undefined) continue;

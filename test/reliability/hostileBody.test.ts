@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { MAX_BODY_DEPTH } from '../../src/http/bodyDepth.js';
 import { createHostClock } from '../../src/http/hostClock.js';
-import { createKmeHost } from '../../src/http/kmeHost.js';
+import { createKmeHost, UnjournalableCommand } from '../../src/http/kmeHost.js';
+import { openWorldStore } from '../../src/http/worldStore.js';
+import type { KmeCommand } from '../../src/model/kmeCore.js';
+import { describeWorldState } from '../../src/model/worldDigest.js';
 import { strictProfile } from '../../src/model/profiles.js';
 import { createWorld } from '../../src/model/world.js';
 import { startServer, type RunningServer } from '../../src/http/startServer.js';
@@ -124,4 +127,22 @@ it('reads duplicate members as JSON.parse does (the last wins) on both paths', a
     expect((answer.body as { keys: unknown[] }).keys).toHaveLength(2);
     expect((await post(url, ENC, '{"number":2,"number":0}', chunked)).status).toBe(400);
   }
+});
+
+it('refuses a command the journal cannot write before it runs, and keeps serving: only the disk failing is a storage failure', () => {
+  const store = openWorldStore(join(dir, 'unwritable.db'));
+  const opened = store.open({ seed: 'journal', profile: strictProfile, kmeIds: ['KME_A'], bugs: [] });
+  const host = createKmeHost({ world: opened.world, clock: createHostClock('manual'), journal: store });
+  for (const saeId of ['SAE_M', 'SAE_S']) host.execute({ type: 'sae.register', saeId, kmeId: 'KME_A' });
+  // What a body past the depth bound would have been: a value JSON.stringify cannot write.
+  let deep: unknown = [];
+  for (let i = 0; i < 20_000; i++) deep = [deep];
+  const before = describeWorldState(host.world);
+  const unwritable = { type: 'keys.enc', kmeId: 'KME_A', callerSaeId: 'SAE_M', slaveSaeId: 'SAE_S', request: { extension_optional: [{ deep }] } } as unknown as KmeCommand;
+  expect(() => host.execute(unwritable)).toThrow(UnjournalableCommand);
+  expect(describeWorldState(host.world)).toBe(before);
+  const served = host.execute({ type: 'keys.enc', kmeId: 'KME_A', callerSaeId: 'SAE_M', slaveSaeId: 'SAE_S', request: { number: 2 } });
+  expect(served.result.ok).toBe(true);
+  host.close();
+  store.close();
 });
