@@ -40,19 +40,21 @@ function edgesOfShorthand(body: z.output<typeof shorthandSchema>): Edge[] {
 
 type Parsed = { readonly ok: true; readonly edges: Edge[] } | { readonly ok: false; readonly issues: Array<Record<string, unknown>> };
 
+const faultListSchema = z.array(faultSchema).min(1).max(100);
+
 function parseFaults(body: unknown): Parsed {
   const issuesOf = (error: z.ZodError): Array<Record<string, unknown>> => error.issues.map((issue) => ({ parameter: issue.path.join('.'), error: issue.message }));
-  if (Array.isArray(body) || (typeof body === 'object' && body !== null && 'type' in body)) {
-    const parsed = z.union([faultSchema.transform((fault) => [fault]), z.array(faultSchema).min(1).max(100)]).safeParse(body);
-    if (!parsed.success) {
-      const single = Array.isArray(body) ? z.array(faultSchema).min(1).max(100).safeParse(body) : faultSchema.safeParse(body);
-      return { ok: false, issues: single.success ? issuesOf(parsed.error) : issuesOf(single.error) };
-    }
-    return { ok: true, edges: parsed.data.map((fault) => ({ fault })) };
+  // A list, or one fault of the schema (it has a type); anything else is read as the shorthand.
+  if (Array.isArray(body)) {
+    const parsed = faultListSchema.safeParse(body);
+    return parsed.success ? { ok: true, edges: parsed.data.map((fault) => ({ fault })) } : { ok: false, issues: issuesOf(parsed.error) };
+  }
+  if (typeof body === 'object' && body !== null && 'type' in body) {
+    const parsed = faultSchema.safeParse(body);
+    return parsed.success ? { ok: true, edges: [{ fault: parsed.data }] } : { ok: false, issues: issuesOf(parsed.error) };
   }
   const parsed = shorthandSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, issues: issuesOf(parsed.error) };
-  return { ok: true, edges: edgesOfShorthand(parsed.data) };
+  return parsed.success ? { ok: true, edges: edgesOfShorthand(parsed.data) } : { ok: false, issues: issuesOf(parsed.error) };
 }
 
 export const applyFault: RouteHandler = (ctx, call, reply) => {
