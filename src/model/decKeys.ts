@@ -81,7 +81,8 @@ function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string):
   };
   const { bugs, profile } = world.config;
   if (!profile.consumeOnDecrypt || bugs.has('no-consume')) return delivered;
-  key.retrievals.push({ saeId, kmeId });
+  // Copied on write: most keys are retrieved once, and a waiting key shares one empty list (NO_RETRIEVALS).
+  key.retrievals = [...key.retrievals, { saeId, kmeId }];
   world.retrievalCount += 1;
   const everyone = key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave));
   const event = everyone ? 'key.consume' : 'key.retrieve';

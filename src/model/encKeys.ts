@@ -6,7 +6,7 @@ import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { addKeys, advanceHead, compactReservedQueue, updateLevel, type KmeEffect } from './poolOps.js';
 import { MIN_TTL_EXTENSION } from './profiles.js';
 import type { KeyRequest } from './wireSchema.js';
-import { availableKeys, linkIdOf, poolIdOf, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
+import { availableKeys, linkIdOf, NO_RETRIEVALS, poolIdOf, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
 
 export interface EncKeysCommand {
   readonly type: 'keys.enc';
@@ -161,7 +161,7 @@ export function commitEncKeys(world: World, plan: EncPlan, nowMs: number, effect
       seq,
       masterSaeId: plan.masterSaeId,
       slaveSaeIds: plan.slaveSaeIds,
-      retrievals: [],
+      retrievals: NO_RETRIEVALS,
       sizeBits: plan.sizeBits,
       generatedAtMs,
       reservedAtMs: nowMs,

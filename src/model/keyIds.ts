@@ -38,6 +38,25 @@ function poolTagFor(poolId: string): Buffer {
   return tag;
 }
 
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** Where each of the 16 bytes' two hex digits go in the 36 characters of a canonical UUID. */
+const UUID_OFFSETS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const uuidText = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
+
+/**
+ * The 16 bytes at `at` as a canonical UUID, written as one flat string: a key ID waits in memory as long as
+ * its key does, and a string concatenated from slices would keep every slice alive with it (~250 B a key).
+ */
+function formatUuid(bytes: Buffer, at: number): string {
+  for (let i = 0; i < 16; i++) {
+    const byte = bytes[at + i] as number;
+    const to = UUID_OFFSETS[i] as number;
+    uuidText[to] = HEX_DIGITS[byte >> 4] as number;
+    uuidText[to + 1] = HEX_DIGITS[byte & 0x0f] as number;
+  }
+  return uuidText.toString('latin1');
+}
+
 function deriveBatch(seed: string, poolId: string, first: number): IdBatch {
   const tag = poolTagFor(poolId);
   const blocks = Buffer.allocUnsafe(16 * ID_BATCH);
@@ -53,8 +72,7 @@ function deriveBatch(seed: string, poolId: string, first: number): IdBatch {
     const at = i * 16;
     out[at + 6] = ((out[at + 6] as number) & 0x0f) | 0x40;
     out[at + 8] = ((out[at + 8] as number) & 0x3f) | 0x80;
-    const hex = out.toString('hex', at, at + 16);
-    ids.push(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`);
+    ids.push(formatUuid(out, at));
   }
   return { first, ids };
 }

@@ -72,6 +72,9 @@ export interface Pool {
   deleted: boolean;
 }
 
+/** The retrievals of a key nobody retrieved yet: one shared, frozen empty list. */
+export const NO_RETRIEVALS: ReservedKey['retrievals'] = Object.freeze([]);
+
 export interface ReservedKey {
   readonly keyId: string;
   readonly poolId: string;
@@ -80,7 +83,7 @@ export interface ReservedKey {
   readonly masterSaeId: string;
   readonly slaveSaeIds: readonly string[];
   /** Slaves that retrieved it, with the KME each retrieval went through. */
-  readonly retrievals: Array<{ readonly saeId: string; readonly kmeId: string }>;
+  retrievals: ReadonlyArray<{ readonly saeId: string; readonly kmeId: string }>;
   readonly sizeBits: number;
   readonly generatedAtMs: number;
   readonly reservedAtMs: number;

@@ -52,7 +52,8 @@ it('changes with a single retrieval record of a key that stays reserved', () => 
   const ids = idsOf(enc(world, 'alice', 'bob'));
   const before = worldDigest(world);
   const key = world.reserved.get(ids[0] as string);
-  key?.retrievals.push({ saeId: 'bob', kmeId: KME_B });
+  if (key === undefined) throw new Error('no reserved key');
+  key.retrievals = [...key.retrievals, { saeId: 'bob', kmeId: KME_B }];
   expect(worldDigest(world)).not.toBe(before);
 });
 
