@@ -10,8 +10,8 @@ import { parseBugNames, type BugName } from '../model/bugs.js';
 import { INVARIANT_NAMES } from '../model/violation.js';
 import { loadScenarios } from '../sim/loadScenario.js';
 import { writeReports } from '../sim/report/writeReports.js';
-import type { RunJob } from '../sim/runJob.js';
-import { runJobs } from '../sim/runPool.js';
+import type { RunJob } from './runJob.js';
+import { runJobs } from './runPool.js';
 import type { RunReport } from '../sim/runReport.js';
 import { runScenario } from '../sim/runScenario.js';
 import { shrinkScenario } from '../sim/shrinkScenario.js';
@@ -70,6 +70,7 @@ export async function runCommand(target: string, options: RunCommandOptions, out
       bugs,
       ...(stream === null ? {} : { traceSink: (line: string) => void stream.write(`${line}\n`) }),
       onDerived: (derived) => print(`seed ${job.seed}: ${JSON.stringify(derived)}`),
+      wallClock: () => performance.now(),
     });
     if (stream !== null) {
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));

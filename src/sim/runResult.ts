@@ -12,8 +12,9 @@ export interface RunIdentity {
   readonly seed: number;
   readonly bugs: readonly BugName[];
   readonly derived: Readonly<Record<string, unknown>>;
-  /** performance.now() when the run began, for its wall time. */
+  /** The caller's wall clock, and its reading when the run began, for the run's wall time. */
   readonly wallStart: number;
+  readonly wallClock: () => number;
 }
 
 export function assembleReport(state: RunState, run: RunIdentity): RunReport {
@@ -32,7 +33,7 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
     passed,
     fingerprint,
     virtualMs: state.nowMs,
-    wallMs: Math.round(performance.now() - run.wallStart),
+    wallMs: Math.round(run.wallClock() - run.wallStart),
     derived: run.derived,
     safety: { violations: safety, steps: state.steps },
     liveness: { violations: liveness, steps: 0 },

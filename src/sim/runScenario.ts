@@ -38,6 +38,11 @@ export interface RunOptions {
   readonly traceSink?: (line: string) => void;
   /** Called once, before the run, with every option derived from the seed. */
   readonly onDerived?: (derived: Readonly<Record<string, unknown>>) => void;
+  /**
+   * The caller's wall clock in milliseconds, for the report's wall time (the simulator reads no clock of
+   * its own); without one the report's wall time is 0.
+   */
+  readonly wallClock?: () => number;
 }
 
 /** The scenario's profile with its overrides; `baseName` replaces the profile the scenario names. */
@@ -64,7 +69,8 @@ export function buildProfile(scenario: Scenario, baseName: string = scenario.wor
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions): RunReport {
-  const wallStart = performance.now();
+  const wallClock = options.wallClock ?? ((): number => 0);
+  const wallStart = wallClock();
   const runSeed = `${scenario.name}:${options.seed}`;
   const rng = createRng(runSeed);
   const profile = buildProfile(scenario);
@@ -107,7 +113,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   seedAgenda(state);
   play(state);
   finishLiveness(state);
-  return assembleReport(state, { file: options.file, seed: options.seed, bugs, derived, wallStart });
+  return assembleReport(state, { file: options.file, seed: options.seed, bugs, derived, wallStart, wallClock });
 }
 
 /** One world of KMEs per key source, each seeded apart, wired to the run's hooks. */

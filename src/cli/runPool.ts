@@ -1,7 +1,7 @@
 // Runs jobs on N worker threads (or in this thread when N is 0), keeping the order of the job list.
 import { Worker } from 'node:worker_threads';
 import { runJob, type RunJob } from './runJob.js';
-import type { RunReport } from './runReport.js';
+import type { RunReport } from '../sim/runReport.js';
 
 export async function runJobs(jobs: readonly RunJob[], workers: number, onDone?: (report: RunReport) => void): Promise<RunReport[]> {
   if (workers <= 0) {
