@@ -162,8 +162,9 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
    */
   function run(command: KmeCommand, nowMs: number, execute?: () => StepOutcome): StepOutcome {
     // A command the journal could not write is refused before it runs, the world untouched: only the disk
-    // failing is a storage failure (a body too deep to serialize was once taken for one).
-    const encoded = options.journal === undefined ? undefined : encodeForJournal(command);
+    // failing is a storage failure (a body too deep to serialize was once taken for one). Only enc_keys
+    // carries JSON a caller chose (its extensions); every other command is written as it comes.
+    const encoded = options.journal !== undefined && command.type === 'keys.enc' ? encodeForJournal(command) : undefined;
     const { outcome, status, violations } = stepper.step(command, nowMs, execute);
     // Journal everything that changed the world (a status call can expire keys), before anyone sees it.
     if ((outcome.result.ok && !READ_ONLY.has(command.type)) || outcome.effects.length > 0) {
