@@ -13,7 +13,8 @@ import { writeReports } from '../sim/report/writeReports.js';
 import type { RunJob } from './runJob.js';
 import { runJobs } from './runPool.js';
 import type { RunReport } from '../sim/runReport.js';
-import { runScenario } from '../sim/runScenario.js';
+import { runScenario, type RunProgress } from '../sim/runScenario.js';
+import { formatDuration } from '../engine/duration.js';
 import { shrinkScenario } from '../sim/shrinkScenario.js';
 import { checkOutputFile, checkOutputFolder } from './outputPaths.js';
 import { parseInteger, parseShard, UsageError } from './usageError.js';
@@ -64,6 +65,8 @@ export async function runCommand(target: string, options: RunCommandOptions, out
     const scenario = scenarios.find((entry) => entry.file === job.file)?.scenario;
     if (scenario === undefined) throw new Error('runCommand: scenario vanished');
     const stream = options.trace === undefined ? null : createWriteStream(options.trace);
+    // Virtual time reached, events per second and an ETA, on a terminal only (quiet in CI and in pipes).
+    const progress = process.stdout.isTTY && out === process.stdout ? createRunProgress() : null;
     const report = runScenario(scenario, {
       seed: job.seed,
       file: job.file,
@@ -71,7 +74,9 @@ export async function runCommand(target: string, options: RunCommandOptions, out
       ...(stream === null ? {} : { traceSink: (line: string) => void stream.write(`${line}\n`) }),
       onDerived: (derived) => print(`seed ${job.seed}: ${JSON.stringify(derived)}`),
       wallClock: () => performance.now(),
+      ...(progress === null ? {} : { onProgress: progress.update }),
     });
+    progress?.stop();
     if (stream !== null) {
       await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
       print(`trace: ${options.trace}`);
@@ -163,4 +168,27 @@ async function explainFailure(
     }
   }
   print(`repro: ${report.repro}`);
+}
+
+/** A progress bar over one run's virtual time; drawn only once the run has gone on for a while. */
+function createRunProgress(): { update: (progress: RunProgress) => void; stop: () => void } {
+  const bar = new cliProgress.SingleBar(
+    { format: 'virtual time [{bar}] {percentage}% {virtual} of {end} | {rate} events/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const began = performance.now();
+  return {
+    update({ virtualMs, endMs, events }) {
+      const seconds = (performance.now() - began) / 1000;
+      const payload = { virtual: formatDuration(Math.floor(virtualMs / 60_000) * 60_000), end: formatDuration(endMs), rate: Math.round(events / Math.max(seconds, 1e-3)).toLocaleString('en-US') };
+      if (!started && seconds >= 1) {
+        bar.start(endMs, virtualMs, payload);
+        started = true;
+      } else if (started) bar.update(virtualMs, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
 }

@@ -46,7 +46,7 @@ export function observedKeys(outcome: StepOutcome): ObservedKey[] {
 }
 
 export function createStepper(world: () => World, options: StepperOptions = {}): Stepper {
-  const history = createHistoryChecker({ keyTtlMs: world().config.profile.keyTtlMs, consumeOnDecrypt: world().config.profile.consumeOnDecrypt });
+  const history = createHistoryChecker({ keyTtlMs: world().config.profile.keyTtlMs, consumeOnDecrypt: world().config.profile.consumeOnDecrypt, materialNamesKeyId: true });
   let steps = 0;
   let exchangeId = 0;
   return {

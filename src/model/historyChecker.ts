@@ -65,6 +65,12 @@ export interface HistoryCheckerOptions {
    * master that got its key back is an I5. Default false.
    */
   readonly masterMayReadBack?: boolean;
+  /**
+   * True when every ObservedKey's materialHash names its key ID too (the engine names material by
+   * (label, key ID, size)): then material never seen before is implied by a key ID never seen before, and
+   * the checker keeps no index of material. Default false (real bytes, as the black-box checker sees them).
+   */
+  readonly materialNamesKeyId?: boolean;
 }
 
 interface IssuedKey {
@@ -102,6 +108,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
   const outOfPlay = new IdSet();
   const retiredMaterial = new IdSet();
   const consumeOnDecrypt = options.consumeOnDecrypt ?? true;
+  const indexMaterial = options.materialNamesKeyId !== true;
   let observed = 0;
   let restarts = 0;
   /** Successful enc_keys per master→slave pair: a later one may have dropped the pair's earlier keys. */
@@ -113,7 +120,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
   const retire = (key: IssuedKey, how: 'retrieved' | 'gone'): void => {
     issued.delete(key.keyId);
     (how === 'retrieved' ? retrievedByAll : outOfPlay).add(key.keyId);
-    if (materialOwner.get(key.materialHash) === key.keyId) {
+    if (indexMaterial && materialOwner.get(key.materialHash) === key.keyId) {
       materialOwner.delete(key.materialHash);
       retiredMaterial.add(key.materialHash);
     }
@@ -151,7 +158,7 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       }
       // Short keys collide by chance (two random 8-bit keys agree one time in 256): identical bytes are
       // evidence of reuse only where a chance collision is negligible.
-      const checked = key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK;
+      const checked = indexMaterial && key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK;
       const owner = !checked ? undefined : (materialOwner.get(key.materialHash) ?? (retiredMaterial.has(key.materialHash) ? 'a retired key' : undefined));
       if (owner !== undefined) {
         found.push(
@@ -172,11 +179,11 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
           }),
         );
       }
-      if (key.sizeBits >= MIN_BITS_FOR_MATERIAL_CHECK) materialOwner.set(key.materialHash, key.keyId);
+      if (checked) materialOwner.set(key.materialHash, key.keyId);
       issued.set(key.keyId, {
         keyId: key.keyId,
         masterSaeId: exchange.callerSaeId,
-        slaveSaeIds: [exchange.slaveSaeId, ...exchange.additionalSlaveSaeIds],
+        slaveSaeIds: exchange.additionalSlaveSaeIds.length === 0 ? [exchange.slaveSaeId] : [exchange.slaveSaeId, ...exchange.additionalSlaveSaeIds],
         materialHash: key.materialHash,
         issuedBy: exchange.id,
         issuedAtMs: exchange.atMs,
@@ -191,7 +198,6 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
 
   function observeDec(exchange: Extract<Exchange, { op: 'dec' }>): Violation[] {
     const found: Violation[] = [];
-    const requested = exchange.keyIds.map((id) => issued.get(id));
     // A request the KME had to honour: every key known, issued under this master, naming this caller,
     // not yet retrieved by it, not possibly expired, no ID repeated. (Discarded keys are no longer here.)
     const rightful = (key: IssuedKey | undefined): key is IssuedKey =>
@@ -200,13 +206,10 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       key.slaveSaeIds.includes(exchange.callerSaeId) &&
       (!consumeOnDecrypt || key.retrievedBy?.has(exchange.callerSaeId) !== true) &&
       !mayHaveExpired(key, exchange.atMs);
-    const allRightful = requested.every(rightful) && new Set(exchange.keyIds).size === exchange.keyIds.length;
 
     if (exchange.status === SUCCESS) {
-      const returned = exchange.keys.map((key) => key.keyId);
-      // The spec fixes no order for the keys of a dec_keys answer: the same IDs in any order are right.
-      const sorted = (ids: readonly string[]): string => JSON.stringify([...ids].sort());
-      if (returned.length !== exchange.keyIds.length || sorted(returned) !== sorted(exchange.keyIds)) {
+      if (!sameKeyIds(exchange.keys, exchange.keyIds)) {
+        const returned = exchange.keys.map((key) => key.keyId);
         found.push(
           violation('I2', 'dec_keys answered 200 with other keys than the ones asked for', {
             requested: exchange.keyIds,
@@ -283,6 +286,8 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
     const refused = exchange.status >= 400 && exchange.status < 500;
     // A KME that did not have to serve this caller may refuse it: no loss, and no blame for later ones.
     if (refused && exchange.obliged === false) return found;
+    const requested = exchange.keyIds.map((id) => issued.get(id));
+    const allRightful = requested.every(rightful) && new Set(exchange.keyIds).size === exchange.keyIds.length;
     if (refused && allRightful) {
       for (const key of requested as IssuedKey[]) found.push(lossOf(key, exchange));
       return found;
@@ -354,4 +359,14 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
       return pending;
     },
   };
+}
+
+/** Whether a dec_keys answer holds exactly the IDs asked for; the spec fixes no order, so any order is right. */
+function sameKeyIds(keys: readonly ObservedKey[], asked: readonly string[]): boolean {
+  if (keys.length !== asked.length) return false;
+  let inOrder = true;
+  for (let i = 0; i < keys.length && inOrder; i++) inOrder = keys[i]?.keyId === asked[i];
+  if (inOrder) return true;
+  const sorted = (ids: readonly string[]): string => JSON.stringify([...ids].sort());
+  return sorted(keys.map((key) => key.keyId)) === sorted(asked);
 }

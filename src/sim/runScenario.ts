@@ -43,7 +43,21 @@ export interface RunOptions {
    * its own); without one the report's wall time is 0.
    */
   readonly wallClock?: () => number;
+  /**
+   * Called every PROGRESS_EVERY events with the virtual time reached, the run's end in virtual time and
+   * the events played so far, for a progress display; it cannot change the run.
+   */
+  readonly onProgress?: (progress: RunProgress) => void;
 }
+
+export interface RunProgress {
+  readonly virtualMs: number;
+  readonly endMs: number;
+  readonly events: number;
+}
+
+/** Events between two progress calls: rare enough to cost nothing, often enough to move a bar. */
+const PROGRESS_EVERY = 1 << 15;
 
 /** The scenario's profile with its overrides; `baseName` replaces the profile the scenario names. */
 export function buildProfile(scenario: Scenario, baseName: string = scenario.world.profile): Profile {
@@ -111,7 +125,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   state.sims = createSources(state, bugs, auditEvery);
   registerUsers(state);
   seedAgenda(state);
-  play(state);
+  play(state, options.onProgress);
   finishLiveness(state);
   return assembleReport(state, { file: options.file, seed: options.seed, bugs, derived, wallStart, wallClock });
 }
@@ -155,13 +169,14 @@ function registerUsers(state: RunState): void {
 }
 
 /** Plays the agenda until it is empty, the run's end has passed, or a violation stopped the run. */
-function play(state: RunState): void {
+function play(state: RunState, onProgress?: (progress: RunProgress) => void): void {
   const { queue, endOfRun } = state;
   while (!state.stopped) {
     const next = queue.pop();
     if (next === undefined || next.atMs > endOfRun) break;
     state.nowMs = next.atMs;
     state.steps += 1;
+    if (onProgress !== undefined && state.steps % PROGRESS_EVERY === 0) onProgress({ virtualMs: state.nowMs, endMs: endOfRun, events: state.steps });
     const event = next.event;
     switch (event.type) {
       case 'mail.next':
