@@ -59,14 +59,16 @@ export async function runCommand(target: string, options: RunCommandOptions, out
 
   print(`kmesim run ${target}: ${jobs.length} run(s)${bugs.length > 0 ? `, bugs: ${bugs.join(', ')}` : ''}${workers > 0 ? `, ${workers} worker(s)` : ''}${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}`);
   let reports: RunReport[];
+  // Progress bars go to a terminal only: quiet in CI, in pipes and when the caller gives its own stream.
+  const onTerminal = process.stdout.isTTY === true && out === process.stdout;
   if (jobs.length === 1) {
     // One run: in this thread, so the seed and every option derived from it print before it starts.
     const job = jobs[0] as RunJob;
     const scenario = scenarios.find((entry) => entry.file === job.file)?.scenario;
     if (scenario === undefined) throw new Error('runCommand: scenario vanished');
     const stream = options.trace === undefined ? null : createWriteStream(options.trace);
-    // Virtual time reached, events per second and an ETA, on a terminal only (quiet in CI and in pipes).
-    const progress = process.stdout.isTTY && out === process.stdout ? createRunProgress() : null;
+    // Virtual time reached, events per second and an ETA.
+    const progress = onTerminal ? createRunProgress() : null;
     const report = runScenario(scenario, {
       seed: job.seed,
       file: job.file,
@@ -85,7 +87,7 @@ export async function runCommand(target: string, options: RunCommandOptions, out
   } else {
     for (const job of jobs.slice(0, 20)) print(`seed ${job.seed}: ${job.file}`);
     if (jobs.length > 20) print(`… and ${jobs.length - 20} more`);
-    const bar = process.stdout.isTTY && jobs.length > 1 && out === process.stdout ? new cliProgress.SingleBar({ format: 'runs [{bar}] {value}/{total} {scenario}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+    const bar = onTerminal ? new cliProgress.SingleBar({ format: 'runs [{bar}] {value}/{total} {scenario}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
     bar?.start(jobs.length, 0, { scenario: '' });
     reports = await runJobs(jobs, workers, (report) => bar?.increment(1, { scenario: `${report.scenario}@${report.seed}` }));
     bar?.stop();

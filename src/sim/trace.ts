@@ -34,7 +34,7 @@ function canonicalJson(value: unknown): string {
  * fills, so the digest is that of the concatenated lines at a fraction of the calls and with no string
  * built from them.
  */
-const BATCH_BYTES = 1 << 20;
+const BATCH_BYTES = 1 << 16;
 const NEWLINE = 10;
 
 export function createTrace(sink?: (line: string) => void): Trace {
