@@ -1,9 +1,10 @@
 /**
  * The `sim` section: key-lifecycle transitions through the core's own stepping function against a bare
- * typed-array loop over the same table, and the wall time of the year-of-mail scenario.
+ * typed-array loop over the same table (the same-run baseline of the machine's speed), a seed sweep of
+ * the small scenarios, and `npm start` with the year-of-mail run inside it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
@@ -83,35 +84,75 @@ export function measureTransitions(): BenchFigures {
   return { transitionsPerSec: Math.round(core), tableTransitionsPerSec: Math.round(table), ratioToTable: round3(core / table) };
 }
 
-interface RunReport {
-  readonly runs: ReadonlyArray<{ passed: boolean; wallMs: number; virtualMs: number; fingerprint: string; stats: { messagesSent: number; messagesDecrypted: number } }>;
+/** One run as junit.xml's system-out tells it (the report every format shares; a small file to read). */
+interface JunitRun {
+  readonly scenario: string;
+  readonly wallMs: number;
+  readonly virtualMs: number;
+  readonly kmeSteps: number;
+  readonly fingerprint: string;
 }
 
-/** year-of-mail as a user runs it: the CLI in its own process, reading its JSON report. */
-async function measureYearOfMail(): Promise<BenchFigures> {
+function readJunitRuns(file: string): JunitRun[] {
+  const xml = readFileSync(file, 'utf8');
+  const runs: JunitRun[] = [];
+  for (const match of xml.matchAll(/classname="kmesim\.([^"]+)"[^>]*>[\s\S]*?<system-out>([\s\S]*?)<\/system-out>/g)) {
+    const field = (name: string): string => new RegExp(`^${name}: (.*)$`, 'm').exec(match[2] ?? '')?.[1] ?? '';
+    runs.push({ scenario: match[1] ?? '', wallMs: Number(field('wall ms')), virtualMs: Number(field('virtual ms')), kmeSteps: Number(field('KME steps')), fingerprint: field('fingerprint') });
+  }
+  return runs;
+}
+
+/** The CLI in its own process, as a user runs it; the seconds from spawn to exit, and the runs it reported. */
+async function timeCli(args: readonly string[]): Promise<{ seconds: number; runs: JunitRun[] }> {
   const out = mkdtempSync(join(tmpdir(), 'kmesim-bench-'));
   try {
     const started = performance.now();
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ['bin/kmesim.js', 'run', 'scenarios/year-of-mail.yaml', '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, ['bin/kmesim.js', 'run', ...args, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
       child.on('error', reject);
       child.on('exit', (exitCode) => resolve(exitCode ?? 1));
     });
-    const processSeconds = (performance.now() - started) / 1000;
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as RunReport;
-    const run = report.runs[0];
-    if (code !== 0 || run === undefined || !run.passed) throw new Error(`bench: year-of-mail did not pass (exit ${code})`);
-    return {
-      yearOfMailSeconds: round3(run.wallMs / 1000),
-      yearOfMailProcessSeconds: round3(processSeconds),
-      simToRealRatio: Math.round(run.virtualMs / run.wallMs),
-      yearOfMailMessages: run.stats.messagesDecrypted,
-      yearOfMailFingerprint: run.fingerprint.slice(0, 16),
-    };
+    const seconds = (performance.now() - started) / 1000;
+    if (code !== 0) throw new Error(`bench: kmesim run ${args.join(' ')} exited ${code}`);
+    return { seconds, runs: readJunitRuns(join(out, 'junit.xml')) };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+/**
+ * `npm start` from a built checkout (every scenario at its pinned seeds on two workers, reports written),
+ * and the year-of-mail run inside it: the scale figure as a user meets it.
+ */
+async function measureNpmStart(): Promise<BenchFigures> {
+  const { seconds, runs } = await timeCli(['scenarios', '--workers', '2']);
+  const year = runs.find((run) => run.scenario === 'year-of-mail');
+  if (year === undefined) throw new Error('bench: npm start reported no year-of-mail run');
+  return {
+    npmStartSeconds: round3(seconds),
+    npmStartRuns: runs.length,
+    yearOfMailSeconds: round3(year.wallMs / 1000),
+    simToRealRatio: Math.round(year.virtualMs / year.wallMs),
+    yearOfMailStepsPerSec: Math.round((year.kmeSteps * 1000) / year.wallMs),
+    yearOfMailFingerprint: year.fingerprint.slice(0, 16),
+  };
+}
+
+/** A capacity sweep: every scenario but year-of-mail, seeds 1..100, on two workers. */
+async function measureSweep(): Promise<BenchFigures> {
+  const folder = mkdtempSync(join(tmpdir(), 'kmesim-bench-sweep-'));
+  try {
+    for (const name of readdirSync('scenarios')) if (name.endsWith('.yaml') && name !== 'year-of-mail.yaml') copyFileSync(join('scenarios', name), join(folder, name));
+    const { seconds, runs } = await timeCli([folder, '--seeds', String(SWEEP_SEEDS), '--workers', '2']);
+    const steps = runs.reduce((total, run) => total + run.kmeSteps, 0);
+    return { sweepSeconds: round3(seconds), sweepRuns: runs.length, sweepStepsPerSec: Math.round(steps / seconds) };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+const SWEEP_SEEDS = 100;
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
@@ -120,6 +161,6 @@ function round3(value: number): number {
 export const simSection: BenchSection = {
   name: 'sim',
   async run() {
-    return { ...measureTransitions(), ...(await measureYearOfMail()) };
+    return { ...measureTransitions(), ...(await measureSweep()), ...(await measureNpmStart()) };
   },
 };

@@ -8,8 +8,10 @@ interface Target {
 /** The targets the figures are judged by (moonshots: a figure below one is reported, not hidden). */
 export const TARGETS: Readonly<Record<string, Target>> = {
   'sim.transitionsPerSec': { op: '>=', value: 5_000_000 },
-  'sim.yearOfMailSeconds': { op: '<=', value: 30 },
-  'http.ratioToBareNode': { op: '>=', value: 0.5 },
+  'sim.yearOfMailSeconds': { op: '<=', value: 60 },
+  'sim.npmStartSeconds': { op: '<=', value: 120 },
+  'sim.sweepSeconds': { op: '<=', value: 120 },
+  'http.ratioToBareNode': { op: '>=', value: 0.4 },
   'http.p99Ms': { op: '<', value: 10 },
   'memory.bytesPerKey': { op: '<=', value: 100 },
   'startup.readyMs': { op: '<=', value: 500 },

@@ -10,6 +10,7 @@ import { parseBugNames, type BugName } from '../model/bugs.js';
 import { INVARIANT_NAMES } from '../model/violation.js';
 import { loadScenarios } from '../sim/loadScenario.js';
 import { writeReports } from '../sim/report/writeReports.js';
+import { formatCount, formatRatio } from '../report/formatNumber.js';
 import type { RunJob } from './runJob.js';
 import { runJobs } from './runPool.js';
 import type { RunReport } from '../sim/runReport.js';
@@ -112,7 +113,7 @@ export async function runCommand(target: string, options: RunCommandOptions, out
 
 function printSummary(reports: readonly RunReport[], print: (line?: string) => void): void {
   print();
-  print('scenario               seed  verdict  sent      decrypted  refused  syncs ok/failed  wall ms   sim:real  fingerprint');
+  print('scenario               seed  verdict  sent      decrypted  refused  syncs ok/failed  wall ms    steps/s   sim:real  fingerprint');
   for (const report of reports) {
     const refused = Object.values(report.stats.encRefused).reduce((a, b) => a + b, 0);
     print(
@@ -125,7 +126,8 @@ function printSummary(reports: readonly RunReport[], print: (line?: string) => v
         String(refused).padStart(8),
         `${report.stats.syncsCompleted}/${report.stats.syncsFailed}`.padStart(16),
         String(report.wallMs).padStart(8),
-        `${Math.round(report.virtualMs / Math.max(1, report.wallMs)).toLocaleString('en-US')}:1`.padStart(9),
+        formatCount(report.speed.stepsPerSecond).padStart(10),
+        formatRatio(report.speed.simToReal).padStart(9),
         report.fingerprint.slice(0, 16),
       ].join('  '),
     );

@@ -5,7 +5,7 @@
 import { applyFaultEdge, createTransportFaults, faultEdges, healFaults as healTransport, remoteOnline, type Fault, type FaultEdge, type TransportFaults } from '../engine/faults.js';
 import { createStepper } from '../engine/stepper.js';
 import { commandOfSyncTimer, queueScheduledSync, queueSyncTimers, scheduledSyncCommands, type SyncTimer } from '../engine/syncTimers.js';
-import { keyedKeyHash, materialOf } from '../model/keyMaterial.js';
+import { keyedKeyHash, materialsOf } from '../model/keyMaterial.js';
 import { checkEncKeys, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import type { KmeEffect } from '../model/poolOps.js';
 import type { Violation } from '../model/violation.js';
@@ -178,7 +178,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     }
     if (violations.length > 0 && live.length < 1_000) live.push(...violations);
     const delivered = outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys : [];
-    const bytesOfKeys = delivered.map((key) => materialOf(world.config.seed, key));
+    const bytesOfKeys = materialsOf(world.config.seed, delivered);
     if (bytesOfKeys.length > 0) materials.set(outcome, bytesOfKeys);
     // Looking (an admin read brings the world up to the clock) leaves no trace unless something happened.
     if (command.type !== 'clock.tick' || outcome.effects.length > 0) {
@@ -280,7 +280,7 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
     materialsOf(outcome) {
       const known = materials.get(outcome);
       if (known !== undefined) return known;
-      return outcome.result.ok && outcome.result.kind === 'keys' ? outcome.result.keys.map((key) => materialOf(world.config.seed, key)) : [];
+      return outcome.result.ok && outcome.result.kind === 'keys' ? materialsOf(world.config.seed, outcome.result.keys) : [];
     },
     tick,
     at(atMs, action) {

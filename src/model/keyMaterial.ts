@@ -43,27 +43,69 @@ export function encodeFields(fields: readonly string[]): Buffer {
 }
 
 export function deriveKeyBytes(seed: string, linkId: string, keyId: string, sizeBits: number): Uint8Array {
-  if (!Number.isSafeInteger(sizeBits) || sizeBits <= 0 || sizeBits % 8 !== 0) {
-    throw new RangeError(`deriveKeyBytes: sizeBits must be a positive multiple of 8, got ${String(sizeBits)}`);
+  return deriveMany(seed, [{ materialLabel: linkId, keyId, sizeBits }])[0] as Uint8Array;
+}
+
+interface MaterialName {
+  readonly keyId: string;
+  readonly materialLabel: string;
+  readonly sizeBits: number;
+}
+
+// The nonce's input, (label, key ID, size) length-prefixed, is written into one reused buffer.
+let fieldBuffer = Buffer.allocUnsafe(256);
+
+function nonceOf(label: string, keyId: string, sizeBits: number): Buffer {
+  const size = String(sizeBits);
+  const most = 12 + 3 * (label.length + keyId.length + size.length);
+  if (most > fieldBuffer.length) fieldBuffer = Buffer.allocUnsafe(most * 2);
+  let offset = 0;
+  for (const field of [label, keyId, size]) {
+    const length = fieldBuffer.write(field, offset + 4, 'utf8');
+    fieldBuffer.writeUInt32BE(length, offset);
+    offset += 4 + length;
   }
-  const bytes = sizeBits / 8;
-  const blocks = Math.ceil(bytes / 16);
-  const nonce = hash('sha256', encodeFields([linkId, keyId, String(sizeBits)]), 'buffer');
-  // Counter blocks nonce(96 bits) ‖ i(32 bits), written word by word: one native call per key, not per block.
-  const n0 = nonce.readUInt32LE(0);
-  const n1 = nonce.readUInt32LE(4);
-  const n2 = nonce.readUInt32LE(8);
+  return hash('sha256', fieldBuffer.subarray(0, offset), 'buffer');
+}
+
+/**
+ * The bytes of several keys at once: one nonce hash per key and one cipher call for all their counter
+ * blocks. Each key's bytes are the same as deriveKeyBytes gives it alone.
+ */
+function deriveMany(seed: string, keys: readonly MaterialName[]): Uint8Array[] {
+  let blocks = 0;
+  for (const key of keys) {
+    const { sizeBits } = key;
+    if (!Number.isSafeInteger(sizeBits) || sizeBits <= 0 || sizeBits % 8 !== 0) {
+      throw new RangeError(`deriveKeyBytes: sizeBits must be a positive multiple of 8, got ${String(sizeBits)}`);
+    }
+    blocks += Math.ceil(sizeBits / 128);
+  }
+  // Counter blocks nonce(96 bits) ‖ i(32 bits), written word by word: one native call for every block.
   const words = new Uint32Array(blocks * 4);
-  for (let i = 0; i < blocks; i++) {
-    words[i * 4] = n0;
-    words[i * 4 + 1] = n1;
-    words[i * 4 + 2] = n2;
-    // The counter goes in big-endian, as in AES-CTR.
-    words[i * 4 + 3] = ((i & 0xff) << 24) | ((i & 0xff00) << 8) | ((i >>> 8) & 0xff00) | (i >>> 24);
+  let block = 0;
+  for (const key of keys) {
+    const nonce = nonceOf(key.materialLabel, key.keyId, key.sizeBits);
+    const n0 = nonce.readUInt32LE(0);
+    const n1 = nonce.readUInt32LE(4);
+    const n2 = nonce.readUInt32LE(8);
+    const count = Math.ceil(key.sizeBits / 128);
+    for (let i = 0; i < count; i++, block++) {
+      words[block * 4] = n0;
+      words[block * 4 + 1] = n1;
+      words[block * 4 + 2] = n2;
+      // The counter goes in big-endian, as in AES-CTR.
+      words[block * 4 + 3] = ((i & 0xff) << 24) | ((i & 0xff00) << 8) | ((i >>> 8) & 0xff00) | (i >>> 24);
+    }
   }
-  const counters = Buffer.from(words.buffer);
-  const keystream = cipherFor(seed).update(counters);
-  return new Uint8Array(keystream.buffer, keystream.byteOffset, bytes);
+  const keystream = cipherFor(seed).update(Buffer.from(words.buffer));
+  const out: Uint8Array[] = [];
+  let offset = keystream.byteOffset;
+  for (const key of keys) {
+    out.push(new Uint8Array(keystream.buffer, offset, key.sizeBits / 8));
+    offset += Math.ceil(key.sizeBits / 128) * 16;
+  }
+  return out;
 }
 
 export function hashKeyBytes(bytes: Uint8Array): string {
@@ -79,6 +121,11 @@ export function keyedKeyHash(seed: string, bytes: Uint8Array): string {
 }
 
 /** The bytes of a delivered key: derived on demand, never stored. */
-export function materialOf(seed: string, key: { readonly keyId: string; readonly materialLabel: string; readonly sizeBits: number }): Uint8Array {
-  return deriveKeyBytes(seed, key.materialLabel, key.keyId, key.sizeBits);
+export function materialOf(seed: string, key: MaterialName): Uint8Array {
+  return deriveMany(seed, [key])[0] as Uint8Array;
+}
+
+/** The bytes of every key a step delivered, derived together. */
+export function materialsOf(seed: string, keys: readonly MaterialName[]): Uint8Array[] {
+  return keys.length === 0 ? [] : deriveMany(seed, keys);
 }

@@ -16,6 +16,11 @@ export function formatWallMs(ms: number): string {
   return formatCount(Math.round(ms));
 }
 
+/** A simulated-to-real ratio, 68571 → "68,571:1". */
+export function formatRatio(ratio: number): string {
+  return `${formatCount(Math.round(ratio))}:1`;
+}
+
 /** A virtual duration with the precision a person needs: ms, s, min or h. */
 export function formatDurationMs(ms: number): string {
   if (ms < 1_000) return `${formatCount(Math.round(ms))} ms`;

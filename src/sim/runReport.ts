@@ -63,6 +63,15 @@ export interface RunStats {
   readonly maxDeliveryMs: number;
 }
 
+/** How fast the run went: wall time against the work done and the virtual time covered. */
+export interface RunSpeed {
+  /** KME steps judged: every request, sync, expiry and restart run through the engine's stepper. */
+  readonly kmeSteps: number;
+  readonly stepsPerSecond: number;
+  /** Virtual ms per wall ms (rounded): 60,000 means a simulated minute took a real millisecond. */
+  readonly simToReal: number;
+}
+
 export interface RunReport {
   readonly scenario: string;
   readonly file: string;
@@ -73,6 +82,7 @@ export interface RunReport {
   readonly fingerprint: string;
   readonly virtualMs: number;
   readonly wallMs: number;
+  readonly speed: RunSpeed;
   /** Every option derived from the seed, as printed at the start of the run. */
   readonly derived: Readonly<Record<string, unknown>>;
   readonly safety: PhaseResult;

@@ -25,6 +25,8 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
   const passed = safety.length === 0 && liveness.length === 0 && expectations.every((result) => result.passed);
   const bugFlags = run.bugs.filter((bug) => !scenario.bugs.includes(bug)).map((bug) => ` --bug ${bug}`).join('');
   const finished = state.series.finish();
+  const wallMs = Math.round(run.wallClock() - run.wallStart);
+  const kmeSteps = sims.reduce((total, sim) => total + sim.steps, 0);
   return {
     scenario: scenario.name,
     file: run.file,
@@ -33,7 +35,8 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
     passed,
     fingerprint,
     virtualMs: state.nowMs,
-    wallMs: Math.round(run.wallClock() - run.wallStart),
+    wallMs,
+    speed: { kmeSteps, stepsPerSecond: Math.round((kmeSteps * 1_000) / Math.max(1, wallMs)), simToReal: Math.round(state.nowMs / Math.max(1, wallMs)) },
     derived: run.derived,
     safety: { violations: safety, steps: state.steps },
     liveness: { violations: liveness, steps: 0 },

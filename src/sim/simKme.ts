@@ -5,7 +5,7 @@ import { createTransportFaults, kmeDown, type TransportFaults } from '../engine/
 import { createStepper } from '../engine/stepper.js';
 import { describeCommand } from '../model/describeCommand.js';
 import type { HistoryChecker } from '../model/historyChecker.js';
-import { materialOf } from '../model/keyMaterial.js';
+import { materialsOf } from '../model/keyMaterial.js';
 import type { EncKeysCommand } from '../model/encKeys.js';
 import { checkEncKeys, type KmeCommand, type StepOutcome } from '../model/kmeCore.js';
 import type { KmeEffect } from '../model/poolOps.js';
@@ -110,7 +110,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
   function step(command: KmeCommand, nowMs: number, execute?: () => StepOutcome): { outcome: StepOutcome; status: number } {
     const { outcome, status, pools, violations } = stepper.step(command, nowMs, execute);
     sim.steps = stepper.steps;
-    if (deriveBytes && outcome.result.ok && outcome.result.kind === 'keys') materials.set(outcome, outcome.result.keys.map((key) => materialOf(world.config.seed, key)));
+    if (deriveBytes && outcome.result.ok && outcome.result.kind === 'keys') materials.set(outcome, materialsOf(world.config.seed, outcome.result.keys));
     trace.record(describeStep(index, command, outcome, status, nowMs));
     hooks.onEffects(index, outcome.effects, nowMs);
     const changed = pools === undefined ? [] : pools.slice();

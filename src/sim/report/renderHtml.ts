@@ -1,7 +1,7 @@
 // index.html: one self-contained page (uPlot, styles, data and script inlined) that answers "did this
 // pass?" in its banner and lets a reader drill down to each run's charts, violations and coverage.
 import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
-import { formatCount, formatDurationMs, formatPlural, formatWallMs } from '../../report/formatNumber.js';
+import { formatCount, formatDurationMs, formatPlural, formatRatio, formatWallMs } from '../../report/formatNumber.js';
 import { REPORT_CSS } from '../../report/reportStyle.js';
 import type { RunReport } from '../runReport.js';
 import { buildChartData } from './buildChartData.js';
@@ -11,7 +11,7 @@ import { readChartAssets, type ChartAssets } from './readChartAssets.js';
 import { renderInvariantTable, RUN_COLUMNS_MAX } from './renderInvariantTable.js';
 import { renderBadge, renderRunSection } from './renderRunSection.js';
 import type { ReportMeta } from './reportMeta.js';
-import { summarizeRun, summarizeVerdict } from './summarizeRun.js';
+import { describeSpeed, summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
 const BANNER_FAILURES_MAX = 5;
 
@@ -91,10 +91,8 @@ function renderFailingList(reports: readonly RunReport[], runIds: readonly strin
 }
 
 function renderMeta(reports: readonly RunReport[], meta: ReportMeta): string {
-  const wallMs = reports.reduce((total, run) => total + run.wallMs, 0);
-  const virtualMs = reports.reduce((total, run) => total + run.virtualMs, 0);
   return `<dl class="meta"><dt>Command</dt><dd>${escape(meta.command)}</dd><dt>Build</dt><dd>${escape(meta.build)}</dd>`
-    + `<dt>Time</dt><dd>${escape(`${formatDurationMs(virtualMs)} virtual in ${formatWallMs(wallMs)} ms wall`)}</dd></dl>`;
+    + `<dt>Time</dt><dd>${escape(describeSpeed(reports))}</dd></dl>`;
 }
 
 function renderRunTable(reports: readonly RunReport[], runIds: readonly string[]): string {
@@ -116,11 +114,13 @@ function renderRunTable(reports: readonly RunReport[], runIds: readonly string[]
       + `<td class="num${summary.violations.length > 0 ? ' violated' : ''}">${formatCount(summary.violations.length)}</td>`
       + `<td class="num${summary.failedExpectations.length > 0 ? ' violated' : ''}">${formatCount(summary.failedExpectations.length)}</td>`
       + `<td class="mono">${escape(summary.fingerprintPrefix)}</td>`
-      + `<td class="num">${escape(formatDurationMs(run.virtualMs))}</td><td class="num">${formatWallMs(run.wallMs)}</td></tr>`;
+      + `<td class="num">${escape(formatDurationMs(run.virtualMs))}</td><td class="num">${formatWallMs(run.wallMs)}</td>`
+      + `<td class="num">${formatCount(run.speed.stepsPerSecond)}</td><td class="num">${formatRatio(run.speed.simToReal)}</td></tr>`;
   });
   const header = '<tr><th>verdict</th><th>scenario</th><th>seed</th><th class="num">sent</th><th class="num">decrypted</th>'
     + '<th class="num">refusals</th><th class="num">syncs ok / failed</th><th class="num">violations</th>'
-    + '<th class="num">failed expectations</th><th>fingerprint</th><th class="num">virtual</th><th class="num">wall ms</th></tr>';
+    + '<th class="num">failed expectations</th><th>fingerprint</th><th class="num">virtual</th><th class="num">wall ms</th>'
+    + '<th class="num">steps/s</th><th class="num">sim:real</th></tr>';
   return `<h2>Runs</h2><table><thead>${header}</thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 

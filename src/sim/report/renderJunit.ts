@@ -46,7 +46,15 @@ function renderTestCase(run: RunReport): string[] {
     const failure = { message: describeFailure(summary), type: 'kmesim.run.failed' };
     lines.push(`      <failure ${formatAttributes(failure)}>${escapeXmlText(detailFailure(run, summary))}</failure>`);
   }
-  const out = [`repro: ${run.repro}`, `fingerprint: ${run.fingerprint}`, `virtual ms: ${run.virtualMs}`];
+  const out = [
+    `repro: ${run.repro}`,
+    `fingerprint: ${run.fingerprint}`,
+    `virtual ms: ${run.virtualMs}`,
+    `wall ms: ${run.wallMs}`,
+    `KME steps: ${run.speed.kmeSteps}`,
+    `steps/s: ${run.speed.stepsPerSecond}`,
+    `sim:real: ${run.speed.simToReal}:1`,
+  ];
   if (run.bugs.length > 0) out.push(`bugs: ${run.bugs.join(', ')}`);
   lines.push(`      <system-out>${escapeXmlText(out.join('\n'))}</system-out>`, '    </testcase>');
   return lines;

@@ -1,16 +1,18 @@
 // summary.md: one table to scan, then, for every failing run, what broke and the command that replays it.
 // Meant for CI job summaries and pull-request comments, so it is GitHub-flavoured Markdown.
-import { formatCount, formatPlural, formatWallMs } from '../../report/formatNumber.js';
+import { formatCount, formatPlural, formatRatio, formatWallMs } from '../../report/formatNumber.js';
 import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { RunReport } from '../runReport.js';
 import type { ReportMeta } from './reportMeta.js';
-import { summarizeRun, summarizeVerdict } from './summarizeRun.js';
+import { describeSpeed, summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
 const VERDICT_LABEL = { pass: '✅ pass', fail: '❌ FAIL' } as const;
 
 export function renderMarkdown(reports: readonly RunReport[], meta: ReportMeta): string {
   const lines: string[] = [`# ${escapeMarkdown(meta.title)}`, '', describeVerdict(reports), ''];
-  lines.push(`- Command: ${formatInlineCode(meta.command)}`, `- Build: ${formatInlineCode(meta.build)}`, '');
+  lines.push(`- Command: ${formatInlineCode(meta.command)}`, `- Build: ${formatInlineCode(meta.build)}`);
+  if (reports.length > 0) lines.push(`- Time: ${describeSpeed(reports)}`);
+  lines.push('');
   if (reports.length > 0) lines.push(...renderSummaryTable(reports), '');
   for (const run of reports) {
     if (!run.passed) lines.push(...renderFailure(run));
@@ -39,12 +41,14 @@ function renderSummaryTable(reports: readonly RunReport[]): string[] {
       `${formatCount(run.stats.syncsCompleted)} / ${formatCount(run.stats.syncsFailed)}`,
       formatInlineCode(summary.fingerprintPrefix).replace(/\|/g, '\\|'),
       formatWallMs(run.wallMs),
+      formatCount(run.speed.stepsPerSecond),
+      formatRatio(run.speed.simToReal),
     ];
     return `| ${cells.join(' | ')} |`;
   });
   return [
-    '| scenario | seed | verdict | sent | decrypted | refusals | syncs ok / failed | fingerprint | wall ms |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |',
+    '| scenario | seed | verdict | sent | decrypted | refusals | syncs ok / failed | fingerprint | wall ms | steps/s | sim:real |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
     ...rows,
   ];
 }

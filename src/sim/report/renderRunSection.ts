@@ -1,7 +1,7 @@
 // One run's collapsible section: verdict and what broke first, then the figures, charts, timeline and
 // coverage behind it. Failing runs open by default; the charts are drawn by chartScript when opened.
 import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
-import { formatCount, formatDurationMs, formatPlural, formatHoursAt, formatWallMs } from '../../report/formatNumber.js';
+import { formatCount, formatDurationMs, formatPlural, formatHoursAt, formatRatio, formatWallMs } from '../../report/formatNumber.js';
 import { formatCompactJson } from '../../report/formatCompactJson.js';
 import type { RunReport, TimelineEvent } from '../runReport.js';
 import type { RunChartData } from './buildChartData.js';
@@ -85,6 +85,8 @@ function renderFigures(run: RunReport, summary: RunSummary): string {
     [formatDurationMs(s.maxDeliveryMs), 'longest send → decrypt', false],
     [formatDurationMs(run.virtualMs), 'virtual time', false],
     [`${formatWallMs(run.wallMs)} ms`, 'wall time', false],
+    [formatCount(run.speed.stepsPerSecond), `KME steps per second (${formatCount(run.speed.kmeSteps)} steps)`, false],
+    [formatRatio(run.speed.simToReal), 'simulated : real', false],
     [formatCount(summary.violations.length), 'violations', summary.violations.length > 0],
   ];
   const cells = figures.map(([value, label, bad]) =>

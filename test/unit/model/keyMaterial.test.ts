@@ -1,12 +1,28 @@
 // Checks that derived key material is a deterministic, input-sensitive PRF and that traces only ever see its hash.
 import { expect, it } from 'vitest';
-import { deriveKeyBytes, hashKeyBytes } from '../../../src/model/keyMaterial.js';
+import { deriveKeyBytes, hashKeyBytes, materialOf, materialsOf } from '../../../src/model/keyMaterial.js';
 
 it('returns the same bytes for the same inputs', () => {
   const first = deriveKeyBytes('seed-1', 'link-AB', 'key-1', 256);
   const second = deriveKeyBytes('seed-1', 'link-AB', 'key-1', 256);
   expect(second).toEqual(first);
   expect(second).not.toBe(first);
+});
+
+it('keeps the published derivation: replays and reports of earlier versions name the same bytes', () => {
+  expect(Buffer.from(deriveKeyBytes('seed-1', 'link-AB', 'key-1', 256)).toString('hex')).toBe('d1792e3daff8c42f764ffd25bb9779112d979243d885b4ec7e195d1c3712d528');
+});
+
+it('derives the keys of one step together with the bytes each has alone, whatever their sizes and labels', () => {
+  const keys = Array.from({ length: 40 }, (_, i) => ({ keyId: `key-${'k'.repeat(i)}`, materialLabel: i % 2 === 0 ? 'link-AB' : 'línk-€𝄞', sizeBits: 8 * (1 + ((i * 37) % 300)) }));
+  const together = materialsOf('seed-batch', keys);
+  expect(together).toHaveLength(keys.length);
+  keys.forEach((key, i) => expect(together[i]).toEqual(materialOf('seed-batch', key)));
+  // Writing into one key's bytes leaves the others alone.
+  const copy = Buffer.from(together[1] as Uint8Array);
+  (together[0] as Uint8Array).fill(0);
+  expect(Buffer.from(together[1] as Uint8Array)).toEqual(copy);
+  expect(materialsOf('seed-batch', [])).toEqual([]);
 });
 
 it('returns exactly sizeBits / 8 bytes', () => {

@@ -83,10 +83,23 @@ it('writes byte-identical files when the same runs are written twice', async () 
 
 it('puts one summary table row per run in summary.md with the verdict and fingerprint prefix', () => {
   const markdown = renderMarkdown([createPassingRun(), createFailingRun()], REPORT_META);
-  expect(markdown).toContain('| scenario | seed | verdict | sent | decrypted | refusals | syncs ok / failed | fingerprint | wall ms |');
-  expect(markdown).toContain('| mail-steady | 42 | ✅ pass | 1,080 | 1,080 | 0 | 9 / 0 | `3f6c1e0a9b7d` | 413 |');
-  expect(markdown).toContain('| remote-outage | 7 | ❌ FAIL | 640 | 598 | 42 | 6 / 5 | `a1b2c3d4e5f6` | 988 |');
+  expect(markdown).toContain('| scenario | seed | verdict | sent | decrypted | refusals | syncs ok / failed | fingerprint | wall ms | steps/s | sim:real |');
+  expect(markdown).toContain('| mail-steady | 42 | ✅ pass | 1,080 | 1,080 | 0 | 9 / 0 | `3f6c1e0a9b7d` | 413 | 48,749 | 8,724:1 |');
+  expect(markdown).toContain('| remote-outage | 7 | ❌ FAIL | 640 | 598 | 42 | 6 / 5 | `a1b2c3d4e5f6` | 988 | 3,114 | 1,748:1 |');
   expect(markdown).toContain('**❌ FAIL**: 1 of 2 runs of 2 scenarios failed.');
+});
+
+it('gives every run’s wall time, KME steps per second and simulated-to-real ratio in every format', () => {
+  const runs = [createPassingRun(), createFailingRun()];
+  const markdown = renderMarkdown(runs, REPORT_META);
+  // The runs' times added up: 23,191 steps in 1,400.8 ms of runs.
+  expect(markdown).toMatch(/^- Time: .* virtual in 1,401 ms of runs: 23,191 KME steps, 16,556 steps\/s, [\d,]+:1 simulated to real$/m);
+  const junit = renderJunit(runs, REPORT_META);
+  expect(junit).toContain('wall ms: 412.6\nKME steps: 20114\nsteps/s: 48749\nsim:real: 8724:1');
+  const html = renderHtml(runs, REPORT_META);
+  expect(html).toContain('<td class="num">413</td><td class="num">48,749</td><td class="num">8,724:1</td>');
+  expect(html).toContain('<div class="value">3,114</div><div class="label">KME steps per second (3,077 steps)</div>');
+  expect(html).toContain('<div class="value">1,748:1</div><div class="label">simulated : real</div>');
 });
 
 it('lists the failing run’s violations, failed expectations and repro line in a code block in summary.md', () => {

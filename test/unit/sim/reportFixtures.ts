@@ -26,6 +26,7 @@ export function createPassingRun(): RunReport {
     fingerprint: '3f6c1e0a9b7d2c4e5f60718293a4b5c6d7e8f90112233445566778899aabbcc',
     virtualMs: hours * HOUR_MS,
     wallMs: 412.6,
+    speed: { kmeSteps: 20_114, stepsPerSecond: 48_749, simToReal: 8_724 },
     derived: { users: 3, mailPerUserPerDay: 120, syncEveryMs: 24 * HOUR_MS },
     safety: { violations: [], steps: 18_240 },
     liveness: { violations: [], steps: 312 },
@@ -60,6 +61,7 @@ export function createFailingRun(): RunReport {
     fingerprint: 'a1b2c3d4e5f60718293a4b5c6d7e8f9001122334455667788990aabbccddeeff',
     virtualMs: hours * HOUR_MS,
     wallMs: 988.2,
+    speed: { kmeSteps: 3_077, stepsPerSecond: 3_114, simToReal: 1_748 },
     derived: { users: 2, outageFromMs: outage.fromHour * HOUR_MS, outageToMs: outage.toHour * HOUR_MS, restartAtMs: 26 * HOUR_MS },
     safety: {
       violations: [{
