@@ -12,12 +12,14 @@ export class IdSet {
 
   add(id: string): void {
     if ((this.count + 1) * 2 > this.hi.length) this.grow();
-    const [h, l] = hash64(id);
-    if (this.insert(h, l)) this.count += 1;
+    hash64(id);
+    if (this.insert(hashHi, hashLo)) this.count += 1;
   }
 
   has(id: string): boolean {
-    const [h, l] = hash64(id);
+    hash64(id);
+    const h = hashHi;
+    const l = hashLo;
     const mask = this.hi.length - 1;
     for (let i = l & mask; ; i = (i + 1) & mask) {
       const slotHi = this.hi[i] as number;
@@ -54,8 +56,12 @@ export class IdSet {
   }
 }
 
+// The last hash64, in two 32-bit halves: two numbers, not an array allocated per call.
+let hashHi = 0;
+let hashLo = 0;
+
 /** FNV-1a over UTF-16 code units, 64 bits in two 32-bit halves; never (0, 0), which marks an empty slot. */
-function hash64(text: string): [number, number] {
+function hash64(text: string): void {
   // 64-bit FNV offset basis 0xcbf29ce484222325 and prime 0x100000001b3, multiplied in 16-bit limbs.
   let h0 = 0x2325;
   let h1 = 0x8422;
@@ -76,5 +82,6 @@ function hash64(text: string): [number, number] {
   }
   const hi = ((h3 << 16) | h2) >>> 0;
   const lo = ((h1 << 16) | h0) >>> 0;
-  return hi === 0 && lo === 0 ? [0, 1] : [hi, lo];
+  hashHi = hi;
+  hashLo = hi === 0 && lo === 0 ? 1 : lo;
 }

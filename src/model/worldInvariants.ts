@@ -67,8 +67,14 @@ export function poolsCommandMayChange(world: World, command: KmeCommand): string
       const slave = world.saes.get(command.slaveSaeId);
       return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
     }
-    case 'keys.dec':
-      return [...new Set(command.keyIds.map((id) => world.reserved.get(id)?.poolId).filter((id): id is string => id !== undefined))];
+    case 'keys.dec': {
+      const pools: string[] = [];
+      for (const id of command.keyIds) {
+        const poolId = world.reserved.get(id)?.poolId;
+        if (poolId !== undefined && !pools.includes(poolId)) pools.push(poolId);
+      }
+      return pools;
+    }
     case 'sync.start':
     case 'sync.complete':
     case 'sync.fail':
