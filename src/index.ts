@@ -16,7 +16,7 @@ export {
 } from './model/wireSchema.js';
 
 // Profiles and bug switches
-export { PROFILES, lenientProfile, perUserPoolProfile, resolveProfile, strictProfile, type Profile } from './model/profiles.js';
+export { PROFILES, PROFILE_NAMES, lenientProfile, perUserPoolProfile, resolveProfile, strictProfile, type Profile, type ProfileName } from './model/profiles.js';
 export { BUG_DESCRIPTIONS, BUG_NAMES, parseBugNames, type BugName } from './model/bugs.js';
 
 // The model: world, core, service
@@ -57,7 +57,6 @@ export { writeReports } from './sim/report/writeReports.js';
 // The mock KME over HTTP
 export { startMockKme, type MockKme } from './http/startMockKme.js';
 export { startServer, type ReadyInfo, type RunningServer, type ServerOptions } from './http/startServer.js';
-export { createApp, type AppOptions } from './http/createApp.js';
 export { createKmeHost, type KmeHost, type KmeHostOptions } from './http/kmeHost.js';
 export { createHostClock, type HostClock } from './http/hostClock.js';
 export { LOG_LEVELS, createLogger, type LogLevel, type Logger } from './http/logging.js';

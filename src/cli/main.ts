@@ -60,7 +60,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--auth <mode>', 'header (X-SAE-ID) or mtls (certificates made on first start)', 'header')
     .option('--auth-header <name>', 'the header that names the caller in header mode', 'X-SAE-ID')
     .option('--allow-header-auth', 'allow header mode on a non-loopback address')
-    .option('--db <file>', 'keep the world in this SQLite file (survives restarts and SIGKILL)')
+    .option('--db <file>', 'keep the world in this SQLite file (survives restarts and SIGKILL; needs the optional package better-sqlite3)')
     .option('--scenario <file>', 'take users, pools and faults from a scenario file')
     .option('--bug <name>', 'switch on a catalogue bug (repeatable)', collect)
     .option('--write-target <file>', 'write the target file for kmesim check')

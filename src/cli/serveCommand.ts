@@ -5,7 +5,7 @@
 import { fstatSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseBugNames } from '../model/bugs.js';
-import { PROFILES } from '../model/profiles.js';
+import { isProfileName, PROFILE_NAMES } from '../model/profiles.js';
 import { startServer, ServerStartError, type ReadyInfo } from '../http/startServer.js';
 import { writeTargetFile } from '../http/targetFile.js';
 import { createLogger, createStderrDestination, isLogLevel, LOG_LEVELS, openLogFile, type LogDestination } from '../http/logging.js';
@@ -47,7 +47,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
   if (options.clock !== 'real' && options.clock !== 'manual') throw new UsageError(`--clock must be real or manual, got "${options.clock}"`);
   if (!isLogLevel(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${options.logLevel}"`);
   const logLevel = options.logLevel;
-  if (options.profile !== undefined && !PROFILES.has(options.profile)) throw new UsageError(`unknown profile "${options.profile}" (known: ${[...PROFILES.keys()].join(', ')})`);
+  const profile = options.profile;
+  if (profile !== undefined && !isProfileName(profile)) throw new UsageError(`unknown profile "${profile}" (known: ${PROFILE_NAMES.join(', ')})`);
   let bugs;
   try {
     bugs = [...parseBugNames(options.bug ?? [])];
@@ -77,7 +78,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       host: options.host,
       port,
       ...(options.seed === undefined ? {} : { seed: parseInteger('--seed', options.seed) }),
-      ...(options.profile === undefined ? {} : { profile: options.profile }),
+      ...(profile === undefined ? {} : { profile }),
       auth: options.auth,
       authHeader: options.authHeader,
       allowHeaderAuthBeyondLoopback: options.allowHeaderAuth === true,

@@ -2,7 +2,7 @@
 // bug switches. The default world and a scenario's world both resolve to this, so the server itself never
 // reads a scenario file.
 import type { BugName } from '../model/bugs.js';
-import type { Profile } from '../model/profiles.js';
+import type { Profile, ProfileName } from '../model/profiles.js';
 import type { Fault } from './faults.js';
 
 /** The KME IDs a server gives its first and second KME. */
@@ -33,7 +33,7 @@ export interface ServerSetup {
 export interface SetupRequest {
   readonly seed: number;
   readonly kmes?: 1 | 2;
-  readonly profile?: string;
+  readonly profile?: ProfileName;
 }
 
 export type SetupResolver = (request: SetupRequest) => ServerSetup | Promise<ServerSetup>;

@@ -4,7 +4,6 @@
 // Requests are logged from method, path, status and caller, never from bodies, and commands from the
 // model's DeliveredKey (ID, size, pool), which holds no bytes. The redact paths are a second line of
 // defence, for a field nobody meant to log.
-import type { RequestHandler } from 'express';
 import { constants, fstatSync, openSync, writeSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
@@ -198,8 +197,11 @@ export function logRequestLine(logger: Logger, auth: AuthMode, req: IncomingMess
   });
 }
 
-/** The request line as Express middleware, for an app that is not behind the server's listener. */
-export function createRequestLogger(logger: Logger, auth: AuthMode): RequestHandler {
+/**
+ * The request line as Express middleware, for an app that is not behind the server's listener. Typed with
+ * Node's own request and response, so that the published types need no Express types.
+ */
+export function createRequestLogger(logger: Logger, auth: AuthMode): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
     if ((req as IncomingMessage & { [LOGGED]?: true })[LOGGED] !== true) logRequestLine(logger, auth, req, res);
     next();

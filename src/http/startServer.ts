@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { SERVER_KME_IDS, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
-import { resolveProfile } from '../model/profiles.js';
+import { resolveProfile, type ProfileName } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createRequestListener } from './createApp.js';
@@ -28,7 +28,7 @@ export interface ServerOptions {
   readonly port?: number;
   /** The run's seed; chosen at random (and reported) when absent. */
   readonly seed?: number;
-  readonly profile?: string;
+  readonly profile?: ProfileName;
   readonly auth?: 'header' | 'mtls';
   readonly authHeader?: string;
   /** Header mode beyond loopback lets anyone claim any SAE ID: it needs this to be said explicitly. */
@@ -80,6 +80,15 @@ export interface RunningServer extends ReadyInfo {
 }
 
 export class ServerStartError extends Error {}
+
+/** --db without better-sqlite3 installed (an optional peer dependency): say what to install. */
+function describeMissingSqlite(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    return '--db needs the optional package better-sqlite3, which is not installed: run `npm install better-sqlite3` beside kmesim (it needs python3, make and a C++ compiler where no prebuilt binary fits), or leave out --db to keep the world in memory';
+  }
+  return `--db: better-sqlite3 could not be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+}
 
 function defaultSetup(options: ServerOptions): ServerSetup {
   const kmeIds = SERVER_KME_IDS.slice(0, options.kmes ?? 1);
@@ -138,8 +147,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   let store: WorldStore | null = null;
   if (options.db !== undefined) {
-    // SQLite loads only for a server that keeps its world in a file.
-    const { openWorldStore } = await import('./worldStore.js');
+    // SQLite loads only for a server that keeps its world in a file; it is an optional peer dependency.
+    const { openWorldStore } = await import('./worldStore.js').catch((error: unknown) => {
+      throw new ServerStartError(describeMissingSqlite(error));
+    });
     try {
       store = openWorldStore(options.db);
     } catch (error) {

@@ -80,6 +80,14 @@ export const lenientProfile: Profile = {
   keyNotFound: { status: 404, message: 'Key not found' },
 };
 
+/** The profiles kmesim ships, by name. */
+export const PROFILE_NAMES = ['strict', 'per-user-pool', 'lenient'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export function isProfileName(name: string): name is ProfileName {
+  return (PROFILE_NAMES as readonly string[]).includes(name);
+}
+
 export const PROFILES: ReadonlyMap<string, Profile> = new Map(
   [strictProfile, perUserPoolProfile, lenientProfile].map((profile) => [profile.name, profile]),
 );

@@ -1,5 +1,5 @@
-// The library entry point refuses a number of KMEs it cannot start, with a RangeError that says so,
-// instead of starting another number; the numbers it supports start exactly that many KMEs.
+// The library entry point refuses a number of KMEs it cannot start, or a profile it does not have, with a
+// RangeError that says so, instead of starting something else; what it supports starts as asked.
 import { expect, it } from 'vitest';
 import { startMockKme } from '../../src/http/startMockKme.js';
 import type { ServerOptions } from '../../src/http/startServer.js';
@@ -12,6 +12,20 @@ for (const kmes of [3, 0, -1, 1.5, '2', null]) {
     await expect(startMockKme(options)).rejects.toThrow(/^startMockKme: kmes must be 1 or 2, got /);
   });
 }
+
+for (const profile of ['strcit', 'STRICT', '', 7]) {
+  it(`rejects profile: ${JSON.stringify(profile)} with a RangeError naming the profiles there are`, async () => {
+    const options = { profile } as unknown as ServerOptions;
+    await expect(startMockKme(options)).rejects.toThrow(/^startMockKme: profile must be one of strict, per-user-pool, lenient, got /);
+  });
+}
+
+it('names the profiles in the type, so that a typo does not compile', () => {
+  // @ts-expect-error: 'strcit' is not a profile (npm test type-checks this file)
+  const typo: ServerOptions = { profile: 'strcit' };
+  const known: ServerOptions[] = [{ profile: 'strict' }, { profile: 'per-user-pool' }, { profile: 'lenient' }];
+  expect([typo, ...known].map((options) => options.profile)).toEqual(['strcit', 'strict', 'per-user-pool', 'lenient']);
+});
 
 for (const kmes of [1, 2] as const) {
   it(`starts exactly ${kmes} KME(s) for kmes: ${kmes}`, async () => {
