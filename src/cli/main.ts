@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CheckCommandOptions } from './checkCommand.js';
 import type { RunCommandOptions } from './runCommand.js';
 import type { ServeCommandOptions } from './serveCommand.js';
+import { declareServe } from './serveOptions.js';
 import { UsageError } from './usageError.js';
 
 // Each command's modules load when that command runs, so `serve` starts without the simulator's reports
@@ -49,34 +50,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await runCommand(target, options);
     });
 
-  program
-    .command('serve')
-    .description('serve the model as ETSI GS QKD 014 KMEs: a mock KME for CI')
-    .option('--port <n>', 'port of the first KME (0: any free port)', '0')
-    .option('--host <address>', 'address to bind', '127.0.0.1')
-    .option('--seed <n>', 'seed of the key material and key IDs (default: random, printed)')
-    .option('--kmes <n>', '1 or 2 KMEs (enc_keys on the master\'s KME, dec_keys on the slave\'s; default: the scenario\'s, or 1)')
-    .option('--profile <name>', 'strict, per-user-pool or lenient (default: the scenario\'s, or strict)')
-    .option('--auth <mode>', 'header (X-SAE-ID) or mtls (certificates made on first start)', 'header')
-    .option('--auth-header <name>', 'the header that names the caller in header mode', 'X-SAE-ID')
-    .option('--allow-header-auth', 'allow header mode on a non-loopback address')
-    .option('--db <file>', 'keep the world in this SQLite file (survives restarts and SIGKILL; needs the optional package better-sqlite3)')
-    .option('--scenario <file>', 'take users, pools and faults from a scenario file')
-    .option('--bug <name>', 'switch on a catalogue bug (repeatable)', collect)
-    .option('--write-target <file>', 'write the target file for kmesim check')
-    .option('--clock <mode>', 'real, or manual (time moves only through the admin API)', 'real')
-    .option('--max-waiting-keys <n>', 'delivered keys that may wait for their slave per pool before enc_keys gets 503 (default: the pool capacity; 0: no bound)')
-    .option('--sync-latency <ms>', 'how long the remote key manager takes to answer a sync (default: the scenario\'s, or 1000)')
-    .option('--cert-dir <dir>', 'where mTLS certificates are kept', '.kmesim/certs')
-    .option('--admin-token <token>', 'admin API token for callers beyond loopback (default: random)')
-    .option('--log-level <level>', 'log JSON lines from this level on: fatal, error, warn, info (a line per request), debug, trace or silent', 'warn')
-    .option('--log-file <file>', 'append the log to this file instead of stderr')
-    .option('--exit-with-parent', 'stop when the process that started serve is gone (default: on when stdin is not a terminal)')
-    .option('--no-exit-with-parent', 'keep serving after the process that started serve is gone')
-    .action(async (options: ServeCommandOptions) => {
-      const { serveCommand } = await import('./serveCommand.js');
-      exitCode = await serveCommand(options);
-    });
+  declareServe(program, async (options: ServeCommandOptions) => {
+    const { serveCommand } = await import('./serveCommand.js');
+    exitCode = await serveCommand(options);
+  });
 
   program
     .command('check')

@@ -3,12 +3,16 @@
 // --log-file, and diagnostics to stderr; SIGTERM and SIGINT shut it down cleanly, and so does the end of
 // the process that started it (--exit-with-parent).
 import { fstatSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { parseBugNames } from '../model/bugs.js';
 import { isProfileName, PROFILE_NAMES } from '../model/profiles.js';
 import { startServer, ServerStartError, type ReadyInfo } from '../http/startServer.js';
 import { writeTargetFile } from '../http/targetFile.js';
 import { createLogger, createStderrDestination, isLogLevel, LOG_LEVELS, openLogFile, type LogDestination } from '../http/logging.js';
+import { parseSaeAt } from '../engine/serverSetup.js';
+import { readSwitch, SWITCH_ENV } from './serveOptions.js';
 import { parseInteger, UsageError } from './usageError.js';
 
 export interface ServeCommandOptions {
@@ -16,6 +20,8 @@ export interface ServeCommandOptions {
   readonly host: string;
   readonly seed?: string;
   readonly kmes?: string;
+  readonly kmeId?: readonly string[];
+  readonly sae?: readonly string[];
   readonly profile?: string;
   readonly auth: string;
   readonly authHeader: string;
@@ -24,6 +30,7 @@ export interface ServeCommandOptions {
   readonly scenario?: string;
   readonly bug?: readonly string[];
   readonly writeTarget?: string;
+  readonly readyFile?: string;
   readonly clock: string;
   readonly syncLatency?: string;
   readonly maxWaitingKeys?: string;
@@ -38,8 +45,18 @@ export interface ServeCommandOptions {
 /** How often the parent's PID is compared with the one serve started under. */
 const PARENT_POLL_MS = 1_000;
 
-export async function serveCommand(options: ServeCommandOptions): Promise<number> {
+export async function serveCommand(options: ServeCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const parentPid = process.ppid;
+  const allowHeaderAuth = options.allowHeaderAuth ?? readSwitch(env, SWITCH_ENV.allowHeaderAuth);
+  let saes;
+  try {
+    saes = options.sae?.map(parseSaeAt);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (options.scenario !== undefined && (options.kmeId !== undefined || saes !== undefined)) {
+    throw new UsageError('--kme-id and --sae cannot be combined with --scenario: the scenario names its KMEs and SAEs');
+  }
   // Not given: the scenario's topology, or one KME.
   const kmes = options.kmes === undefined ? undefined : options.kmes === '1' ? 1 : options.kmes === '2' ? 2 : null;
   if (kmes === null) throw new UsageError(`--kmes must be 1 or 2, got "${options.kmes}"`);
@@ -56,10 +73,11 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     throw new UsageError((error as Error).message);
   }
   const port = parseInteger('--port', options.port);
-  const ports = kmes ?? 1;
+  const ports = kmes ?? options.kmeId?.length ?? 1;
   if (port + ports - 1 > 65_535) throw new UsageError(`--port must be at most ${65_536 - ports}, got ${port}`);
   // Checked before the server starts, not found wanting once it listens.
   if (options.writeTarget !== undefined) await (await import('./outputPaths.js')).checkOutputFile('--write-target', options.writeTarget);
+  if (options.readyFile !== undefined) await (await import('./outputPaths.js')).checkOutputFile('--ready-file', options.readyFile);
   // Opened before anything starts: a log file that cannot be written is a usage error, not a silent server.
   let destination: LogDestination;
   try {
@@ -68,7 +86,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     throw new UsageError(`--log-file: ${(error as Error).message}`);
   }
   const logger = createLogger(logLevel, destination);
-  const exitWithParent = options.exitWithParent ?? !isatty(0);
+  const exitWithParent = options.exitWithParent ?? readSwitch(env, SWITCH_ENV.exitWithParent) ?? !isatty(0);
   // The simulator's scenario modules (YAML, faker users) load only for a server that plays a scenario.
   const setup = options.scenario === undefined ? undefined : (await import('../sim/scenarioSetup.js')).createScenarioSetup(options.scenario);
   let server;
@@ -81,7 +99,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
       ...(profile === undefined ? {} : { profile }),
       auth: options.auth,
       authHeader: options.authHeader,
-      allowHeaderAuthBeyondLoopback: options.allowHeaderAuth === true,
+      allowHeaderAuthBeyondLoopback: allowHeaderAuth === true,
+      ...(options.kmeId === undefined ? {} : { kmeIds: options.kmeId }),
+      ...(saes === undefined ? {} : { saes }),
       ...(options.db === undefined ? {} : { db: options.db }),
       ...(setup === undefined ? {} : { setup }),
       bugs,
@@ -128,6 +148,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     }
   });
   if (options.writeTarget !== undefined) await writeTargetFile(options.writeTarget, ready, options.authHeader);
+  if (options.readyFile !== undefined) await writeWhole(options.readyFile, `${JSON.stringify(ready)}\n`);
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   await stopped;
   return 0;
@@ -172,6 +193,13 @@ function watchParent(parentPid: number, gone: (reason: string) => void): () => v
     stdin.resume();
   }
   return unwatch;
+}
+
+/** Written beside its place and renamed over it: a reader polling for the file never sees half of it. */
+async function writeWhole(file: string, text: string): Promise<void> {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  await writeFile(temp, text);
+  await rename(temp, file);
 }
 
 function stdinIsPipe(): boolean {

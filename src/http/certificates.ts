@@ -35,8 +35,11 @@ const COMMON_NAME_LENGTH_MAX = 64;
 const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'];
 const LOCK_WAIT_MS = 60_000;
 const LOCK_STALE_MS = 120_000;
-// Everything ensureCertificates owns in its directory; a fresh start removes exactly these (not foreign-* files).
-const MANAGED_FILE = /^(?:ca|ca-key|(?:kme|sae)-.+)\.pem$|^\..+\.tmp-[0-9a-f]+$/;
+// What ensureCertificates owns in its directory besides the plain-named SAE files of the IDs it is given; a
+// fresh start removes these and those (not foreign-* files, nor another start's plain-named SAE files).
+const MANAGED_FILE = /^(?:ca|ca-key|kme-.+|sae-.+|sae@.+)\.pem$|^\..+\.tmp-[0-9a-f]+$/;
+// An SAE ID used as its files' name as it is: `SAE_A1.pem` and `SAE_A1-key.pem`.
+const PLAIN_SAE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
 const CA_EXTENSIONS = ['basicConstraints = critical, CA:TRUE, pathlen:0', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash'];
@@ -56,7 +59,7 @@ export function ensureCertificates(dir: string, names: CertificateNames): Certif
     ca: join(root, 'ca.pem'),
     caKey: join(root, 'ca-key.pem'),
     kmes: Object.fromEntries(kmeIds.map((id) => [id, pairPaths(root, `kme-${fileStem(id)}`)])),
-    saes: Object.fromEntries(saeIds.map((id) => [id, pairPaths(root, `sae-${fileStem(id)}`)])),
+    saes: Object.fromEntries(saeIds.map((id) => [id, pairPaths(root, saeStem(id, saeIds))])),
   };
   createPrivateDir(root);
   return withLock(root, () =>
@@ -64,7 +67,8 @@ export function ensureCertificates(dir: string, names: CertificateNames): Certif
       let ca = loadCa(paths.ca, paths.caKey);
       if (ca === null) {
         // Without a usable CA nothing else here can be trusted: start over rather than mix two CAs.
-        for (const name of readdirSync(root)) if (MANAGED_FILE.test(name)) rmSync(join(root, name), { force: true });
+        const named = new Set(Object.values(paths.saes).flatMap((pair) => [basename(pair.cert), basename(pair.key)]));
+        for (const name of readdirSync(root)) if (MANAGED_FILE.test(name) || named.has(name)) rmSync(join(root, name), { force: true });
         const made = createCa(work, `kmesim CA ${randomBytes(4).toString('hex')}`);
         publish(paths.caKey, made.keyPem, 0o600);
         publish(paths.ca, made.certPem, 0o644);
@@ -115,6 +119,25 @@ function fileStem(id: string): string {
   if (/^[a-z0-9][a-z0-9.-]{0,99}$/.test(id)) return id;
   const readable = id.replace(/[^A-Za-z0-9.-]/gu, '_').slice(0, 60);
   return `${readable}_${createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The file-name part of an SAE's certificate and key: the SAE ID itself wherever it can be (a client finds
+ * `<SAE ID>.pem`, `<SAE ID>-key.pem` and `ca.pem` without reading the ready line), else `sae@` and a safe
+ * stem with a hash of the ID. Plain names never contain `@`, so the two kinds never meet; an ID is not used
+ * plainly where it would take a file of the CA, of a KME or of another SAE's key, or share a name with
+ * another SAE of the set on a case-insensitive file system.
+ */
+function saeStem(id: string, all: readonly string[]): string {
+  const lower = id.toLowerCase();
+  const plain =
+    PLAIN_SAE_ID.test(id) &&
+    lower !== 'ca' &&
+    lower !== 'ca-key' &&
+    !lower.endsWith('-key') &&
+    !/^(?:kme|sae|foreign)-/.test(lower) &&
+    all.every((other) => other === id || other.toLowerCase() !== lower);
+  return plain ? id : `sae@${fileStem(id)}`;
 }
 
 function pairPaths(root: string, stem: string): CertificatePair {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
-import { SERVER_KME_IDS, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
+import { resolveTopology, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
 import { resolveProfile, type ProfileName } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
@@ -23,6 +23,10 @@ import type { WorldStore } from './worldStore.js';
 
 export interface ServerOptions {
   readonly kmes?: 1 | 2;
+  /** The KMEs' IDs, one or two (default KME_A, KME_B); not with a setup, which names its own. */
+  readonly kmeIds?: readonly string[];
+  /** The SAEs and the KME ID each is attached to (default: SAE_A1, SAE_A2 on the first KME, SAE_B1, SAE_B2 on the second). */
+  readonly saes?: ReadonlyArray<{ readonly id: string; readonly kme: string }>;
   readonly host?: string;
   /** Port of the first KME (0: any free port); the second KME takes the next one, or any when 0. */
   readonly port?: number;
@@ -91,11 +95,19 @@ function describeMissingSqlite(error: unknown): string {
 }
 
 function defaultSetup(options: ServerOptions): ServerSetup {
-  const kmeIds = SERVER_KME_IDS.slice(0, options.kmes ?? 1);
   const profile = resolveProfile(options.profile ?? 'strict');
-  // Two SAEs on every KME, so a bare `serve` is usable at once.
-  const saes = kmeIds.flatMap((kmeId) => [1, 2].map((n) => ({ id: `SAE_${kmeId.slice(-1)}${n}`, kmeId })));
-  return { profile, saes, kmeIds, faults: [], bugs: [] };
+  // Without SAEs asked for: two on every KME, so a bare `serve` is usable at once.
+  let topology;
+  try {
+    topology = resolveTopology({
+      ...(options.kmes === undefined ? {} : { kmes: options.kmes }),
+      ...(options.kmeIds === undefined ? {} : { kmeIds: options.kmeIds }),
+      ...(options.saes === undefined ? {} : { saes: options.saes }),
+    });
+  } catch (error) {
+    throw new ServerStartError((error as Error).message);
+  }
+  return { profile, saes: topology.saes, kmeIds: topology.kmeIds, faults: [], bugs: [] };
 }
 
 /** The server bounds keys waiting for their slave (memory a client could otherwise fill), unless told not to. */
@@ -134,6 +146,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   if (options.setup !== undefined && typeof options.setup !== 'function' && (options.kmes !== undefined || options.profile !== undefined)) {
     throw new ServerStartError('startServer: a setup names its own KMEs and profile; give kmes and profile to its resolver instead');
+  }
+  if (options.setup !== undefined && (options.kmeIds !== undefined || options.saes !== undefined)) {
+    throw new ServerStartError('KME and SAE IDs come from the scenario when one is played: give them there, or leave out the scenario');
   }
   const logger = options.logger ?? (options.logLevel === undefined ? SILENT_LOGGER : createLogger(options.logLevel));
   const bindHost = options.host ?? '127.0.0.1';

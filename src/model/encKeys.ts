@@ -1,6 +1,6 @@
 // Get key (enc_keys): validate everything first, then reserve; a refused request changes nothing (I7).
 // Split into plan and commit so that the check-then-act bug can put an await between them.
-import { kmeError, type KmeError } from './kmeError.js';
+import { kmeError, unauthorizedCaller, type KmeError } from './kmeError.js';
 import { deriveKeyId, formatSequentialKeyId } from './keyIds.js';
 import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { addKeys, advanceHead, compactReservedQueue, updateLevel, type KmeEffect } from './poolOps.js';
@@ -50,12 +50,12 @@ export function materialLabelFor(linkId: string, origin: KeyOrigin): string {
 export function planEncKeys(world: World, command: EncKeysCommand): EncPlanResult {
   const { profile, bugs } = world.config;
   const refuse = (error: KmeError): EncPlanResult => ({ ok: false, error });
-  const caller = world.saes.get(command.callerSaeId);
-  if (caller === undefined || caller.kmeId !== command.kmeId) return refuse(kmeError('unauthorized'));
+  const unauthorized = unauthorizedCaller(world, command.callerSaeId, command.kmeId);
+  if (unauthorized !== null) return refuse(unauthorized);
   const slave = world.saes.get(command.slaveSaeId);
   if (slave === undefined) return refuse(kmeError('unknownSlave', [{ slave_SAE_ID: command.slaveSaeId }]));
   // A key agreed with oneself is no key agreement: as for additional_slave_SAE_IDs naming the master (C28).
-  if (slave.id === caller.id) return refuse(kmeError('slaveIsCaller', [{ slave_SAE_ID: command.slaveSaeId }]));
+  if (slave.id === command.callerSaeId) return refuse(kmeError('slaveIsCaller', [{ slave_SAE_ID: command.slaveSaeId }]));
   const { request } = command;
 
   const count = request.number ?? 1;

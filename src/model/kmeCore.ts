@@ -3,7 +3,7 @@
 // (simulator or server) what to schedule, such as the remote key manager's answer to a sync.
 import { decKeys, type DecKeysCommand } from './decKeys.js';
 import { commitEncKeys, planEncKeys, type DeliveredKey, type EncKeysCommand } from './encKeys.js';
-import { kmeError, type KmeError } from './kmeError.js';
+import { kmeError, unauthorizedCaller, type KmeError } from './kmeError.js';
 import { canStepPool, describePoolState, KEY_STATE_INDEX, stepKey, stepPool, type PoolEventType } from './lifecycles.js';
 import type { SyncReason } from './poolMachine.js';
 import {
@@ -213,8 +213,8 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
 
 export function status(world: World, kmeId: string, callerSaeId: string, slaveSaeId: string): KmeResult {
   const { profile, bugs } = world.config;
-  const caller = world.saes.get(callerSaeId);
-  if (caller === undefined || caller.kmeId !== kmeId) return { ok: false, error: kmeError('unauthorized') };
+  const refusal = unauthorizedCaller(world, callerSaeId, kmeId);
+  if (refusal !== null) return { ok: false, error: refusal };
   const slave = world.saes.get(slaveSaeId);
   const pool = slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
   if (slave === undefined || pool === undefined) {

@@ -24,6 +24,8 @@ export type KmeErrorKind =
 export interface KmeError {
   readonly kind: KmeErrorKind;
   readonly details?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  /** Why, where the kind alone would leave a client guessing (a 401): added to the message after a colon. */
+  readonly reason?: string;
 }
 
 const ERROR_TABLE: Readonly<Record<KmeErrorKind, { readonly status: 400 | 401 | 503; readonly message: string }>> = {
@@ -54,7 +56,7 @@ export function toEtsiError(error: KmeError, profile: Profile): EtsiErrorRespons
   const row = ERROR_TABLE[error.kind];
   const notFound = error.kind === 'keysNotFound';
   const status = notFound ? profile.keyNotFound.status : row.status;
-  const message = notFound ? profile.keyNotFound.message : row.message;
+  const message = notFound ? profile.keyNotFound.message : error.reason === undefined ? row.message : `${row.message}: ${error.reason}`;
   const body: ErrorBody =
     error.details !== undefined && error.details.length > 0
       ? { message, details: error.details.map((detail) => ({ ...detail })) }
@@ -64,4 +66,12 @@ export function toEtsiError(error: KmeError, profile: Profile): EtsiErrorRespons
 
 export function kmeError(kind: KmeErrorKind, details?: ReadonlyArray<Readonly<Record<string, unknown>>>): KmeError {
   return details === undefined ? { kind } : { kind, details };
+}
+
+/** A 401 that says why: an unknown caller, or a caller attached to another KME than the one it asked. */
+export function unauthorizedCaller(world: { readonly saes: ReadonlyMap<string, { readonly kmeId: string }> }, callerSaeId: string, kmeId: string): KmeError | null {
+  const caller = world.saes.get(callerSaeId);
+  if (caller === undefined) return { kind: 'unauthorized', reason: `${callerSaeId} is not an SAE known to ${kmeId}` };
+  if (caller.kmeId !== kmeId) return { kind: 'unauthorized', reason: `${callerSaeId} is attached to ${caller.kmeId}, not ${kmeId}` };
+  return null;
 }

@@ -75,11 +75,11 @@ export async function stopServed(served: Served): Promise<{ code: number | null;
 }
 
 /** `nodeArgs` go to node before the script (e.g. a heap limit). */
-export function createServeProcesses(command: readonly string[] = ['serve'], nodeArgs: readonly string[] = []): ServeProcesses {
+export function createServeProcesses(command: readonly string[] = ['serve'], nodeArgs: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ServeProcesses {
   const children: ChildProcess[] = [];
 
   const spawnServe = (args: readonly string[]): { child: ChildProcess; out: Output } => {
-    const child = spawn(process.execPath, [...nodeArgs, 'bin/kmesim.js', ...command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, 'bin/kmesim.js', ...command, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     const out: Output = { stdout: '', stderr: '' };
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out.stdout += chunk));

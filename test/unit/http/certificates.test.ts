@@ -13,7 +13,7 @@ import { createForeignClientCertificate, ensureCertificates, type CertificatePat
 
 const AWKWARD = 'SAE/1+x=y,z';
 const UNICODE = 'Sä \\ "q" #1';
-const PLAIN = 'sae-b';
+const PLAIN = 'SAE_B2';
 const NAMES = { kmeIds: ['KME_A', 'kme-b'], saeIds: [AWKWARD, UNICODE, PLAIN], hosts: ['kme.test', '10.1.2.3'] };
 
 const root = mkdtempSync(join(tmpdir(), 'kmesim-certificates-'));
@@ -90,13 +90,15 @@ it('creates a private directory with a CA, a server certificate per KME and a cl
   expect(basename(certs.ca)).toBe('ca.pem');
   expect(basename(certs.caKey)).toBe('ca-key.pem');
   expect(basename(pair(certs.kmes, 'kme-b').cert)).toBe('kme-kme-b.pem');
-  expect(basename(pair(certs.saes, PLAIN).key)).toBe('sae-sae-b-key.pem');
+  // An SAE ID that can be a file name is its files' name, so a client finds them without the ready line.
+  expect(basename(pair(certs.saes, PLAIN).cert)).toBe('SAE_B2.pem');
+  expect(basename(pair(certs.saes, PLAIN).key)).toBe('SAE_B2-key.pem');
   const all = [{ cert: certs.ca, key: certs.caKey }, ...Object.values(certs.kmes), ...Object.values(certs.saes)];
   expect(all).toHaveLength(1 + 2 + 3);
   for (const { cert, key } of all) {
     expect(mode(key)).toBe(0o600);
     expect(mode(cert)).toBe(0o644);
-    expect(basename(cert)).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(basename(cert)).toMatch(/^[A-Za-z0-9._@-]+$/);
     expect(openssl('pkey', '-in', key, '-noout', '-text')).toMatch(/NIST CURVE: P-256/);
   }
 });
@@ -177,13 +179,18 @@ it('starts over with a new CA and new certificates when the CA is missing', () =
   for (const { cert } of [...Object.values(second.kmes), ...Object.values(second.saes)]) expect(openssl('verify', '-CAfile', second.ca, cert)).toBe(`${cert}: OK\n`);
 });
 
-it('gives IDs that differ only in unsafe characters or in case files of their own', () => {
-  const ids = ['a/b', 'a+b', 'a_b', 'A-B', 'a-b', '../x', 'a_b_0123456789ab'];
+it('gives IDs that differ only in unsafe characters or in case, or that look like other files, files of their own', () => {
+  const ids = ['a/b', 'a+b', 'a_b', 'A-B', 'a-b', '../x', 'a_b_0123456789ab', 'ca', 'CA-key', 'kme-A', 'x', 'x-key', 'sae@x', 'SAE_1', 'sae_1'];
   const made = ensureCertificates(join(root, 'names'), { kmeIds: ['A'], saeIds: ids, hosts: [] });
-  const files = ids.map((id) => basename(pair(made.saes, id).cert).toLowerCase());
-  expect(new Set(files).size).toBe(ids.length);
-  for (const file of files) expect(file).toMatch(/^sae-[a-z0-9._-]+\.pem$/);
+  const files = ids.flatMap((id) => [pair(made.saes, id).cert, pair(made.saes, id).key]).map((file) => basename(file).toLowerCase());
+  const others = [made.ca, made.caKey, pair(made.kmes, 'A').cert, pair(made.kmes, 'A').key].map((file) => basename(file).toLowerCase());
+  expect(new Set([...files, ...others]).size).toBe(files.length + others.length);
+  for (const file of files) expect(file).toMatch(/^[a-z0-9@][a-z0-9._@-]*\.pem$/);
   for (const id of ids) expect(subjectCommonName(pair(made.saes, id).cert)).toBe(id);
+  // Plain IDs keep their names; the rest, and IDs two of which differ only in case, are hashed.
+  expect(basename(pair(made.saes, 'x').cert)).toBe('x.pem');
+  expect(basename(pair(made.saes, 'a_b').key)).toBe('a_b-key.pem');
+  for (const id of ['ca', 'CA-key', 'kme-A', 'x-key', 'SAE_1', 'sae_1', 'a/b']) expect(basename(pair(made.saes, id).cert)).toMatch(/^sae@/);
 });
 
 it('refuses an SAE ID that a certificate CN cannot hold, before writing anything', () => {
