@@ -8,13 +8,23 @@ import { INVARIANT_NAMES } from '../model/violation.js';
 import { availableKeys } from '../model/world.js';
 import type { TransportError } from './errorTable.js';
 import { isLoopback } from './identity.js';
+import { ETSI_ROUTES } from './requestJournal.js';
 import type { AdminOptions, RouteContext, RouteHandler } from './routeTypes.js';
 
 export type { AdminOptions } from './routeTypes.js';
 
 export const clockAdvanceSchema = z.strictObject({ ms: z.number().int().min(0).max(10 * 365 * 86_400_000) });
 
-export const resetSchema = z.strictObject({ seed: z.number().int().min(0) });
+/** `{}` (or no body) starts over at the seed the world runs with now. */
+export const resetSchema = z.strictObject({ seed: z.number().int().min(0).optional() });
+
+/** GET /_kmesim/requests?sae=…&route=…&kme=…&since=… */
+export const requestsQuerySchema = z.strictObject({
+  sae: z.string().min(1).optional(),
+  route: z.enum([...ETSI_ROUTES, 'other']).optional(),
+  kme: z.string().min(1).optional(),
+  since: z.coerce.number().int().min(0).optional(),
+});
 
 function adminOf(ctx: RouteContext): AdminOptions {
   if (ctx.admin === null) throw new Error('an admin route is served without the admin options');
@@ -67,10 +77,35 @@ export const advanceClock: RouteHandler = (ctx, call, reply) => {
 
 export const resetWorld: RouteHandler = (ctx, call, reply) => {
   const parsed = resetSchema.safeParse(call.body ?? {});
-  if (!parsed.success) return reply.badRequest('body must be {"seed": a non-negative integer}');
-  ctx.logger.info({ seed: parsed.data.seed }, 'admin.reset');
-  adminOf(ctx).reset(parsed.data.seed);
-  return reply.json(200, { seed: parsed.data.seed });
+  if (!parsed.success) return reply.badRequest('body must be {} or {"seed": a non-negative integer}');
+  const seed = adminOf(ctx).reset(parsed.data.seed);
+  ctx.logger.info({ seed }, 'admin.reset');
+  return reply.json(200, { seed });
+};
+
+export const listRequests: RouteHandler = (ctx, call, reply) => {
+  const parsed = requestsQuerySchema.safeParse(call.query);
+  if (!parsed.success) return reply.badRequest(`query parameters: sae, route (${[...ETSI_ROUTES, 'other'].join(', ')}), kme, since (a seq)`);
+  const { sae, route, kme, since } = parsed.data;
+  const { requests } = adminOf(ctx);
+  return reply.json(200, {
+    requests: requests.list({ ...(sae === undefined ? {} : { sae }), ...(route === undefined ? {} : { route }), ...(kme === undefined ? {} : { kme }), ...(since === undefined ? {} : { since }) }),
+    dropped: requests.dropped,
+    limit: requests.limit,
+  });
+};
+
+export const clearRequests: RouteHandler = (ctx, _call, reply) => {
+  adminOf(ctx).requests.clear();
+  reply.json(200, { cleared: true });
+};
+
+/** GET /_kmesim: what the admin API offers, from the route table, for clients in any language. */
+export const adminIndex: RouteHandler = (ctx, _call, reply) => {
+  const operations = ctx.routes
+    .filter((route) => route.path.startsWith('/_kmesim'))
+    .flatMap((route) => Object.entries(route.methods).map(([method, spec]) => ({ method, path: route.path, summary: spec?.summary ?? '' })));
+  reply.json(200, { kmes: adminOf(ctx).kmeIds, operations, openapi: '/openapi.json' });
 };
 
 export const adminTrace: RouteHandler = (ctx, _call, reply) => {

@@ -61,8 +61,10 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   const ctx = routeContext(options);
   const app = appOf(ctx, options);
   const fastPath = createEtsiFastPath({ ctx, bodyLimitBytes: limitInBytes(options.bodyLimit ?? DEFAULT_BODY_LIMIT), onBug: options.onBug ?? reportBug(ctx.logger) });
+  const now = (): number => ctx.host.clock.now();
   return (req, res) => {
     logRequestLine(ctx.logger, options.auth, req, res);
+    options.admin?.requests.track(req, res, ctx.kmeId, options.auth, now);
     if (!fastPath(req, res)) app(req, res);
   };
 }

@@ -8,6 +8,7 @@ import type { DeliveredKey } from '../model/encKeys.js';
 import type { KmeCommand, StepOutcome } from '../model/kmeCore.js';
 import { describeSchemaIssues, keepMandatoryExtensionNames, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
 import { identifyCaller } from './identity.js';
+import { noteKeyIds } from './requestJournal.js';
 import { StorageError, type KmeHost } from './kmeHost.js';
 import type { Reply, RouteCall, RouteContext, RouteHandler } from './routeTypes.js';
 
@@ -94,7 +95,7 @@ function keyContainer(host: KmeHost, outcome: StepOutcome, keys: readonly Delive
   };
 }
 
-async function answer(ctx: RouteContext, reply: Reply, command: KmeCommand): Promise<void> {
+async function answer(ctx: RouteContext, call: RouteCall, reply: Reply, command: KmeCommand): Promise<void> {
   let outcome: StepOutcome;
   try {
     outcome = await ctx.host.request(command);
@@ -103,6 +104,9 @@ async function answer(ctx: RouteContext, reply: Reply, command: KmeCommand): Pro
     throw error;
   }
   const { result } = outcome;
+  // The request journal names the keys of the answer, or those a refused dec_keys asked for (never bytes).
+  if (result.ok && result.kind === 'keys') noteKeyIds(call.req, result.keys.map((key) => key.keyId));
+  else if (command.type === 'keys.dec') noteKeyIds(call.req, command.keyIds);
   if (!result.ok) return reply.error(result.error);
   if (result.kind === 'status') return reply.json(200, result.status);
   if (result.kind === 'keys') return reply.json(200, keyContainer(ctx.host, outcome, result.keys));
@@ -115,7 +119,7 @@ export const getStatus: RouteHandler = async (ctx, call, reply) => {
   if (caller === null) return;
   const allowed = onlyQuery(call, []);
   if (!allowed.ok) return reply.badRequest(allowed.message, allowed.details);
-  await answer(ctx, reply, { type: 'keys.status', kmeId: ctx.kmeId, callerSaeId: caller, slaveSaeId: saeOf(call, 'slave_SAE_ID') });
+  await answer(ctx, call, reply, { type: 'keys.status', kmeId: ctx.kmeId, callerSaeId: caller, slaveSaeId: saeOf(call, 'slave_SAE_ID') });
 };
 
 /** enc_keys, its request read from the query (GET) or the body (POST), before admission but refused after it. */
@@ -123,7 +127,7 @@ async function encKeys(ctx: RouteContext, call: RouteCall, reply: Reply, parsed:
   const caller = await admit(ctx, call, reply);
   if (caller === null) return;
   if (!parsed.ok) return reply.badRequest(parsed.message, parsed.details);
-  await answer(ctx, reply, { type: 'keys.enc', kmeId: ctx.kmeId, callerSaeId: caller, slaveSaeId: saeOf(call, 'slave_SAE_ID'), request: parsed.value });
+  await answer(ctx, call, reply, { type: 'keys.enc', kmeId: ctx.kmeId, callerSaeId: caller, slaveSaeId: saeOf(call, 'slave_SAE_ID'), request: parsed.value });
 }
 
 export const getEncKeys: RouteHandler = (ctx, call, reply) => encKeys(ctx, call, reply, parseEncQuery(call));
@@ -140,7 +144,7 @@ async function decKeys(ctx: RouteContext, call: RouteCall, reply: Reply, parsed:
   const caller = await admit(ctx, call, reply);
   if (caller === null) return;
   if (!parsed.ok) return reply.badRequest(parsed.message, parsed.details);
-  await answer(ctx, reply, { type: 'keys.dec', kmeId: ctx.kmeId, callerSaeId: caller, masterSaeId: saeOf(call, 'master_SAE_ID'), keyIds: parsed.value });
+  await answer(ctx, call, reply, { type: 'keys.dec', kmeId: ctx.kmeId, callerSaeId: caller, masterSaeId: saeOf(call, 'master_SAE_ID'), keyIds: parsed.value });
 }
 
 export const getDecKeys: RouteHandler = (ctx, call, reply) => {

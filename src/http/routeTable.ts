@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { keyContainerSchema, keyIdsSchema, keyRequestSchema, statusSchema } from '../model/wireSchema.js';
 import { adminFaultBodySchema, applyFault, clearFaults, listFaults } from './adminFaults.js';
-import { adminGuard, adminInvariants, adminState, adminTrace, advanceClock, clockAdvanceSchema, resetSchema, resetWorld } from './adminRoutes.js';
+import { adminGuard, adminIndex, adminInvariants, adminState, adminTrace, advanceClock, clearRequests, clockAdvanceSchema, listRequests, resetSchema, resetWorld } from './adminRoutes.js';
 import { getDecKeys, getEncKeys, getStatus, postDecKeys, postEncKeys } from './etsiRoutes.js';
 import type { KmeHost } from './kmeHost.js';
 import { openApiDocumentOf } from './openApi.js';
@@ -41,6 +41,7 @@ export const ROUTE_TABLE: readonly RouteDef[] = [
   },
 
   // The admin API (adminRoutes.ts): the mock's controls, behind its guard (ROUTE_GUARDS).
+  { path: '/_kmesim', tag: ADMIN, enabledBy: 'admin', methods: { GET: { summary: 'What the admin API offers', handler: adminIndex, ok: json('The KMEs and every admin operation'), errors: [401] } } },
   { path: '/_kmesim/state', tag: ADMIN, enabledBy: 'admin', methods: { GET: { summary: 'World state', handler: adminState, ok: json('Clock, SAEs, links, pools and faults'), errors: [401] } } },
   {
     path: '/_kmesim/clock/advance',
@@ -62,7 +63,16 @@ export const ROUTE_TABLE: readonly RouteDef[] = [
     path: '/_kmesim/reset',
     tag: ADMIN,
     enabledBy: 'admin',
-    methods: { POST: { summary: 'Start a fresh world', handler: resetWorld, body: { schema: resetSchema, required: true }, ok: json('The new seed'), errors: [400, 401] } },
+    methods: { POST: { summary: 'Start a fresh world (at the same seed unless one is given)', handler: resetWorld, body: { schema: resetSchema, required: false }, ok: json('The seed'), errors: [400, 401] } },
+  },
+  {
+    path: '/_kmesim/requests',
+    tag: ADMIN,
+    enabledBy: 'admin',
+    methods: {
+      GET: { summary: 'ETSI requests answered, oldest first (filters: sae, route, kme, since); key IDs, never bytes', handler: listRequests, ok: json('The requests, and how many the bound dropped'), errors: [400, 401] },
+      DELETE: { summary: 'Forget the requests recorded so far', handler: clearRequests, ok: json('Cleared'), errors: [401] },
+    },
   },
   {
     path: '/_kmesim/trace',

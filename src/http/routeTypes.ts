@@ -8,13 +8,17 @@ import type { TransportError } from './errorTable.js';
 import type { AuthMode } from './identity.js';
 import type { KmeHost } from './kmeHost.js';
 import type { Logger } from './logging.js';
+import type { RequestJournal } from './requestJournal.js';
 
 export interface AdminOptions {
   readonly host: KmeHost;
   /** Required (as `Authorization: Bearer …`) for callers that are not on loopback. */
   readonly token: string;
   readonly kmeIds: readonly string[];
-  readonly reset: (seed: number) => void;
+  /** Starts the world over at this seed (default: the seed it runs with now). */
+  readonly reset: (seed?: number) => number;
+  /** Every ETSI request answered, for a client's test to verify (GET /_kmesim/requests). */
+  readonly requests: RequestJournal;
 }
 
 /** What every handler of one KME's app works with. */

@@ -11,6 +11,7 @@ import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveTopology, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
 import { resolveProfile, type ProfileName } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
+import { createRequestJournal } from './requestJournal.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createRequestListener } from './createApp.js';
 import { createHostClock } from './hostClock.js';
@@ -242,12 +243,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const adminToken = options.adminToken ?? randomBytes(16).toString('hex');
   const authMode: AuthMode = auth === 'mtls' ? { kind: 'mtls' } : { kind: 'header', header: options.authHeader ?? 'X-SAE-ID' };
-  const reset = (newSeed: number): void => {
+  let currentSeed = seed;
+  const reset = (newSeed: number = currentSeed): number => {
     // With a database the journal starts over too, or the next start would replay two worlds as one.
     const fresh = store === null ? initialWorld(`serve:${newSeed}`) : store.reset({ seed: `serve:${newSeed}`, profile: setup.profile, kmeIds: setup.kmeIds, bugs });
     host.replaceWorld(fresh);
     for (const command of registrations(setup.saes)) host.execute(command);
+    currentSeed = newSeed;
+    return newSeed;
   };
+  const requests = createRequestJournal();
 
   const servers: Server[] = [];
   const kmes: Array<{ id: string; url: string }> = [];
@@ -257,7 +262,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const urlHost = advertised.includes(':') ? `[${advertised}]` : advertised;
   try {
     for (const [index, kmeId] of setup.kmeIds.entries()) {
-      const app = createRequestListener({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset }, logger });
+      const app = createRequestListener({ host, kmeId, auth: authMode, admin: { host, token: adminToken, kmeIds: setup.kmeIds, reset, requests }, logger });
       const server: Server =
         certs === null
           ? createHttpServer(app)

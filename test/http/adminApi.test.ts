@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { createApp } from '../../src/http/createApp.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/http/startServer.js';
+import { createRequestJournal } from '../../src/http/requestJournal.js';
 
 const SPEC_NOT_FOUND = 'one or more keys specified are not found on KME';
 const DAY_MS = 86_400_000;
@@ -270,7 +271,7 @@ async function reachFromBeyondLoopback(server: RunningServer): Promise<string> {
     host: server.host,
     kmeId: 'KME_A',
     auth: { kind: 'header', header: 'X-SAE-ID' },
-    admin: { host: server.host, token: server.adminToken ?? '', kmeIds: ['KME_A'], reset: () => undefined },
+    admin: { host: server.host, token: server.adminToken ?? '', kmeIds: ['KME_A'], reset: () => 0, requests: createRequestJournal() },
   });
   const injected = createServer(app);
   injected.on('connection', (socket) => Object.defineProperty(socket, 'remoteAddress', { value: '203.0.113.7' }));

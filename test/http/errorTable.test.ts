@@ -19,6 +19,7 @@ import { answerProtocolErrorsAsJson } from '../../src/http/protocolErrors.js';
 import { toEtsiError, type KmeErrorKind } from '../../src/model/kmeError.js';
 import { resolveProfile } from '../../src/model/profiles.js';
 import { createWorld } from '../../src/model/world.js';
+import { createRequestJournal } from '../../src/http/requestJournal.js';
 
 interface Answer {
   readonly status: number;
@@ -139,7 +140,7 @@ function appOptions(test: Case): AppOptions {
   test.setup?.(real);
   const fails = test.requestFails;
   const host: KmeHost = fails === undefined ? real : new Proxy(real, { get: (target, name) => (name === 'request' ? () => Promise.reject(fails) : Reflect.get(target, name)) });
-  const admin = { host, token: 'token', kmeIds: ['KME_A', 'KME_B'], reset: () => undefined };
+  const admin = { host, token: 'token', kmeIds: ['KME_A', 'KME_B'], reset: () => 0, requests: createRequestJournal() };
   return { host, kmeId: 'KME_A', auth: { kind: 'header', header: 'X-SAE-ID' }, admin, onBug: (error) => bugs.push(error) };
 }
 

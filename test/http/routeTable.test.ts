@@ -23,6 +23,7 @@ import { buildOpenApiDocument, enabledRoutes, ROUTE_TABLE } from '../../src/http
 import type { RouteDef, RouteSwitches } from '../../src/http/routeTypes.js';
 import { resolveProfile } from '../../src/model/profiles.js';
 import { createWorld } from '../../src/model/world.js';
+import { createRequestJournal } from '../../src/http/requestJournal.js';
 
 const SETUPS = [
   { profile: 'strict', admin: false },
@@ -45,7 +46,7 @@ function appOptions(setup: Setup): AppOptions {
   const world = createWorld({ seed: 'route-table', profile: resolveProfile(setup.profile), kmeIds: ['KME_A', 'KME_B'] });
   const host = createKmeHost({ world, clock: createHostClock('manual') });
   for (const [saeId, kmeId] of [['SAE_A1', 'KME_A'], ['SAE_A2', 'KME_A'], ['SAE_B1', 'KME_B']] as const) host.execute({ type: 'sae.register', saeId, kmeId });
-  const admin = setup.admin ? { host, token: 'token', kmeIds: ['KME_A', 'KME_B'], reset: () => undefined } : null;
+  const admin = setup.admin ? { host, token: 'token', kmeIds: ['KME_A', 'KME_B'], reset: () => 0, requests: createRequestJournal() } : null;
   return { host, kmeId: 'KME_A', auth: { kind: 'header', header: 'X-SAE-ID' }, admin, onBug: (error) => bugs.push(error) };
 }
 

@@ -26,6 +26,7 @@ import { callRaw, createServeProcesses, stopServed, type CallInit, type Key, typ
 import { createKeySearch, type Finding } from './keySearch.js';
 import { recordReliability, type ReliabilityRow } from './record.js';
 import { fillPath, listRoutes, openApiRoutes, parametersOf, type RouteSpec } from './routeCatalogue.js';
+import { createRequestJournal } from '../../src/http/requestJournal.js';
 
 const rows: ReliabilityRow[] = [];
 const dirs: string[] = [];
@@ -421,7 +422,7 @@ it('the admin API needs its token beyond loopback, whatever else the caller clai
 function catalogue(): RouteSpec[] {
   const kmeIds = ['KME_A'];
   const host = createKmeHost({ world: createWorld({ seed: 'routes', profile: resolveProfile('per-user-pool'), kmeIds }), clock: createHostClock('manual') });
-  const app = createApp({ host, kmeId: 'KME_A', auth: { kind: 'header', header: 'X-SAE-ID' }, admin: { host, token: 't', kmeIds, reset: () => undefined } });
+  const app = createApp({ host, kmeId: 'KME_A', auth: { kind: 'header', header: 'X-SAE-ID' }, admin: { host, token: 't', kmeIds, reset: () => 0, requests: createRequestJournal() } });
   host.close();
   return listRoutes(app);
 }

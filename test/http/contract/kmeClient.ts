@@ -19,6 +19,7 @@ import { createHostClock } from '../../../src/http/hostClock.js';
 import { createKmeHost } from '../../../src/http/kmeHost.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../../src/http/startServer.js';
 import { createScenarioSetup } from '../../../src/sim/scenarioSetup.js';
+import { createRequestJournal } from '../../../src/http/requestJournal.js';
 
 export type KmeName = 'KME_A' | 'KME_B';
 
@@ -123,13 +124,14 @@ export const createInProcessClient: NewKmeClient = async (options = {}) => {
     for (const kmeId of KME_NAMES) for (const saeId of SAES_BY_KME[kmeId]) host.execute({ type: 'sae.register', saeId, kmeId });
   };
   register();
-  const reset = (seed: number): void => {
+  const reset = (seed = 0): number => {
     host.replaceWorld(newWorld(seed));
     register();
+    return seed;
   };
   const auth = { kind: 'header', header: IDENTITY_HEADER } as const;
   const apps = Object.fromEntries(
-    KME_NAMES.map((kmeId) => [kmeId, createApp({ host, kmeId, auth, admin: { host, token: randomUUID(), kmeIds: KME_NAMES, reset } })]),
+    KME_NAMES.map((kmeId) => [kmeId, createApp({ host, kmeId, auth, admin: { host, token: randomUUID(), kmeIds: KME_NAMES, reset, requests: createRequestJournal() } })]),
   ) as Record<KmeName, Express>;
   // light-my-request re-parents Express's shared request and response prototypes on every injection, which
   // breaks any real server of this module graph; close() puts them back so a real server may follow.

@@ -134,7 +134,8 @@ const adminMember = (target: 'advance' | 'reset' | 'faults'): fc.Arbitrary<Membe
       // Only small valid advances: a large one would expire every issued key mid-run.
       return fc.tuple(fc.constantFrom('ms', 'MS', 'seed'), fc.oneof(fc.constantFrom('-1', '1.5', '"10"', 'null', '1e999', '315360000001', '[]', '{}', '-0'), fc.integer({ min: 0, max: 2_000 }).map(String)));
     case 'reset':
-      // Never a valid reset: the body always lacks an integer seed or carries an unknown member.
+      // Never a valid reset: at least one member (`{}` resets at the current seed), each an unknown member or
+      // a seed that is not a non-negative integer.
       return fc.tuple(fc.constantFrom('seed', 'Seed', 'ms'), fc.constantFrom('-1', '1.5', '"7"', 'null', '9007199254740993', '[]', '{}', 'true', '1e999'));
     case 'faults':
       // Never a valid fault: latency, failNext and restart would disturb every later request.
@@ -227,7 +228,7 @@ export function stepArbitrary(options: StepOptions): fc.Arbitrary<Step> {
     {
       weight: 2,
       arbitrary: fc.constantFrom('advance' as const, 'reset' as const, 'faults' as const).chain((target) =>
-        fc.record({ t: fc.constant('adminBody' as const), target: fc.constant(target), members: fc.array(adminMember(target), { maxLength: 2 }) }),
+        fc.record({ t: fc.constant('adminBody' as const), target: fc.constant(target), members: fc.array(adminMember(target), { minLength: target === 'reset' ? 1 : 0, maxLength: 2 }) }),
       ),
     },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('oversize' as const), route: bodyRoute, bytes: fc.integer({ min: 262_145, max: 1_200_000 }), chunked: fc.boolean(), m: nat, s: nat }) },

@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../../src/http/startServer.j
 import { resolveProfile } from '../../../src/model/profiles.js';
 import { createWorld } from '../../../src/model/world.js';
 import { createMemoryLog, type MemoryLog } from '../../support/memoryLog.js';
+import { createRequestJournal } from '../../../src/http/requestJournal.js';
 
 const running: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
@@ -109,10 +110,10 @@ it('logs an internal error at error with its stack, and answers 500 with a JSON 
   const log = createMemoryLog();
   const kmeIds = ['KME_A'];
   const host = createKmeHost({ world: createWorld({ seed: 'log', profile: resolveProfile('strict'), kmeIds }), clock: createHostClock('manual') });
-  const reset = (): void => {
+  const reset = (): number => {
     throw new Error('reset exploded');
   };
-  const app = createApp({ host, kmeId: 'KME_A', auth: { kind: 'header', header: 'X-SAE-ID' }, admin: { host, token: 't', kmeIds, reset }, logger: createLogger('error', log.stream) });
+  const app = createApp({ host, kmeId: 'KME_A', auth: { kind: 'header', header: 'X-SAE-ID' }, admin: { host, token: 't', kmeIds, reset, requests: createRequestJournal() }, logger: createLogger('error', log.stream) });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   running.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) }, { close: () => host.close() });
