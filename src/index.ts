@@ -55,7 +55,8 @@ export type { RunReport } from './sim/runReport.js';
 export { writeReports } from './sim/report/writeReports.js';
 
 // The mock KME over HTTP
-export { startMockKme, type MockKme } from './http/startMockKme.js';
+export { expectInvariantsHold, MockKmeAdminError, startMockKme, type FaultInput, type InvariantVerdict, type MockKme, type PlannedFault } from './http/startMockKme.js';
+export type { EtsiRoute, RequestQuery, RequestRecord } from './http/requestJournal.js';
 export { startServer, type ReadyInfo, type RunningServer, type ServerOptions } from './http/startServer.js';
 export { createKmeHost, type KmeHost, type KmeHostOptions } from './http/kmeHost.js';
 export { createHostClock, type HostClock } from './http/hostClock.js';

@@ -6,7 +6,7 @@
 // {"latencyMs": 200}, {"restart": {"kme": "KME_A"}}, …) is still taken: it is read as the engine's
 // fault it names, started (or, for "online" and 0, ended) now.
 import { z } from 'zod';
-import { faultEdges, faultProblem, faultSchema, type Fault, type FaultEdge } from '../engine/faults.js';
+import { describeTransport, faultEdges, faultProblem, faultSchema, type Fault, type FaultEdge } from '../engine/faults.js';
 import type { RouteHandler } from './routeTypes.js';
 
 const shorthandSchema = z.strictObject({
@@ -93,7 +93,7 @@ export const listFaults: RouteHandler = (ctx, _call, reply) => {
       const lasting = 'from' in fault && (end === undefined || end.atMs > nowMs);
       return { fault, edges, state: !started ? 'planned' : lasting ? 'in force' : 'played' };
     }),
-    transport: { remoteDown: [...faults.remoteDown], latencyMs: faults.latencyMs, failNext: faults.failNext, downUntil: Object.fromEntries(faults.downUntil) },
+    transport: describeTransport(faults),
   });
 };
 

@@ -7,6 +7,7 @@ import { describePoolState } from '../model/lifecycles.js';
 import { INVARIANT_NAMES } from '../model/violation.js';
 import { availableKeys } from '../model/world.js';
 import type { TransportError } from './errorTable.js';
+import { describeTransport } from '../engine/faults.js';
 import { isLoopback } from './identity.js';
 import { ETSI_ROUTES } from './requestJournal.js';
 import type { AdminOptions, RouteContext, RouteHandler } from './routeTypes.js';
@@ -62,7 +63,7 @@ export const adminState: RouteHandler = (ctx, _call, reply) => {
       deleted: pool.deleted,
     })),
     waitingKeys: world.reserved.size,
-    faults: { remoteDown: [...host.faults.remoteDown], latencyMs: host.faults.latencyMs, failNext: host.faults.failNext, downUntil: Object.fromEntries(host.faults.downUntil) },
+    faults: describeTransport(host.faults),
   });
 };
 

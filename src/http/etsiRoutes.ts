@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { DeliveredKey } from '../model/encKeys.js';
 import type { KmeCommand, StepOutcome } from '../model/kmeCore.js';
 import { describeSchemaIssues, keepMandatoryExtensionNames, keyIdsSchema, keyRequestSchema, type KeyContainer, type KeyRequest } from '../model/wireSchema.js';
+import { latencyFor, takeFailure, type EtsiRouteName } from '../engine/faults.js';
 import { identifyCaller } from './identity.js';
 import { noteKeyIds } from './requestJournal.js';
 import { StorageError, type KmeHost } from './kmeHost.js';
@@ -26,21 +27,27 @@ function saeOf(call: RouteCall, name: 'slave_SAE_ID' | 'master_SAE_ID'): string 
   return value;
 }
 
-/** Faults injected through the admin API, then the caller's identity: what every ETSI request passes first. */
-async function admit(ctx: RouteContext, call: RouteCall, reply: Reply): Promise<string | null> {
+/**
+ * Faults injected through the admin API (those limited to a route, a caller or a KME only where they match),
+ * then the caller's identity: what every ETSI request passes first. Latency waits on the host clock, so under
+ * the manual clock a test ends it by advancing the clock.
+ */
+async function admit(ctx: RouteContext, call: RouteCall, reply: Reply, route: EtsiRouteName): Promise<string | null> {
   const { faults, clock } = ctx.host;
-  if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+  const caller = identifyCaller(call.req, ctx.auth);
+  const request = { route, sae: caller, kme: ctx.kmeId };
+  const latency = latencyFor(faults, request);
+  if (latency > 0) await clock.sleep(latency);
   const downUntil = faults.downUntil.get(ctx.kmeId);
   if (downUntil !== undefined && clock.now() < downUntil) {
     reply.error({ kind: 'kmeRestarting' });
     return null;
   }
-  if (faults.failNext.count > 0) {
-    faults.failNext.count -= 1;
-    reply.error({ kind: 'injectedFailure', status: faults.failNext.status });
+  const failure = takeFailure(faults, request);
+  if (failure !== null) {
+    reply.error({ kind: 'injectedFailure', status: failure });
     return null;
   }
-  const caller = identifyCaller(call.req, ctx.auth);
   if (caller === null) {
     reply.error({ kind: 'noIdentity', auth: ctx.auth });
     return null;
@@ -115,7 +122,7 @@ async function answer(ctx: RouteContext, call: RouteCall, reply: Reply, command:
 
 /** GET status. */
 export const getStatus: RouteHandler = async (ctx, call, reply) => {
-  const caller = await admit(ctx, call, reply);
+  const caller = await admit(ctx, call, reply, 'status');
   if (caller === null) return;
   const allowed = onlyQuery(call, []);
   if (!allowed.ok) return reply.badRequest(allowed.message, allowed.details);
@@ -124,7 +131,7 @@ export const getStatus: RouteHandler = async (ctx, call, reply) => {
 
 /** enc_keys, its request read from the query (GET) or the body (POST), before admission but refused after it. */
 async function encKeys(ctx: RouteContext, call: RouteCall, reply: Reply, parsed: Parsed<KeyRequest>): Promise<void> {
-  const caller = await admit(ctx, call, reply);
+  const caller = await admit(ctx, call, reply, 'enc_keys');
   if (caller === null) return;
   if (!parsed.ok) return reply.badRequest(parsed.message, parsed.details);
   await answer(ctx, call, reply, { type: 'keys.enc', kmeId: ctx.kmeId, callerSaeId: caller, slaveSaeId: saeOf(call, 'slave_SAE_ID'), request: parsed.value });
@@ -141,7 +148,7 @@ export const postEncKeys: RouteHandler = (ctx, call, reply) => {
 };
 
 async function decKeys(ctx: RouteContext, call: RouteCall, reply: Reply, parsed: Parsed<readonly string[]>): Promise<void> {
-  const caller = await admit(ctx, call, reply);
+  const caller = await admit(ctx, call, reply, 'dec_keys');
   if (caller === null) return;
   if (!parsed.ok) return reply.badRequest(parsed.message, parsed.details);
   await answer(ctx, call, reply, { type: 'keys.dec', kmeId: ctx.kmeId, callerSaeId: caller, masterSaeId: saeOf(call, 'master_SAE_ID'), keyIds: parsed.value });

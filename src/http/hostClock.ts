@@ -6,6 +6,11 @@ export interface HostClock {
   now(): number;
   advance(ms: number): void;
   wakeAt(atMs: number, wake: () => void): void;
+  /**
+   * Resolves once this clock has moved on by `ms`: after that long on the real clock, or, on the manual
+   * clock, once it has been advanced that far (an injected latency a test ends by advancing the clock).
+   */
+  sleep(ms: number): Promise<void>;
   stop(): void;
 }
 
@@ -13,6 +18,18 @@ export function createHostClock(mode: 'real' | 'manual'): HostClock {
   const started = performance.now();
   let offset = 0;
   let pending: { atMs: number; wake: () => void; timer: NodeJS.Timeout | null } | null = null;
+  // Manual-clock sleepers, woken by advance (or all at once by stop).
+  const sleepers: Array<{ readonly untilMs: number; readonly resolve: () => void }> = [];
+  const wakeSleepers = (all: boolean): void => {
+    const nowMs = now();
+    for (let i = sleepers.length - 1; i >= 0; i--) {
+      const sleeper = sleepers[i] as { untilMs: number; resolve: () => void };
+      if (all || sleeper.untilMs <= nowMs) {
+        sleepers.splice(i, 1);
+        sleeper.resolve();
+      }
+    }
+  };
   const now = (): number => (mode === 'real' ? Math.floor(performance.now() - started) : 0) + offset;
   const arm = (): void => {
     if (pending === null || mode === 'manual') return;
@@ -35,6 +52,12 @@ export function createHostClock(mode: 'real' | 'manual'): HostClock {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`clock.advance: ${ms} is not a duration`);
       offset += ms;
       fire(now());
+      wakeSleepers(false);
+    },
+    sleep(ms) {
+      if (ms <= 0) return Promise.resolve();
+      if (mode === 'real') return new Promise((resolve) => setTimeout(resolve, ms));
+      return new Promise((resolve) => sleepers.push({ untilMs: now() + ms, resolve }));
     },
     wakeAt(atMs, wake) {
       if (pending !== null && pending.atMs <= atMs) return;
@@ -45,6 +68,7 @@ export function createHostClock(mode: 'real' | 'manual'): HostClock {
     stop() {
       if (pending?.timer) clearTimeout(pending.timer);
       pending = null;
+      wakeSleepers(true);
     },
   };
 }

@@ -2,10 +2,11 @@
 // verify what its code sent (WireMock's `verify`). Bounded: past its size the oldest entries go, counted.
 // It holds key IDs, never key bytes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ETSI_ROUTE_NAMES, type EtsiRouteName } from '../engine/faults.js';
 import { identifyCaller, type AuthMode } from './identity.js';
 
-export const ETSI_ROUTES = ['status', 'enc_keys', 'dec_keys'] as const;
-export type EtsiRoute = (typeof ETSI_ROUTES)[number];
+export const ETSI_ROUTES = ETSI_ROUTE_NAMES;
+export type EtsiRoute = EtsiRouteName;
 
 export interface RequestRecord {
   /** 1 for the first request the server answered, and on; kept across resets. */

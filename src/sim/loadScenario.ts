@@ -294,6 +294,14 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
     if (fault.type === 'kme-restart' && typeof fault.kme === 'number' && fault.kme >= kmeIds.length) {
       issues.push({ path: ['faults', index, 'kme'], message: `no KME with index ${fault.kme}: the world has ${kmeCount}; by ID: ${kmeIds.join(', ')}` });
     }
+    if (fault.type === 'latency') {
+      for (const member of ['route', 'sae', 'kme'] as const) {
+        if (fault[member] !== undefined) issues.push({ path: ['faults', index, member], message: 'a latency limited to a route, an SAE or a KME is for the mock KME (serve); in a scenario, latency delays the transmission of every mail' });
+      }
+    }
+    if (fault.type === 'fail-next' && fault.kme !== undefined && (typeof fault.kme === 'number' ? fault.kme >= kmeIds.length : !kmeIds.includes(fault.kme))) {
+      issues.push({ path: ['faults', index, 'kme'], message: `must be a KME index below ${kmeIds.length} or one of ${kmeIds.join(', ')}` });
+    }
     if (fault.type === 'link-down' && fault.link !== undefined && !linkIds.includes(fault.link)) {
       issues.push({ path: ['faults', index, 'link'], message: `no link ${JSON.stringify(fault.link)} in this world (links: ${linkIds.join(', ')})` });
     }

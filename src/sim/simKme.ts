@@ -1,7 +1,7 @@
 // One key source as the simulator sees it: a world of KMEs behind a transport that faults can break.
 // Every request goes through the engine's stepper and is judged at once (src/engine/stepper.ts); this
 // adds the transport (restarts' downtime, injected failures), the client's key bytes and the trace line.
-import { createTransportFaults, kmeDown, type TransportFaults } from '../engine/faults.js';
+import { createTransportFaults, failurePending, kmeDown, takeFailure, type EtsiRouteName, type TransportFaults, type TransportRequest } from '../engine/faults.js';
 import { createStepper } from '../engine/stepper.js';
 import { describeCommand } from '../model/describeCommand.js';
 import type { HistoryChecker } from '../model/historyChecker.js';
@@ -75,10 +75,10 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
         trace.record({ t: nowMs, src: index, k: 'transport.down', kme: kmeIdOf(kmeIndex), cmd: command.type });
         return { injected: true, status: 503 };
       }
-      if (transport.failNext.count > 0) {
-        transport.failNext.count -= 1;
-        trace.record({ t: nowMs, src: index, k: 'transport.fail', status: transport.failNext.status, cmd: command.type });
-        return { injected: true, status: transport.failNext.status };
+      const failure = takeFailure(transport, transportRequest(kmeIndex, command));
+      if (failure !== null) {
+        trace.record({ t: nowMs, src: index, k: 'transport.fail', status: failure, cmd: command.type });
+        return { injected: true, status: failure };
       }
       deriveBytes = withBytes;
       const { outcome, status } = step(command, nowMs);
@@ -86,7 +86,7 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
       return { injected: false, status, outcome, materials: materials.get(outcome) ?? [] };
     },
     beginEnc(kmeIndex, command, nowMs, withBytes = true) {
-      if (!world.config.bugs.has('check-then-act') || kmeDown(sim.transport, kmeIdOf(kmeIndex), nowMs) || sim.transport.failNext.count > 0) {
+      if (!world.config.bugs.has('check-then-act') || kmeDown(sim.transport, kmeIdOf(kmeIndex), nowMs) || failurePending(sim.transport, transportRequest(kmeIndex, command))) {
         return { kind: 'answered', reply: sim.call(kmeIndex, command, nowMs, withBytes) };
       }
       const checked = checkEncKeys(world, command);
@@ -123,6 +123,13 @@ export function createSimKme(index: number, world: World, trace: Trace, hooks: S
     return { outcome, status };
   }
   return sim;
+}
+
+const ROUTE_OF: Partial<Record<KmeCommand['type'], EtsiRouteName>> = { 'keys.status': 'status', 'keys.enc': 'enc_keys', 'keys.dec': 'dec_keys' };
+
+/** A client request as the transport's faults see it: its route, its caller and the KME it goes to. */
+function transportRequest(kmeIndex: number, command: KmeCommand): TransportRequest {
+  return { route: ROUTE_OF[command.type] ?? null, sae: 'callerSaeId' in command ? command.callerSaeId : null, kme: kmeIdOf(kmeIndex) };
 }
 
 function describeStep(source: number, command: KmeCommand, outcome: StepOutcome, status: number, nowMs: number): Record<string, unknown> {
