@@ -157,8 +157,9 @@ it('fails exactly the next two ETSI requests after failNext {count 2, status 503
   expect(keysOf(await encKeys(urlOf(twin), 'SAE_A1', 'SAE_A2'))).toEqual([key]);
 });
 
-it('delays every ETSI answer by latencyMs', async () => {
-  const server = await start();
+it('delays every ETSI answer by latencyMs, in real time on the real clock', async () => {
+  // (On the manual clock a latency holds the answer until the clock is advanced: mockKmeClient.test.ts.)
+  const server = await start({ clock: 'real' });
   const a = urlOf(server);
   await admin(server, 'faults', { latencyMs: 300 });
   let started = performance.now();
