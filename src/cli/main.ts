@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CheckCommandOptions } from './checkCommand.js';
 import type { RunCommandOptions } from './runCommand.js';
 import type { ServeCommandOptions } from './serveCommand.js';
+import { formatCommandLine } from './buildInfo.js';
 import { declareServe } from './serveOptions.js';
 import { UsageError } from './usageError.js';
 
@@ -47,7 +48,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--no-shrink', 'do not shrink failing runs'))
     .action(async (target: string, options: RunCommandOptions) => {
       const { runCommand } = await import('./runCommand.js');
-      exitCode = await runCommand(target, options);
+      exitCode = await runCommand(target, options, process.stdout, formatCommandLine(argv));
     });
 
   declareServe(program, async (options: ServeCommandOptions) => {

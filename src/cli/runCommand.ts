@@ -17,6 +17,7 @@ import type { RunReport } from '../sim/runReport.js';
 import { runScenario, type RunProgress } from '../sim/runScenario.js';
 import { formatDuration } from '../engine/duration.js';
 import { shrinkScenario } from '../sim/shrinkScenario.js';
+import { describeBuild } from './buildInfo.js';
 import { checkOutputFile, checkOutputFolder } from './outputPaths.js';
 import { parseInteger, parseShard, UsageError } from './usageError.js';
 
@@ -32,7 +33,7 @@ export interface RunCommandOptions {
   readonly shrink: boolean;
 }
 
-export async function runCommand(target: string, options: RunCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runCommand(target: string, options: RunCommandOptions, out: NodeJS.WritableStream = process.stdout, commandLine = `kmesim run ${target}`): Promise<number> {
   const print = (line = ''): void => void out.write(`${line}\n`);
   let bugs: BugName[];
   try {
@@ -103,7 +104,7 @@ export async function runCommand(target: string, options: RunCommandOptions, out
   }
 
   printSummary(reports, print);
-  const paths = await writeReports(reports, options.out, { title: `kmesim run ${target}`, command: `npx kmesim run ${target}`, build: 'kmesim' });
+  const paths = await writeReports(reports, options.out, { title: `kmesim run ${target}`, command: commandLine, build: describeBuild() });
   print(`reports: ${paths.html} ${paths.json} ${paths.markdown} ${paths.junit}`);
 
   const failed = reports.filter((report) => !report.passed);

@@ -215,3 +215,19 @@ it('writes index.html, report.json, summary.md and junit.xml with one testcase p
   expect(junit.match(/<testcase\b/g)).toHaveLength(3);
   for (const seed of [1, 2, 3]) expect(junit).toContain(`<testcase name="seed ${seed}"`);
 });
+
+it('records in every report the whole command line, the version and, in a checkout, the commit', async () => {
+  const out = join(await freshDir(), "it's here");
+  const { code, stderr } = await kmesim('run', 'scenarios/expiry.yaml', '--seed', '2', '--no-shrink', '--out', out);
+  expect(code, stderr).toBe(0);
+  const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const build = new RegExp(`^kmesim ${version.replace(/\./g, '\\.')}( \\(commit [0-9a-f]{12}(, uncommitted changes)?\\))?$`);
+  const command = `kmesim run scenarios/expiry.yaml --seed 2 --no-shrink --out '${out.replace("'", "'\\''")}'`;
+  const meta = (JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { meta: { command: string; build: string } }).meta;
+  expect(meta.command).toBe(command);
+  expect(meta.build).toMatch(build);
+  const summary = await readFile(join(out, 'summary.md'), 'utf8');
+  expect(summary).toContain(`- Command: \`${command}\``);
+  expect(summary).toContain(`- Build: \`${meta.build}\``);
+  expect(await readFile(join(out, 'junit.xml'), 'utf8')).toContain(`name="build" value="${meta.build}"`);
+});

@@ -12,6 +12,11 @@ export const POINTS_PER_SERIES_MAX = 2_000;
 export const DELIVERY_POINTS_MAX = 200;
 
 export type MarkerKind = Exclude<TimelineEvent['kind'], 'outage.start' | 'outage.end'>;
+/** An outage of the remote key manager on every link, or of one link (its label is the link's ID). */
+export type BandKind = 'remote' | 'link';
+
+/** The label the engine gives an outage of every link (src/engine/faults.ts). */
+const REMOTE_OUTAGE_LABEL = 'remote key manager';
 
 export interface PoolChartSeries {
   readonly poolId: string;
@@ -25,7 +30,8 @@ export interface PoolChartSeries {
 
 export interface ChartMarkers {
   /** Outage windows as [start h, end h]. */
-  readonly bands: ReadonlyArray<readonly [number, number]>;
+  /** [from h, to h, kind] */
+  readonly bands: ReadonlyArray<readonly [number, number, BandKind]>;
   /** Marker positions in hours, one per distinguishable instant; total counts the events behind them. */
   readonly marks: ReadonlyArray<{ readonly kind: MarkerKind; readonly x: readonly number[]; readonly total: number }>;
 }
@@ -155,8 +161,9 @@ function mergeDeliveries(buckets: readonly DeliveryBucket[]): RunChartData['deli
 // An outage is a start and an end with the same label (the remote, or a link). Outages of different
 // labels may overlap and are drawn as separate bands. One still open when the run ends lasts to the end;
 // an end that closes nothing (the runner heals every fault when liveness starts) draws nothing.
-function pairOutages(events: readonly TimelineEvent[], endMs: number): Array<readonly [number, number]> {
-  const bands: Array<readonly [number, number]> = [];
+function pairOutages(events: readonly TimelineEvent[], endMs: number): Array<readonly [number, number, BandKind]> {
+  const bands: Array<readonly [number, number, BandKind]> = [];
+  const kindOf = (label: string): BandKind => (label === REMOTE_OUTAGE_LABEL ? 'remote' : 'link');
   const open = new Map<string, { startMs: number; depth: number }>();
   for (const event of sortByTime(events)) {
     const current = open.get(event.label);
@@ -164,11 +171,11 @@ function pairOutages(events: readonly TimelineEvent[], endMs: number): Array<rea
       if (current) current.depth++;
       else open.set(event.label, { startMs: event.atMs, depth: 1 });
     } else if (event.kind === 'outage.end' && current && --current.depth === 0) {
-      bands.push([toHours(current.startMs), toHours(event.atMs)]);
+      bands.push([toHours(current.startMs), toHours(event.atMs), kindOf(event.label)]);
       open.delete(event.label);
     }
   }
-  for (const { startMs } of open.values()) bands.push([toHours(startMs), toHours(endMs)]);
+  for (const [label, { startMs }] of open) bands.push([toHours(startMs), toHours(endMs), kindOf(label)]);
   return bands.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 

@@ -34,8 +34,8 @@ export const CHART_SCRIPT = String.raw`
     function drawBands(u) {
       var ctx = u.ctx;
       clip(u, ctx);
-      ctx.fillStyle = theme.band.colour;
       run.markers.bands.forEach(function (band) {
+        ctx.fillStyle = theme.bands[band[2]].colour;
         var x0 = u.valToPos(band[0], 'x', true);
         var x1 = u.valToPos(band[1], 'x', true);
         ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, px), u.bbox.height);

@@ -1,6 +1,6 @@
 // Colours and dash patterns shared by the chart script (through the embedded JSON) and the HTML keys
 // under each chart, so a key can never describe a colour the chart does not use.
-import type { MarkerKind } from './buildChartData.js';
+import type { BandKind, MarkerKind } from './buildChartData.js';
 
 export interface MarkerStyle {
   readonly colour: string;
@@ -12,7 +12,11 @@ export interface MarkerStyle {
 
 export const CHART_THEME = {
   poolColours: ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#6e7781', '#24292f'],
-  band: { colour: 'rgba(207,34,46,0.10)', label: 'outage (remote or link down)' },
+  // One colour per kind of outage: the remote key manager offline for every link, or one link down.
+  bands: {
+    remote: { colour: 'rgba(207,34,46,0.10)', label: 'remote key manager offline' },
+    link: { colour: 'rgba(130,80,223,0.14)', label: 'link down' },
+  } satisfies Readonly<Record<BandKind, { readonly colour: string; readonly label: string }>>,
   thresholds: {
     capacity: { colour: 'rgba(89,99,110,0.75)', dash: [2, 4], label: 'capacity' },
     low: { colour: '#bf8700', dash: [7, 4], label: 'low threshold' },

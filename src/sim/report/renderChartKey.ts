@@ -13,8 +13,9 @@ export function renderChartKey(chart: RunChartData, withThresholds: boolean): st
       entries.push(renderEntry('line', style.colour, `${style.label} (${formatCount(t.value)})`));
     }
   }
-  if (chart.markers.bands.length > 0) {
-    entries.push(renderEntry('band', CHART_THEME.band.colour, `${CHART_THEME.band.label} ×${chart.markers.bands.length}`));
+  for (const kind of ['remote', 'link'] as const) {
+    const count = chart.markers.bands.filter((band) => band[2] === kind).length;
+    if (count > 0) entries.push(renderEntry('band', CHART_THEME.bands[kind].colour, `${CHART_THEME.bands[kind].label} ×${count}`));
   }
   for (const mark of chart.markers.marks) {
     const style = CHART_THEME.marks[mark.kind];

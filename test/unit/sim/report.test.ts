@@ -10,6 +10,7 @@ import type { RunReport } from '../../../src/sim/runReport.js';
 import { buildChartData, CHARTED_POOLS_MAX, POINTS_PER_SERIES_MAX, type RunChartData } from '../../../src/sim/report/buildChartData.js';
 import { downsamplePoints } from '../../../src/sim/report/downsamplePoints.js';
 import { REPORT_DATA_ELEMENT_ID } from '../../../src/sim/report/chartScript.js';
+import { CHART_THEME } from '../../../src/sim/report/chartTheme.js';
 import { renderHtml } from '../../../src/sim/report/renderHtml.js';
 import { renderJson } from '../../../src/sim/report/renderJson.js';
 import { renderJunit } from '../../../src/sim/report/renderJunit.js';
@@ -168,7 +169,7 @@ it('embeds each run’s chart data in a JSON script block', async () => {
   expect(data.runs.map((run) => run.id)).toEqual(['run-0', 'run-1']);
   const failing = data.runs[1];
   expect(failing?.pools.series.map((pool) => pool.label)).toEqual(['dave', 'erin']);
-  expect(failing?.markers.bands).toEqual([[20, 30]]);
+  expect(failing?.markers.bands).toEqual([[20, 30, 'remote']]);
   expect(failing?.markers.marks.map((mark) => [mark.kind, mark.total])).toEqual([['sync.completed', 5], ['sync.failed', 5], ['kme.restart', 1], ['fault', 1]]);
   expect(failing?.pools.thresholds).toEqual([{ kind: 'capacity', value: 500 }, { kind: 'low', value: 50 }, { kind: 'emergency', value: 25 }]);
 });
@@ -236,12 +237,19 @@ it('keeps every bucket minimum when thinning, whatever the series shape', () => 
   expect(thinned.map(([x]) => x)).toEqual([...thinned.map(([x]) => x)].sort((a, b) => a - b));
 });
 
-it('pairs outage starts and ends by label into bands, closing one still open at the run’s end', () => {
+it('pairs outage starts and ends by label into bands of their kind, closing one still open at the run’s end', () => {
   const run = createPassingRun();
   const at = (hour: number, kind: 'outage.start' | 'outage.end', label: string) => ({ atMs: hour * 3_600_000, kind, label });
+  const remote = 'remote key manager';
   const events = [
-    at(2, 'outage.start', 'remote'), at(5, 'outage.start', 'link A~B'), at(8, 'outage.end', 'remote'),
-    at(9, 'outage.end', 'link A~B'), at(48, 'outage.end', 'remote'), at(60, 'outage.start', 'remote'),
+    at(2, 'outage.start', remote), at(5, 'outage.start', 'KME_A~KME_B'), at(8, 'outage.end', remote),
+    at(9, 'outage.end', 'KME_A~KME_B'), at(48, 'outage.end', remote), at(60, 'outage.start', remote), at(61, 'outage.start', 'KME_A~KME_A'),
   ];
-  expect(buildChartData({ ...run, series: { ...run.series, events } }, 'run-0').markers.bands).toEqual([[2, 8], [5, 9], [60, 72]]);
+  const chart = buildChartData({ ...run, series: { ...run.series, events } }, 'run-0');
+  expect(chart.markers.bands).toEqual([[2, 8, 'remote'], [5, 9, 'link'], [60, 72, 'remote'], [61, 72, 'link']]);
+  // The key names each kind in its own colour, with its count.
+  const html = renderHtml([{ ...run, series: { ...run.series, events } }], REPORT_META);
+  expect(html).toContain(`background:${CHART_THEME.bands.remote.colour}"></span>remote key manager offline ×2`);
+  expect(html).toContain(`background:${CHART_THEME.bands.link.colour}"></span>link down ×2`);
+  expect(CHART_THEME.bands.remote.colour).not.toBe(CHART_THEME.bands.link.colour);
 });
