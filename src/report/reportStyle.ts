@@ -22,7 +22,7 @@ a:hover { text-decoration: underline; }
 .banner.fail { background: var(--fail); }
 .banner.empty { background: var(--muted); }
 .banner-inner { max-width: 1192px; margin: 0 auto; display: flex; align-items: center; gap: 24px; flex-wrap: wrap; }
-.verdict { font-size: 34px; font-weight: 800; letter-spacing: 0.04em; }
+.banner .verdict { font-size: 34px; font-weight: 800; letter-spacing: 0.04em; }
 .banner .headline { font-size: 17px; font-weight: 600; }
 .banner .subline { opacity: 0.92; }
 .banner ul.failing { margin: 6px 0 0; padding: 0; list-style: none; }

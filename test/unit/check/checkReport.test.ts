@@ -370,6 +370,10 @@ it('loads check.html in Chromium with no console or page errors, no requests bey
   const expected = [...report.violations.flatMap((v) => v.transcript), ...(report.conformance[1]?.transcript ?? [])].map((line) => line.curl);
   expect([...commands].sort()).toEqual([...expected].sort());
   expect(await page.$$eval('.inv-table td.violated', (cells) => cells.length)).toBe(2);
+  // Every table header in one font: the invariant table's "verdict" header is not the banner's verdict.
+  const headerFonts = await page.$$eval('th', (cells) => cells.map((cell) => `${getComputedStyle(cell).fontSize} ${getComputedStyle(cell).fontWeight}`));
+  expect(headerFonts.length).toBeGreaterThan(4);
+  expect(new Set(headerFonts).size).toBe(1);
   await page.close();
 });
 
