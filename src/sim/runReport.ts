@@ -21,7 +21,7 @@ export interface PoolSeries {
 
 export interface TimelineEvent {
   readonly atMs: number;
-  readonly kind: 'sync.completed' | 'sync.failed' | 'outage.start' | 'outage.end' | 'kme.restart' | 'race' | 'burst' | 'fault';
+  readonly kind: 'sync.completed' | 'sync.failed' | 'outage.start' | 'outage.end' | 'kme.restart' | 'race' | 'burst' | 'fault' | 'violation';
   readonly label: string;
 }
 

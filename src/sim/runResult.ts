@@ -24,7 +24,7 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
   const fingerprint = state.trace.fingerprint();
   const passed = safety.length === 0 && liveness.length === 0 && expectations.every((result) => result.passed);
   const bugFlags = run.bugs.filter((bug) => !scenario.bugs.includes(bug)).map((bug) => ` --bug ${bug}`).join('');
-  const finished = state.series.finish();
+  const finished = state.series.finish(state.nowMs);
   const wallMs = Math.round(run.wallClock() - run.wallStart);
   const kmeSteps = sims.reduce((total, sim) => total + sim.steps, 0);
   return {

@@ -112,6 +112,8 @@ export function createRunState(init: RunStateInit): RunState {
 /** Files violations under the current phase, traces them, and stops the run. */
 export function recordViolations(state: RunState, violations: readonly Violation[]): void {
   (state.phase === 'safety' ? state.safety : state.liveness).push(...violations);
+  // The charts mark where the run broke (and, as it stops here, end there).
+  state.series.event(state.nowMs, 'violation', [...new Set(violations.map((v) => v.invariant))].join(', '));
   state.trace.record({ t: state.nowMs, k: 'violation', phase: state.phase, found: violations.map((v) => ({ invariant: v.invariant, message: v.message })) });
   state.stopped = true;
 }

@@ -19,7 +19,8 @@ export interface SeriesRecorder {
   recordLevel(poolId: string, atMs: number, level: number): void;
   count(atMs: number, field: Exclude<keyof DeliveryBucket, 'atMs'>): void;
   event(atMs: number, kind: TimelineEvent['kind'], label: string): void;
-  finish(): { pools: PoolSeries[]; deliveries: DeliveryBucket[]; events: TimelineEvent[] };
+  /** The series up to `endMs`, when the run ended (early, when a violation stopped it). */
+  finish(endMs: number): { pools: PoolSeries[]; deliveries: DeliveryBucket[]; events: TimelineEvent[] };
 }
 
 export function createSeriesRecorder(totalMs: number): SeriesRecorder {
@@ -54,20 +55,24 @@ export function createSeriesRecorder(totalMs: number): SeriesRecorder {
     event(atMs, kind, label) {
       if (events.length < 5_000) events.push({ atMs, kind, label });
     },
-    finish() {
+    finish(endMs) {
+      // Buckets the run reached; a run stopped early draws no time it never played.
+      const reached = endMs >= totalMs ? BUCKETS : bucketOf(endMs) + 1;
       const series: PoolSeries[] = [];
       for (const [poolId, track] of pools) {
         const points: Array<readonly [number, number]> = [];
         let carried = track.initial;
-        for (let b = 0; b < BUCKETS; b++) {
+        for (let b = 0; b < reached; b++) {
           const min = track.min[b] as number;
           points.push([b * bucketMs, Number.isNaN(min) ? carried : Math.min(min, carried)]);
           const last = track.last[b] as number;
           if (!Number.isNaN(last)) carried = last;
         }
+        // Where a run stopped inside a bucket, its last level at the moment it stopped.
+        if (reached < BUCKETS && endMs > (reached - 1) * bucketMs) points.push([endMs, carried]);
         series.push({ poolId, label: track.label, capacity: track.capacity, lowThreshold: track.low, emergencyThreshold: track.emergency, points });
       }
-      return { pools: series, deliveries, events };
+      return { pools: series, deliveries: deliveries.slice(0, reached), events };
     },
   };
 }

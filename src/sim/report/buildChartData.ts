@@ -58,7 +58,7 @@ export interface RunChartData {
   readonly markers: ChartMarkers;
 }
 
-const MARKER_KINDS: readonly MarkerKind[] = ['sync.completed', 'sync.failed', 'kme.restart', 'fault', 'race', 'burst'];
+const MARKER_KINDS: readonly MarkerKind[] = ['sync.completed', 'sync.failed', 'kme.restart', 'fault', 'race', 'burst', 'violation'];
 
 export function buildChartData(run: RunReport, id: string): RunChartData {
   const selected = selectPools(run.series.pools);

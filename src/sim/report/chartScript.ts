@@ -105,7 +105,8 @@ export const CHART_SCRIPT = String.raw`
       width: width,
       height: height,
       cursor: { sync: { key: run.id }, drag: { x: true, y: false } },
-      scales: { x: { time: false, range: [0, Math.max(run.virtualHours, 0.001)] } },
+      // A run a violation stopped ends at its marker: a little room after it keeps the marker in sight.
+      scales: { x: { time: false, range: [0, Math.max(run.virtualHours, 0.001) * (run.markers.marks.some(function (m) { return m.kind === 'violation'; }) ? 1.03 : 1)] } },
       axes: [
         { label: 'virtual time (h)', labelSize: 24, size: 36 },
         { label: yLabel, labelSize: 24, size: 56, values: function (u, splits) { return splits.map(formatCount); } }

@@ -29,6 +29,7 @@ export const CHART_THEME = {
     fault: { colour: '#bc4c00', label: 'fault injected', dash: [] },
     race: { colour: '#0550ae', label: 'race', dash: [2, 3] },
     burst: { colour: '#1b7c83', label: 'burst', dash: [2, 3] },
+    violation: { colour: '#a40e26', label: 'violation (the run stopped)', dash: [] },
   } satisfies Readonly<Record<MarkerKind, MarkerStyle>>,
   deliveries: {
     sent: { colour: '#0969da', label: 'sent' },

@@ -371,7 +371,11 @@ it('loads check.html in Chromium with no console or page errors, no requests bey
   expect([...commands].sort()).toEqual([...expected].sort());
   expect(await page.$$eval('.inv-table td.violated', (cells) => cells.length)).toBe(2);
   // Every table header in one font: the invariant table's "verdict" header is not the banner's verdict.
-  const headerFonts = await page.$$eval('th', (cells) => cells.map((cell) => `${getComputedStyle(cell).fontSize} ${getComputedStyle(cell).fontWeight}`));
+  const headerFonts = await page.$$eval('th', (cells) => {
+    // In the page: the browser's getComputedStyle (this project's type-check has no DOM library).
+    const styleOf = (globalThis as unknown as { getComputedStyle: (cell: unknown) => { fontSize: string; fontWeight: string } }).getComputedStyle;
+    return cells.map((cell) => `${styleOf(cell).fontSize} ${styleOf(cell).fontWeight}`);
+  });
   expect(headerFonts.length).toBeGreaterThan(4);
   expect(new Set(headerFonts).size).toBe(1);
   await page.close();
