@@ -2,10 +2,7 @@
 // and on a violation shrinks the run and prints the repro line. Exit 0: all held; 1: a violation or a
 // failed expectation; 2: usage or scenario error.
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { stringify } from 'yaml';
 import { parseBugNames, type BugName } from '../model/bugs.js';
 import { INVARIANT_NAMES } from '../model/violation.js';
 import { loadScenarios } from '../sim/loadScenario.js';
@@ -16,8 +13,8 @@ import { runJobs } from './runPool.js';
 import type { RunReport } from '../sim/runReport.js';
 import { runScenario, type RunProgress } from '../sim/runScenario.js';
 import { formatDuration } from '../engine/duration.js';
-import { shrinkScenario } from '../sim/shrinkScenario.js';
 import { describeBuild } from './buildInfo.js';
+import { shrinkFailure } from './shrinkFailure.js';
 import { checkOutputFile, checkOutputFolder } from './outputPaths.js';
 import { parseInteger, parseShard, UsageError } from './usageError.js';
 
@@ -104,11 +101,21 @@ export async function runCommand(target: string, options: RunCommandOptions, out
   }
 
   printSummary(reports, print);
+  // Failing runs are shrunk before the reports are written, so every report format carries the result.
+  if (options.shrink) {
+    const shrunk: RunReport[] = [];
+    for (const report of reports) {
+      const source = report.passed ? undefined : scenarios.find((entry) => entry.file === report.file);
+      const result = source === undefined || (report.safety.violations.length === 0 && report.liveness.violations.length === 0) ? null : await shrinkFailure(report, source.scenario, options.out);
+      shrunk.push(result === null ? report : { ...report, shrunk: result });
+    }
+    reports = shrunk;
+  }
   const paths = await writeReports(reports, options.out, { title: `kmesim run ${target}`, command: commandLine, build: describeBuild() });
   print(`reports: ${paths.html} ${paths.json} ${paths.markdown} ${paths.junit}`);
 
   const failed = reports.filter((report) => !report.passed);
-  for (const report of failed) await explainFailure(report, scenarios, options, print);
+  for (const report of failed) explainFailure(report, print);
   return failed.length === 0 ? 0 : 1;
 }
 
@@ -138,12 +145,7 @@ function printSummary(reports: readonly RunReport[], print: (line?: string) => v
   print();
 }
 
-async function explainFailure(
-  report: RunReport,
-  scenarios: ReadonlyArray<{ file: string; scenario: import('../sim/scenarioSchema.js').Scenario }>,
-  options: RunCommandOptions,
-  print: (line?: string) => void,
-): Promise<void> {
+function explainFailure(report: RunReport, print: (line?: string) => void): void {
   const violation = report.safety.violations[0] ?? report.liveness.violations[0];
   print(`FAIL ${report.scenario} seed ${report.seed}`);
   if (violation === undefined) {
@@ -152,25 +154,14 @@ async function explainFailure(
     return;
   }
   print(`  ${violation.invariant} ${INVARIANT_NAMES[violation.invariant]}: ${violation.message}`);
-  print(`  evidence: ${JSON.stringify(violation.evidence)}`);
-  const source = scenarios.find((entry) => entry.file === report.file);
-  if (options.shrink && source !== undefined) {
-    const shrunk = shrinkScenario(source.scenario, report.seed, report.bugs as BugName[], report.file);
-    if (shrunk !== null) {
-      await mkdir(options.out, { recursive: true });
-      const path = join(options.out, `shrunk-${report.scenario}-seed${report.seed}.yaml`);
-      await writeFile(path, stringify(shrunk.scenario));
-      const lines: string[] = [];
-      runScenario(shrunk.scenario, { seed: report.seed, file: path, bugs: report.bugs as BugName[], traceSink: (line) => lines.push(line) });
-      const keyId = String((violation.evidence as Record<string, unknown>)['keyId'] ?? '');
-      // The story of the failure: the traffic and faults of the shrunk run, without the set-up.
-      const story = lines.filter((line) => !line.includes('"k":"sae.register"') && !line.includes('"k":"run.start"'));
-      const relevant = keyId === '' ? story.slice(-12) : story.filter((line) => line.includes(keyId) || line.includes('"violation"')).slice(0, 16);
-      print(`  shrunk in ${shrunk.runs} runs to ${shrunk.report.stats.messagesSent} message(s), ${shrunk.scenario.faults.length} fault(s): ${path}`);
-      print('  events:');
-      for (const line of relevant) print(`    ${line.length > 240 ? `${line.slice(0, 237)}...` : line}`);
-      print(`  the shrunk scenario reproduces it: npx kmesim run ${path} --seed ${report.seed}${(report.bugs as string[]).map((bug) => ` --bug ${bug}`).join('')}`);
-    }
+  print(`  evidence (this run): ${JSON.stringify(violation.evidence)}`);
+  const { shrunk } = report;
+  if (shrunk !== undefined) {
+    print(`  shrunk in ${shrunk.shrinkRuns} runs to ${shrunk.messages} message(s), ${shrunk.faults} fault(s): ${shrunk.file}`);
+    if (shrunk.violation !== null) print(`  evidence (shrunk run): ${shrunk.violation.invariant} ${JSON.stringify(shrunk.violation.evidence)}`);
+    print('  events (shrunk run):');
+    for (const line of shrunk.events) print(`    ${line}`);
+    print(`  the shrunk scenario reproduces it: ${shrunk.repro}`);
   }
   print(`repro: ${report.repro}`);
 }

@@ -63,6 +63,25 @@ export interface RunStats {
   readonly maxDeliveryMs: number;
 }
 
+/**
+ * A failing run made as small as it can be while it still fails the same way (src/sim/shrinkScenario.ts):
+ * its scenario, where it was written, the violation it shows, and the events of its trace that tell it.
+ */
+export interface ShrunkRun {
+  /** Where the shrunk scenario was written (beside the reports). */
+  readonly file: string;
+  readonly scenarioYaml: string;
+  /** Runs the shrinker played. */
+  readonly shrinkRuns: number;
+  readonly messages: number;
+  readonly faults: number;
+  /** The shrunk run's own first violation. */
+  readonly violation: Violation | null;
+  /** Its trace lines that name the violation's key (or its last ones), set-up left out. */
+  readonly events: readonly string[];
+  readonly repro: string;
+}
+
 /** How fast the run went: wall time against the work done and the virtual time covered. */
 export interface RunSpeed {
   /** KME steps judged: every request, sync, expiry and restart run through the engine's stepper. */
@@ -97,4 +116,6 @@ export interface RunReport {
   readonly coverage: readonly MachineCoverageReport[];
   /** The command that reproduces this run. */
   readonly repro: string;
+  /** A failing run, shrunk (absent when it passed, could not be shrunk, or --no-shrink said not to). */
+  readonly shrunk?: ShrunkRun;
 }

@@ -79,11 +79,34 @@ it('exits 1 for a bug it catches, naming the invariant, the events, the shrunk f
   expect(code, stderr).toBe(1);
   expect(stdout).toMatch(/^FAIL misbehaving-clients seed 2$/m);
   expect(stdout).toMatch(/^ {2}I7 all-or-nothing: /m);
-  expect(stdout).toMatch(/^ {2}events:\n( {4}\{.*\n)+/m);
+  expect(stdout).toMatch(/^ {2}evidence \(this run\): \{/m);
+  expect(stdout).toMatch(/^ {2}evidence \(shrunk run\): I7 \{/m);
+  expect(stdout).toMatch(/^ {2}events \(shrunk run\):\n( {4}\{.*\n)+/m);
   const shrunk = /^ {2}shrunk in \d+ runs? to .*: (\S+\.yaml)$/m.exec(stdout)?.[1];
   expect(shrunk, stdout).toBeDefined();
   expect((await stat(shrunk as string)).isFile()).toBe(true);
   expect(linesOf(stdout).at(-1)).toBe(`repro: ${PARTIAL_CONSUME_REPRO}`);
+});
+
+it('puts the shrunk run, its evidence, events, scenario and command in every report format', async () => {
+  const { out } = await runPartialConsume();
+  const run = (JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { runs: Array<{ shrunk?: { file: string; scenarioYaml: string; violation: { invariant: string } | null; events: string[]; repro: string } }> }).runs[0];
+  const shrunk = run?.shrunk;
+  if (shrunk === undefined) throw new Error('report.json has no shrunk run');
+  expect(shrunk.violation?.invariant).toBe('I7');
+  expect(shrunk.events.length).toBeGreaterThan(0);
+  expect(await readFile(shrunk.file, 'utf8')).toBe(shrunk.scenarioYaml);
+  expect(shrunk.repro).toBe(`npx kmesim run ${shrunk.file} --seed 2 --bug partial-consume`);
+  const summary = await readFile(join(out, 'summary.md'), 'utf8');
+  expect(summary).toContain('### Shrunk');
+  expect(summary).toContain('Evidence (shrunk run): **I7**');
+  expect(summary).toContain(shrunk.events[0]);
+  const junit = await readFile(join(out, 'junit.xml'), 'utf8');
+  expect(junit).toContain('evidence (shrunk run): I7');
+  expect(junit).toContain(`reproduce the shrunk run: ${shrunk.repro}`);
+  const html = await readFile(join(out, 'index.html'), 'utf8');
+  expect(html).toContain('<h3>Shrunk</h3>');
+  expect(html).toContain('evidence (shrunk run)');
 });
 
 it('writes a shrunk scenario that still breaks I7 all-or-nothing at the same seed and bug', async () => {

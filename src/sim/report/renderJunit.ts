@@ -82,6 +82,13 @@ function detailFailure(run: RunReport, summary: RunSummary): string {
     for (const e of summary.failedExpectations) lines.push(`  ${e.description}: ${e.detail}`);
   }
   lines.push('Reproduce:', `  ${run.repro}`);
+  const { shrunk } = run;
+  if (shrunk !== undefined) {
+    lines.push(`Shrunk in ${shrunk.shrinkRuns} runs to ${shrunk.messages} message(s) and ${shrunk.faults} fault(s): ${shrunk.file}`);
+    if (shrunk.violation !== null) lines.push(`  evidence (shrunk run): ${shrunk.violation.invariant} ${formatCompactJson(shrunk.violation.evidence)}`);
+    if (shrunk.events.length > 0) lines.push('  events (shrunk run):', ...shrunk.events.map((event) => `    ${event}`));
+    lines.push(`  reproduce the shrunk run: ${shrunk.repro}`);
+  }
   return `\n${lines.join('\n')}\n      `;
 }
 

@@ -2,7 +2,7 @@
 // Meant for CI job summaries and pull-request comments, so it is GitHub-flavoured Markdown.
 import { formatCount, formatPlural, formatRatio, formatWallMs } from '../../report/formatNumber.js';
 import { formatCompactJson } from '../../report/formatCompactJson.js';
-import type { RunReport } from '../runReport.js';
+import type { RunReport, ShrunkRun } from '../runReport.js';
 import type { ReportMeta } from './reportMeta.js';
 import { describeSpeed, summarizeRun, summarizeVerdict } from './summarizeRun.js';
 
@@ -71,6 +71,21 @@ function renderFailure(run: RunReport): string[] {
     lines.push('');
   }
   lines.push('### Reproduce', '', ...formatCodeBlock(run.repro, 'sh'), '');
+  if (run.shrunk !== undefined) lines.push(...renderShrunk(run.shrunk));
+  return lines;
+}
+
+/** The shrunk run: its size, its own evidence and events (labelled as the shrunk run's), its scenario and command. */
+function renderShrunk(shrunk: ShrunkRun): string[] {
+  const lines = [
+    '### Shrunk',
+    '',
+    `Shrunk in ${formatPlural(shrunk.shrinkRuns, 'run')} to ${formatPlural(shrunk.messages, 'message')} and ${formatPlural(shrunk.faults, 'fault')}: ${formatInlineCode(shrunk.file)}.`,
+    '',
+  ];
+  if (shrunk.violation !== null) lines.push(`Evidence (shrunk run): **${shrunk.violation.invariant}** ${escapeMarkdown(shrunk.violation.message)} ${formatInlineCode(formatCompactJson(shrunk.violation.evidence))}`, '');
+  if (shrunk.events.length > 0) lines.push('Events (shrunk run):', '', ...formatCodeBlock(shrunk.events.join('\n'), 'json'), '');
+  lines.push('Scenario (shrunk):', '', ...formatCodeBlock(shrunk.scenarioYaml.trimEnd(), 'yaml'), '', ...formatCodeBlock(shrunk.repro, 'sh'), '');
   return lines;
 }
 

@@ -3,7 +3,7 @@
 import { escapeXmlAttribute, escapeXmlText as escape } from '../../report/escapeXml.js';
 import { formatCount, formatDurationMs, formatPlural, formatHoursAt, formatRatio, formatWallMs } from '../../report/formatNumber.js';
 import { formatCompactJson } from '../../report/formatCompactJson.js';
-import type { RunReport, TimelineEvent } from '../runReport.js';
+import type { RunReport, ShrunkRun, TimelineEvent } from '../runReport.js';
 import type { RunChartData } from './buildChartData.js';
 import { renderChartKey } from './renderChartKey.js';
 import { renderCoverage } from './renderCoverage.js';
@@ -66,7 +66,20 @@ function renderFailure(run: RunReport, summary: RunSummary): string {
   return [
     summary.violations.length > 0 ? `<h3>Violations (${summary.violations.length})</h3>${cards.join('\n')}` : '',
     `<h3>Reproduce</h3><pre>${escape(run.repro)}</pre>`,
+    run.shrunk === undefined ? '' : renderShrunk(run.shrunk),
   ].join('\n');
+}
+
+/** The shrunk run, its evidence and events labelled as its own, its scenario and the command that replays it. */
+function renderShrunk(shrunk: ShrunkRun): string {
+  return [
+    '<h3>Shrunk</h3>',
+    `<p>Shrunk in ${escape(formatPlural(shrunk.shrinkRuns, 'run'))} to ${escape(formatPlural(shrunk.messages, 'message'))} and ${escape(formatPlural(shrunk.faults, 'fault'))}: <code>${escape(shrunk.file)}</code></p>`,
+    shrunk.violation === null ? '' : `<div class="violation"><div class="what"><span class="inv">${shrunk.violation.invariant}</span>evidence (shrunk run)</div><div>${escape(shrunk.violation.message)}</div><pre>${escape(formatCompactJson(shrunk.violation.evidence))}</pre></div>`,
+    shrunk.events.length === 0 ? '' : `<p>Events (shrunk run)</p><pre class="events">${escape(shrunk.events.join('\n'))}</pre>`,
+    `<details class="scenario"><summary>Scenario (shrunk)</summary><pre>${escape(shrunk.scenarioYaml)}</pre></details>`,
+    `<pre>${escape(shrunk.repro)}</pre>`,
+  ].filter((part) => part !== '').join('\n');
 }
 
 function renderFigures(run: RunReport, summary: RunSummary): string {
