@@ -5,7 +5,7 @@ import type { CheckCommandOptions } from './checkCommand.js';
 import type { RunCommandOptions } from './runCommand.js';
 import type { ServeCommandOptions } from './serveCommand.js';
 import { formatCommandLine } from './buildInfo.js';
-import { declareServe } from './serveOptions.js';
+import { declareServe, normalizeServeEnvironment } from './serveOptions.js';
 import { UsageError } from './usageError.js';
 
 // Each command's modules load when that command runs, so `serve` starts without the simulator's reports
@@ -25,6 +25,7 @@ async function isScenarioError(error: unknown): Promise<boolean> {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export async function runCli(argv: readonly string[]): Promise<number> {
+  normalizeServeEnvironment(process.env);
   let exitCode = 0;
   const program = new Command('kmesim')
     .description('Deterministic simulator, mock KME and black-box checker for ETSI GS QKD 014 key management')

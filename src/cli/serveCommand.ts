@@ -3,7 +3,7 @@
 // --log-file, and diagnostics to stderr; SIGTERM and SIGINT shut it down cleanly, and so does the end of
 // the process that started it (--exit-with-parent).
 import { fstatSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { parseBugNames } from '../model/bugs.js';
@@ -47,6 +47,18 @@ const PARENT_POLL_MS = 1_000;
 
 export async function serveCommand(options: ServeCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const parentPid = process.ppid;
+  const named: ReadonlyArray<readonly [string, string | undefined]> = [
+    ['--host', options.host],
+    ['--auth-header', options.authHeader],
+    ['--db', options.db],
+    ['--scenario', options.scenario],
+    ['--write-target', options.writeTarget],
+    ['--ready-file', options.readyFile],
+    ['--cert-dir', options.certDir],
+    ['--admin-token', options.adminToken],
+    ['--log-file', options.logFile],
+  ];
+  for (const [flag, value] of named) if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`);
   const allowHeaderAuth = options.allowHeaderAuth ?? readSwitch(env, SWITCH_ENV.allowHeaderAuth);
   let saes;
   try {
@@ -77,7 +89,11 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   if (port + ports - 1 > 65_535) throw new UsageError(`--port must be at most ${65_536 - ports}, got ${port}`);
   // Checked before the server starts, not found wanting once it listens.
   if (options.writeTarget !== undefined) await (await import('./outputPaths.js')).checkOutputFile('--write-target', options.writeTarget);
-  if (options.readyFile !== undefined) await (await import('./outputPaths.js')).checkOutputFile('--ready-file', options.readyFile);
+  if (options.readyFile !== undefined) {
+    await (await import('./outputPaths.js')).checkOutputFile('--ready-file', options.readyFile);
+    // A ready file left by an earlier run must not be taken for this one's.
+    await rm(options.readyFile, { force: true });
+  }
   // Opened before anything starts: a log file that cannot be written is a usage error, not a silent server.
   let destination: LogDestination;
   try {
@@ -151,6 +167,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   if (options.readyFile !== undefined) await writeWhole(options.readyFile, `${JSON.stringify(ready)}\n`);
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   await stopped;
+  if (options.readyFile !== undefined) await rm(options.readyFile, { force: true });
   return 0;
 }
 

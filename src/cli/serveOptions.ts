@@ -66,6 +66,20 @@ export function declareServe(program: Command, action: (options: ServeCommandOpt
     .action(action);
 }
 
+/**
+ * Serve's variables as a CI sets them: surrounding spaces dropped, and an empty one taken as unset (a
+ * `KMESIM_DB=${DB:-}` line must not ask for an unnamed database).
+ */
+export function normalizeServeEnvironment(env: NodeJS.ProcessEnv): void {
+  for (const name of SERVE_ENV_NAMES) {
+    const value = env[name];
+    if (value === undefined) continue;
+    const trimmed = value.trim();
+    if (trimmed === '') delete env[name];
+    else env[name] = trimmed;
+  }
+}
+
 /** A switch from the environment: 1/true/yes/on or 0/false/no/off; anything else is a usage error. */
 export function readSwitch(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   const raw = env[name];

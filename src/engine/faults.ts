@@ -120,6 +120,11 @@ export function failurePending(faults: TransportFaults, request: TransportReques
   return faults.failNext.count > 0 || faults.targeted.some((rule) => rule.failCount > 0 && matches(rule, request));
 }
 
+/** A rule's KME: none named matches every KME; one named that is not there matches none (never all). */
+function resolvedTarget(kme: string | number | undefined, kmeIds: readonly string[]): string | undefined {
+  return kme === undefined ? undefined : (targetKme(kme, kmeIds) ?? '');
+}
+
 /** The KME a target names (by index or ID), or undefined when it names none. */
 function targetKme(kme: string | number | undefined, kmeIds: readonly string[]): string | undefined {
   if (kme === undefined) return undefined;
@@ -154,11 +159,11 @@ export function describeTransport(faults: TransportFaults): Record<string, unkno
     latencyMs: faults.latencyMs,
     failNext: faults.failNext,
     downUntil: Object.fromEntries(faults.downUntil),
-    targeted: faults.targeted.map(({ route, sae, kme, latencyMs, failCount, failStatus }) => ({
-      ...(route === undefined ? {} : { route }),
-      ...(sae === undefined ? {} : { sae }),
-      ...(kme === undefined ? {} : { kme }),
-      ...(latencyMs > 0 ? { latencyMs } : { failNext: { count: failCount, status: failStatus } }),
+    targeted: faults.targeted.map((rule) => ({
+      ...(rule.route === undefined ? {} : { route: rule.route }),
+      ...(rule.sae === undefined ? {} : { sae: rule.sae }),
+      ...(rule.kme === undefined ? {} : { kme: rule.kme }),
+      ...(rule.fault.type === 'latency' ? { latencyMs: rule.latencyMs } : { failNext: { count: rule.failCount, status: rule.failStatus } }),
     })),
   };
 }
@@ -204,13 +209,13 @@ export function applyFaultEdge(faults: TransportFaults, fault: Fault, edge: Faul
     case 'latency':
       if (isTargeted(fault)) {
         removeRules(faults, fault);
-        if (on) faults.targeted.push({ fault, route: fault.route, sae: fault.sae, kme: targetKme(fault.kme, kmeIds), latencyMs: fault.ms, failCount: 0, failStatus: 0 });
+        if (on) faults.targeted.push({ fault, route: fault.route, sae: fault.sae, kme: resolvedTarget(fault.kme, kmeIds), latencyMs: fault.ms, failCount: 0, failStatus: 0 });
       } else {
         faults.latencyMs = on ? fault.ms : 0;
       }
       return { commands: [], note: { kind: 'fault', detail: on ? `latency ${fault.ms} ms${describeTarget(fault)}` : `latency healed${describeTarget(fault)}` } };
     case 'fail-next':
-      if (isTargeted(fault)) faults.targeted.push({ fault, route: fault.route, sae: fault.sae, kme: targetKme(fault.kme, kmeIds), latencyMs: 0, failCount: fault.count, failStatus: fault.status });
+      if (isTargeted(fault)) faults.targeted.push({ fault, route: fault.route, sae: fault.sae, kme: resolvedTarget(fault.kme, kmeIds), latencyMs: 0, failCount: fault.count, failStatus: fault.status });
       else faults.failNext = { count: fault.count, status: fault.status };
       return { commands: [], note: { kind: 'fault', detail: `fail next ${fault.count} with ${fault.status}${describeTarget(fault)}` } };
   }

@@ -67,7 +67,7 @@ export function resolveTopology(request: TopologyRequest): { kmeIds: string[]; s
   const seen = new Set<string>();
   const saes = request.saes.map(({ id, kme }) => {
     if (!SAE_ID.test(id)) throw new Error(`SAE ID ${JSON.stringify(id)}: use 1 to 64 letters, digits, '.', '_', ':', '~' or '-', starting with a letter or digit`);
-    if (RESERVED_SAE_IDS.includes(id)) throw new Error(`SAE ID "${id}" is reserved (a path segment of the per-user-pool routes)`);
+    if (RESERVED_SAE_IDS.includes(id.toLowerCase())) throw new Error(`SAE ID "${id}" is reserved (a path segment of the per-user-pool routes, which match in any case)`);
     if (seen.has(id)) throw new Error(`SAE ${id} is given twice`);
     seen.add(id);
     if (!kmeIds.includes(kme)) throw new Error(`SAE ${id} is attached to ${JSON.stringify(kme)}, which this server does not run (its KMEs: ${kmeIds.join(', ')})`);

@@ -6,6 +6,7 @@
 // {"latencyMs": 200}, {"restart": {"kme": "KME_A"}}, …) is still taken: it is read as the engine's
 // fault it names, started (or, for "online" and 0, ended) now.
 import { z } from 'zod';
+import { shortId } from '../model/kmeError.js';
 import { describeTransport, faultEdges, faultProblem, faultSchema, type Fault, type FaultEdge } from '../engine/faults.js';
 import type { RouteHandler } from './routeTypes.js';
 
@@ -67,6 +68,10 @@ export const applyFault: RouteHandler = (ctx, call, reply) => {
   for (const { fault } of parsed.edges) {
     const problem = faultProblem(fault, kmeIds, linkIds);
     if (problem !== null) return reply.badRequest(problem);
+    // A fault for a caller that is not there could never fire.
+    if ((fault.type === 'latency' || fault.type === 'fail-next') && fault.sae !== undefined && !host.world.saes.has(fault.sae)) {
+      return reply.badRequest(`no SAE ${shortId(fault.sae)} (the fault's sae names the caller it is for)`);
+    }
   }
   host.tick();
   const nowMs = host.world.nowMs;

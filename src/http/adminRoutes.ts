@@ -24,7 +24,7 @@ export const requestsQuerySchema = z.strictObject({
   sae: z.string().min(1).optional(),
   route: z.enum([...ETSI_ROUTES, 'other']).optional(),
   kme: z.string().min(1).optional(),
-  since: z.coerce.number().int().min(0).optional(),
+  since: z.string().regex(/^\d{1,15}$/, 'a seq: digits only').transform(Number).optional(),
 });
 
 function adminOf(ctx: RouteContext): AdminOptions {
@@ -86,7 +86,10 @@ export const resetWorld: RouteHandler = (ctx, call, reply) => {
 
 export const listRequests: RouteHandler = (ctx, call, reply) => {
   const parsed = requestsQuerySchema.safeParse(call.query);
-  if (!parsed.success) return reply.badRequest(`query parameters: sae, route (${[...ETSI_ROUTES, 'other'].join(', ')}), kme, since (a seq)`);
+  if (!parsed.success) {
+    const named = [...new Set(parsed.error.issues.map((issue) => (issue.path.length > 0 ? String(issue.path[0]) : 'query')))];
+    return reply.badRequest(`query parameters: sae, route (${[...ETSI_ROUTES, 'other'].join(', ')}), kme, since (a seq), each at most once`, named.map((parameter) => ({ parameter })));
+  }
   const { sae, route, kme, since } = parsed.data;
   const { requests } = adminOf(ctx);
   return reply.json(200, {

@@ -135,7 +135,7 @@ function saeStem(id: string, all: readonly string[]): string {
     lower !== 'ca' &&
     lower !== 'ca-key' &&
     !lower.endsWith('-key') &&
-    !/^(?:kme|sae|foreign)-/.test(lower) &&
+    !/^(?:kme|foreign)-/.test(lower) &&
     all.every((other) => other === id || other.toLowerCase() !== lower);
   return plain ? id : `sae@${fileStem(id)}`;
 }

@@ -37,7 +37,15 @@ async function admit(ctx: RouteContext, call: RouteCall, reply: Reply, route: Et
   const caller = identifyCaller(call.req, ctx.auth);
   const request = { route, sae: caller, kme: ctx.kmeId };
   const latency = latencyFor(faults, request);
-  if (latency > 0) await clock.sleep(latency);
+  if (latency > 0) {
+    const generation = ctx.host.generation;
+    await clock.sleep(latency);
+    // Let go early: the server is stopping, or the world was reset meanwhile (a new world owes it nothing).
+    if (ctx.host.closed || ctx.host.generation !== generation) {
+      reply.error({ kind: 'serviceUnavailable', reason: ctx.host.closed ? 'the KME is stopping' : 'the world was reset while the request was held by a latency fault' });
+      return null;
+    }
+  }
   const downUntil = faults.downUntil.get(ctx.kmeId);
   if (downUntil !== undefined && clock.now() < downUntil) {
     reply.error({ kind: 'kmeRestarting' });

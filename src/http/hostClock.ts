@@ -7,10 +7,12 @@ export interface HostClock {
   advance(ms: number): void;
   wakeAt(atMs: number, wake: () => void): void;
   /**
-   * Resolves once this clock has moved on by `ms`: after that long on the real clock, or, on the manual
-   * clock, once it has been advanced that far (an injected latency a test ends by advancing the clock).
+   * Resolves once this clock has moved on by `ms`, by time passing (real clock) or by being advanced
+   * (either clock): an injected latency a test ends by advancing the clock.
    */
   sleep(ms: number): Promise<void>;
+  /** Ends every sleep now (faults cleared, the world reset, the server stopping). */
+  releaseSleepers(): void;
   stop(): void;
 }
 
@@ -18,14 +20,20 @@ export function createHostClock(mode: 'real' | 'manual'): HostClock {
   const started = performance.now();
   let offset = 0;
   let pending: { atMs: number; wake: () => void; timer: NodeJS.Timeout | null } | null = null;
-  // Manual-clock sleepers, woken by advance (or all at once by stop).
-  const sleepers: Array<{ readonly untilMs: number; readonly resolve: () => void }> = [];
+  // Sleepers, woken when their time comes (a timer on the real clock), by advance, or all at once.
+  interface Sleeper {
+    readonly untilMs: number;
+    readonly resolve: () => void;
+    timer: NodeJS.Timeout | null;
+  }
+  const sleepers: Sleeper[] = [];
   const wakeSleepers = (all: boolean): void => {
     const nowMs = now();
     for (let i = sleepers.length - 1; i >= 0; i--) {
-      const sleeper = sleepers[i] as { untilMs: number; resolve: () => void };
+      const sleeper = sleepers[i] as Sleeper;
       if (all || sleeper.untilMs <= nowMs) {
         sleepers.splice(i, 1);
+        if (sleeper.timer !== null) clearTimeout(sleeper.timer);
         sleeper.resolve();
       }
     }
@@ -56,8 +64,14 @@ export function createHostClock(mode: 'real' | 'manual'): HostClock {
     },
     sleep(ms) {
       if (ms <= 0) return Promise.resolve();
-      if (mode === 'real') return new Promise((resolve) => setTimeout(resolve, ms));
-      return new Promise((resolve) => sleepers.push({ untilMs: now() + ms, resolve }));
+      return new Promise((resolve) => {
+        const sleeper: Sleeper = { untilMs: now() + ms, resolve, timer: null };
+        if (mode === 'real') sleeper.timer = setTimeout(() => wakeSleepers(false), ms);
+        sleepers.push(sleeper);
+      });
+    },
+    releaseSleepers() {
+      wakeSleepers(true);
     },
     wakeAt(atMs, wake) {
       if (pending !== null && pending.atMs <= atMs) return;

@@ -78,6 +78,9 @@ export interface KmeHost {
   /** Replaces the world (reset); checkers and trace start over. */
   replaceWorld(world: World): void;
   close(): void;
+  readonly closed: boolean;
+  /** Counts replaced worlds: a request that waited across a replacement belongs to none of them. */
+  readonly generation: number;
 }
 
 /** A scheduled change: a fault's start or end from a scenario or the admin API. */
@@ -118,6 +121,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
   // The first scheduled sync comes one period after the world's time, then one every period.
   queueScheduledSync(timers, world.config.profile.scheduledSyncMs, world.nowMs);
   let faultsPlayed: Array<{ readonly fault: Fault; readonly originMs: number }> = [];
+  let closed = false;
+  let generation = 0;
   let live: Violation[] = [];
   // Trace lines as JSON text, oldest first from `traceHead`: bounded in lines and in characters, so refused
   // requests with large bodies (summarized by describeCommand anyway) cannot grow the server's memory.
@@ -298,6 +303,8 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       wake();
     },
     healFaults() {
+      // A request held by a latency is let go at once: the fault has ended.
+      clock.releaseSleepers();
       dropPlanned(() => false);
       faultsPlayed = [];
       const nowMs = Math.max(clock.now(), world.nowMs);
@@ -313,6 +320,9 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       return trace.slice(traceHead);
     },
     replaceWorld(next) {
+      // Requests held by a latency belong to the old world: they are let go and refused (see `generation`).
+      generation += 1;
+      clock.releaseSleepers();
       world = next;
       // Faults planned for later (a scenario's) stay planned; syncs and retries belong to the old world.
       dropPlanned((timer) => timer.type === 'action' || timer.type === 'fault');
@@ -326,7 +336,14 @@ export function createKmeHost(options: KmeHostOptions): KmeHost {
       healTransport(faults);
     },
     close() {
+      closed = true;
       clock.stop();
+    },
+    get closed() {
+      return closed;
+    },
+    get generation() {
+      return generation;
     },
   };
 }

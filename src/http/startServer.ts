@@ -10,7 +10,8 @@ import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveTopology, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
 import { resolveProfile, type ProfileName } from '../model/profiles.js';
-import { createWorld, type World } from '../model/world.js';
+import { createWorld, linkIdOf, type World } from '../model/world.js';
+import { faultProblem } from '../engine/faults.js';
 import { createRequestJournal } from './requestJournal.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
 import { createRequestListener } from './createApp.js';
@@ -184,6 +185,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }),
     options.maxWaitingKeys,
   );
+  // A setup's faults must name KMEs and links this server runs (a scenario for two KMEs served with one).
+  const linkIds = new Set(setup.kmeIds.flatMap((a) => setup.kmeIds.map((b) => linkIdOf(a, b))));
+  for (const fault of setup.faults) {
+    const problem = faultProblem(fault, setup.kmeIds, linkIds);
+    if (problem !== null) {
+      store?.close();
+      throw new ServerStartError(`the scenario's ${fault.type} fault cannot be played here: ${problem}`);
+    }
+  }
   // The setup's own bug switches (a scenario's) apply too, as they do in the simulator.
   for (const bug of setup.bugs) if (!bugs.includes(bug)) bugs.push(bug);
   if (store !== null && bugs.includes('check-then-act')) {
@@ -245,6 +255,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const authMode: AuthMode = auth === 'mtls' ? { kind: 'mtls' } : { kind: 'header', header: options.authHeader ?? 'X-SAE-ID' };
   let currentSeed = seed;
   const reset = (newSeed: number = currentSeed): number => {
+    // A fresh world has no faults: those in force end and planned ones (a scenario's too) are dropped.
+    host.healFaults();
     // With a database the journal starts over too, or the next start would replay two worlds as one.
     const fresh = store === null ? initialWorld(`serve:${newSeed}`) : store.reset({ seed: `serve:${newSeed}`, profile: setup.profile, kmeIds: setup.kmeIds, bugs });
     host.replaceWorld(fresh);

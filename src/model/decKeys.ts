@@ -1,6 +1,6 @@
 // Get key with key IDs (dec_keys): the named slave retrieves what its master was given, once.
 // Every ID is judged before anything changes, so a refused request consumes nothing (C38, I7).
-import { kmeError, type KmeError } from './kmeError.js';
+import { kmeError, shortId, type KmeError } from './kmeError.js';
 import { isCanonicalUuid, isSequentialKeyId } from './keyIds.js';
 import { canStepKey, KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { materialLabelFor, type DeliveredKey } from './encKeys.js';
@@ -32,7 +32,7 @@ function isConsumedAt(world: World, key: ReservedKey, kmeId: string): boolean {
 
 export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
   const { bugs, profile } = world.config;
-  if (!world.saes.has(command.callerSaeId)) return { ok: false, error: { kind: 'unauthorized', reason: `${command.callerSaeId} is not an SAE known to ${command.kmeId}` } };
+  if (!world.saes.has(command.callerSaeId)) return { ok: false, error: { kind: 'unauthorized', reason: `${shortId(command.callerSaeId)} is not an SAE known to ${command.kmeId}` } };
   const ids = command.keyIds;
   const wellFormed = profile.keyIdFormat === 'uuid' ? isCanonicalUuid : isSequentialKeyId;
   const malformed = ids.find((id) => !wellFormed(id));
@@ -58,7 +58,7 @@ export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
   }
   const failure: KmeError | null =
     forbidden.length > 0
-      ? { kind: 'unauthorized', reason: `${command.callerSaeId} is not named as a slave of key ${forbidden[0] as string}${forbidden.length > 1 ? ` (nor of ${forbidden.length - 1} more of the keys asked for)` : ''}` }
+      ? { kind: 'unauthorized', reason: `${shortId(command.callerSaeId)} is not named as a slave of key ${shortId(forbidden[0] as string)}${forbidden.length > 1 ? ` (nor of ${forbidden.length - 1} more of the keys asked for)` : ''}` }
       : notFound.length > 0
         ? kmeError('keysNotFound', notFound.slice(0, 8).map((id) => ({ key_ID: id })))
         : null;

@@ -115,3 +115,70 @@ it('lists its admin operations at GET /_kmesim for clients in other languages, a
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { message: string }).message).toMatch(/^query parameters: sae, route \(status, enc_keys, dec_keys, other\)/);
 });
+
+it('lets a request held by a latency go when the faults are cleared, and refuses it when the world is reset meanwhile', async () => {
+  await kme.fault({ type: 'latency', ms: 600_000, route: 'enc_keys' });
+  const cleared = enc();
+  await fetch(`${A}/health`);
+  await kme.clearFaults();
+  expect((await cleared).status).toBe(200);
+  await kme.fault({ type: 'latency', ms: 600_000, route: 'enc_keys' });
+  const held = enc();
+  await fetch(`${A}/health`);
+  await kme.reset();
+  expect(await held).toEqual({ status: 503, body: { message: 'service unavailable: the world was reset while the request was held by a latency fault' } });
+  // The new world issued nothing to it, and no fault survived the reset.
+  expect(await kme.faults()).toEqual([]);
+  const state = (await (await fetch(`${kme.admin}/state`)).json()) as { waitingKeys: number };
+  expect(state.waitingKeys).toBe(0);
+});
+
+it('journals a request whose client went away before the answer without a status, and the keys it was given after', async () => {
+  await kme.fault({ type: 'latency', ms: 1_000, route: 'enc_keys' });
+  const aborted = new AbortController();
+  const request = fetch(`${A}/api/v1/keys/SAE_B1/enc_keys`, { method: 'POST', headers: { 'X-SAE-ID': 'SAE_A1', 'Content-Type': 'application/json' }, body: '{}', signal: aborted.signal }).catch(() => 'aborted');
+  await fetch(`${A}/health`);
+  aborted.abort();
+  expect(await request).toBe('aborted');
+  await fetch(`${A}/health`);
+  await kme.advance(1_000);
+  await fetch(`${A}/health`);
+  const [entry] = await kme.requests({ route: 'enc_keys' });
+  expect(entry?.status).toBeNull();
+  expect(entry?.keyIds).toHaveLength(1);
+});
+
+it('journals requests as the router matches them, in any case, and keeps at most 64 key IDs of one', async () => {
+  const upper = await fetch(`${A}/API/V1/KEYS/SAE_B1/STATUS`, { headers: { 'X-SAE-ID': 'SAE_A1' } });
+  expect(upper.status).toBe(200);
+  const many = Array.from({ length: 500 }, (_, i) => ({ key_ID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` }));
+  const refused = await fetch(`${B}/api/v1/keys/SAE_A1/dec_keys`, { method: 'POST', headers: { 'X-SAE-ID': 'SAE_B1', 'Content-Type': 'application/json' }, body: JSON.stringify({ key_IDs: many }) });
+  expect(refused.status).toBe(400);
+  const entries = await kme.requests();
+  expect(entries.map((entry) => [entry.route, entry.peer, entry.status])).toEqual([
+    ['status', 'SAE_B1', 200],
+    ['dec_keys', 'SAE_A1', 400],
+  ]);
+  expect(entries[1]?.keyIds).toHaveLength(64);
+  expect(entries[1]?.keyIdCount).toBe(500);
+});
+
+it('refuses a fault for a caller that is not there, and describes a targeted latency as a latency', async () => {
+  await expect(kme.fault({ type: 'fail-next', count: 1, sae: 'SAE_NOBODY' })).rejects.toThrow(/400 no SAE SAE_NOBODY/);
+  await kme.fault({ type: 'latency', ms: 0, route: 'status' });
+  const state = (await (await fetch(`${kme.admin}/state`)).json()) as { faults: { targeted: unknown[] } };
+  expect(state.faults.targeted).toEqual([{ route: 'status', latencyMs: 0 }]);
+});
+
+it('closes promptly with a request held by an hour-long latency on the real clock, answering it 503', async () => {
+  const real = await startMockKme({ seed: 3 });
+  await real.fault({ type: 'latency', ms: 3_600_000 });
+  const url = real.kmes[0]?.url as string;
+  const held = fetch(`${url}/api/v1/keys/SAE_A2/status`, { headers: { 'X-SAE-ID': 'SAE_A1' } }).then((r) => r.status, () => 'closed');
+  await fetch(`${url}/health`);
+  const started = performance.now();
+  await real.close();
+  expect(await held).toSatisfy((outcome: unknown) => outcome === 503 || outcome === 'closed');
+  // Bounded by the event, not by the hour: a generous bound that only a held timer would break.
+  expect(performance.now() - started).toBeLessThan(10_000);
+});

@@ -2,7 +2,7 @@
 // or in KMESIM_* environment variables alone (flags win), a ready file to poll, certificates under names a
 // client can guess, and 401s that say why. Spawns the compiled CLI and talks to it with real fetch.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,21 @@ it('takes its KME IDs, SAEs, seed and ready file from the environment alone, and
   expect(state.links.map((link) => link.id)).toContain('KME_NORTH~KME_SOUTH');
 });
 
+it('takes an empty environment variable as unset and trims the others, and removes a stale ready file before it is ready', async () => {
+  const dir = await freshDir();
+  const readyFile = join(dir, 'ready.json');
+  await writeFile(readyFile, '{"stale": true}\n');
+  const { serve } = withEnv({ KMESIM_DB: '', KMESIM_CERT_DIR: '  ', KMESIM_PORT: ' 0 ', KMESIM_SEED: ' 12', KMESIM_READY_FILE: readyFile });
+  const { child, ready } = await serve();
+  expect(ready.db).toBeUndefined();
+  expect(ready.seed).toBe(12);
+  expect(JSON.parse(await readFile(readyFile, 'utf8'))).toEqual(ready);
+  // Stopped, it takes its ready file away: a poller never reads a server that is gone.
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+  expect(existsSync(readyFile)).toBe(false);
+});
+
 it('lets a flag win over its environment variable', async () => {
   const { serve } = withEnv({ KMESIM_SEED: '5', KMESIM_KME_ID: 'KME_ENV', KMESIM_PROFILE: 'lenient' });
   const { ready } = await serve('--seed', '6', '--kme-id', 'KME_FLAG');
@@ -105,7 +120,11 @@ const REFUSALS: ReadonlyArray<{ args: string[]; env?: Record<string, string>; er
   { args: ['--sae', 'alice'], error: '--sae takes SAE_ID@KME_ID (e.g. SAE_1@KME_A), got "alice"' },
   { args: ['--sae', 'alice@KME_B'], error: 'SAE alice is attached to "KME_B", which this server does not run (its KMEs: KME_A)' },
   { args: ['--sae', 'alice@KME_A', '--sae', 'alice@KME_A'], error: 'SAE alice is given twice' },
-  { args: ['--sae', 'pools@KME_A'], error: 'SAE ID "pools" is reserved (a path segment of the per-user-pool routes)' },
+  { args: ['--sae', 'pools@KME_A'], error: 'SAE ID "pools" is reserved (a path segment of the per-user-pool routes, which match in any case)' },
+  { args: ['--sae', 'KM@KME_A'], error: 'SAE ID "KM" is reserved (a path segment of the per-user-pool routes, which match in any case)' },
+  { args: ['--ready-file', ''], error: '--ready-file must not be empty' },
+  { args: ['--cert-dir', ' '], error: '--cert-dir must not be empty' },
+  { args: ['--scenario', 'scenarios/enc-dec-persistence.yaml', '--kmes', '1'], error: "the scenario's kme-restart fault cannot be played here: no KME 1 (KMEs: KME_A)" },
   { args: ['--sae', 'a/b@KME_A'], error: /^kmesim: SAE ID "a\/b": use 1 to 64 letters, digits/ },
   { args: ['--kme-id', 'A~B'], error: /^kmesim: KME ID "A~B": use 1 to 64 letters/ },
   { args: ['--kme-id', 'X', '--kme-id', 'Y', '--kme-id', 'Z'], error: 'a server runs 1 or 2 KMEs, got 3 KME IDs' },

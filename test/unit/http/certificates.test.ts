@@ -180,7 +180,7 @@ it('starts over with a new CA and new certificates when the CA is missing', () =
 });
 
 it('gives IDs that differ only in unsafe characters or in case, or that look like other files, files of their own', () => {
-  const ids = ['a/b', 'a+b', 'a_b', 'A-B', 'a-b', '../x', 'a_b_0123456789ab', 'ca', 'CA-key', 'kme-A', 'x', 'x-key', 'sae@x', 'SAE_1', 'sae_1'];
+  const ids = ['a/b', 'a+b', 'a_b', 'A-B', 'a-b', '../x', 'a_b_0123456789ab', 'ca', 'CA-key', 'kme-A', 'x', 'x-key', 'sae@x', 'SAE_1', 'sae_1', 'sae-paris'];
   const made = ensureCertificates(join(root, 'names'), { kmeIds: ['A'], saeIds: ids, hosts: [] });
   const files = ids.flatMap((id) => [pair(made.saes, id).cert, pair(made.saes, id).key]).map((file) => basename(file).toLowerCase());
   const others = [made.ca, made.caKey, pair(made.kmes, 'A').cert, pair(made.kmes, 'A').key].map((file) => basename(file).toLowerCase());
@@ -191,6 +191,7 @@ it('gives IDs that differ only in unsafe characters or in case, or that look lik
   expect(basename(pair(made.saes, 'x').cert)).toBe('x.pem');
   expect(basename(pair(made.saes, 'a_b').key)).toBe('a_b-key.pem');
   for (const id of ['ca', 'CA-key', 'kme-A', 'x-key', 'SAE_1', 'sae_1', 'a/b']) expect(basename(pair(made.saes, id).cert)).toMatch(/^sae@/);
+  expect(basename(pair(made.saes, 'sae-paris').cert)).toBe('sae-paris.pem');
 });
 
 it('refuses an SAE ID that a certificate CN cannot hold, before writing anything', () => {
