@@ -66,7 +66,14 @@ export function createHostClock(mode: 'real' | 'manual'): HostClock {
       if (ms <= 0) return Promise.resolve();
       return new Promise((resolve) => {
         const sleeper: Sleeper = { untilMs: now() + ms, resolve, timer: null };
-        if (mode === 'real') sleeper.timer = setTimeout(() => wakeSleepers(false), ms);
+        // Its own timer ends it (the timer's clock and performance.now may round a millisecond apart).
+        if (mode === 'real') {
+          sleeper.timer = setTimeout(() => {
+            const index = sleepers.indexOf(sleeper);
+            if (index >= 0) sleepers.splice(index, 1);
+            resolve();
+          }, ms);
+        }
         sleepers.push(sleeper);
       });
     },
