@@ -3,6 +3,7 @@
 // three names no SAE may take: `register`, `pools` and `km`, the literal segments of these routes where
 // others have an SAE ID.
 import { z } from 'zod';
+import { shortId } from '../model/kmeError.js';
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys, type Pool, type World } from '../model/world.js';
 import { identifyCaller } from './identity.js';
@@ -97,7 +98,9 @@ export const kmStatus: RouteHandler = (ctx, _call, reply) => {
 
 export const kmSync: RouteHandler = (ctx, call, reply) => {
   const caller = identifyCaller(call.req, ctx.auth);
-  if (caller === null || !ctx.host.world.saes.has(caller)) return reply.error({ kind: 'unauthorized' });
+  if (caller === null || !ctx.host.world.saes.has(caller)) {
+    return reply.error({ kind: 'unauthorized', reason: caller === null ? 'the caller is not identified' : `${shortId(caller)} is not an SAE known to ${ctx.kmeId}` });
+  }
   return reply.json(200, { syncs_started: startSyncs(ctx, (pool) => !pool.deleted) });
 };
 
@@ -105,7 +108,7 @@ export const refill: RouteHandler = (ctx, call, reply) => {
   const parsed = refillSchema.safeParse(call.body);
   if (!parsed.success) return reply.badRequest('bad request format');
   const saeId = saeOf(call);
-  if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized' });
+  if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized', reason: `only ${shortId(saeId)} may refill its own pool` });
   if (!ctx.host.world.saes.has(saeId)) return reply.error({ kind: 'unknownSlave', details: [{ sae_id: saeId }] });
   // Keys only ever come from the remote key manager: a refill asks it for keys, it makes up none.
   return reply.json(200, { sae_id: saeId, syncs_started: startSyncs(ctx, (pool) => pool.slaveSaeId === saeId) });
@@ -113,7 +116,7 @@ export const refill: RouteHandler = (ctx, call, reply) => {
 
 export const deleteSae: RouteHandler = (ctx, call, reply) => {
   const saeId = saeOf(call);
-  if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized' });
+  if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized', reason: `only ${shortId(saeId)} may delete itself` });
   const outcome = ctx.host.execute({ type: 'sae.delete', saeId });
   if (!outcome.result.ok) return reply.error(outcome.result.error);
   return reply.json(200, { sae_id: saeId, deleted: true });

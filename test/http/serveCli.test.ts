@@ -131,9 +131,11 @@ it('serves qk_ key IDs of 8192 bits and the register, refill, pools, km and dele
     ((await call(`${a}/api/v1/keys/pools`)).body as { pools: Array<{ sae_id: string; available_keys: number }> }).pools.find((pool) => pool.sae_id === saeId);
   expect((await poolOf('SAE_NEW'))?.available_keys).toBe(40);
   // Refill and delete act on one SAE's keys: nobody else may ask.
-  expect((await call(`${a}/api/v1/keys/SAE_NEW/refill`, { method: 'POST', sae: 'SAE_A1', body: {} })).status).toBe(401);
-  expect((await call(`${a}/api/v1/keys/SAE_NEW`, { method: 'DELETE', sae: 'SAE_A1' })).status).toBe(401);
-  expect((await call(`${a}/api/v1/keys/km/sync`, { method: 'POST', body: {} })).status).toBe(401);
+  // Each 401 says why.
+  expect(await call(`${a}/api/v1/keys/SAE_NEW/refill`, { method: 'POST', sae: 'SAE_A1', body: {} })).toEqual({ status: 401, body: { message: 'unauthorized: only SAE_NEW may refill its own pool' } });
+  expect(await call(`${a}/api/v1/keys/SAE_NEW`, { method: 'DELETE', sae: 'SAE_A1' })).toEqual({ status: 401, body: { message: 'unauthorized: only SAE_NEW may delete itself' } });
+  expect(await call(`${a}/api/v1/keys/km/sync`, { method: 'POST', body: {} })).toEqual({ status: 401, body: { message: 'unauthorized: the caller is not identified' } });
+  expect(await call(`${a}/api/v1/keys/km/sync`, { method: 'POST', sae: 'SAE_NOBODY', body: {} })).toEqual({ status: 401, body: { message: 'unauthorized: SAE_NOBODY is not an SAE known to KME_A' } });
   const refill = await call(`${a}/api/v1/keys/SAE_NEW/refill`, { method: 'POST', sae: 'SAE_NEW', body: {} });
   expect(refill).toEqual({ status: 200, body: { sae_id: 'SAE_NEW', syncs_started: 1 } });
   for (let tries = 0; tries < 100 && (await poolOf('SAE_NEW'))?.available_keys !== 50; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
