@@ -139,8 +139,7 @@ export function faultEdges(fault: Fault): Array<{ readonly atMs: number; readonl
 
 /** The KME a restart names, or undefined when an ID names none of `kmeIds`. */
 export function restartedKme(fault: Extract<Fault, { type: 'kme-restart' }>, kmeIds: readonly string[]): string | undefined {
-  if (typeof fault.kme === 'number') return kmeIds[fault.kme];
-  return kmeIds.includes(fault.kme) ? fault.kme : undefined;
+  return targetKme(fault.kme, kmeIds);
 }
 
 /** Why a fault cannot be played on this world (an unknown KME or link), or null. */

@@ -42,8 +42,6 @@ export type SetupResolver = (request: SetupRequest) => ServerSetup | Promise<Ser
 const KME_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 /** An SAE's ID: it appears in URL paths and in a certificate's CN, and `@` joins it to its KME on the command line. */
 const SAE_ID = /^[A-Za-z0-9][A-Za-z0-9._:~-]{0,63}$/;
-/** Path segments of the per-user-pool routes, which no SAE may be called. */
-const RESERVED_SAE_IDS = ['register', 'pools', 'km'];
 
 export interface TopologyRequest {
   readonly kmes?: 1 | 2;
@@ -67,7 +65,6 @@ export function resolveTopology(request: TopologyRequest): { kmeIds: string[]; s
   const seen = new Set<string>();
   const saes = request.saes.map(({ id, kme }) => {
     if (!SAE_ID.test(id)) throw new Error(`SAE ID ${JSON.stringify(id)}: use 1 to 64 letters, digits, '.', '_', ':', '~' or '-', starting with a letter or digit`);
-    if (RESERVED_SAE_IDS.includes(id.toLowerCase())) throw new Error(`SAE ID "${id}" is reserved (a path segment of the per-user-pool routes, which match in any case)`);
     if (seen.has(id)) throw new Error(`SAE ${id} is given twice`);
     seen.add(id);
     if (!kmeIds.includes(kme)) throw new Error(`SAE ${id} is attached to ${JSON.stringify(kme)}, which this server does not run (its KMEs: ${kmeIds.join(', ')})`);

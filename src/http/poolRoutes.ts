@@ -3,13 +3,13 @@
 // three names no SAE may take: `register`, `pools` and `km`, the literal segments of these routes where
 // others have an SAE ID.
 import { z } from 'zod';
-import { shortId } from '../model/kmeError.js';
+import { shortId, unknownCaller } from '../model/kmeError.js';
+import { isReservedSaeId } from '../model/profiles.js';
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys, type Pool, type World } from '../model/world.js';
 import { identifyCaller } from './identity.js';
 import type { RouteCall, RouteContext, RouteHandler } from './routeTypes.js';
 
-export const RESERVED_SAE_IDS: readonly string[] = ['register', 'pools', 'km'];
 
 export const registerSchema = z.object({
   sae_id: z.string().min(1).max(256),
@@ -68,7 +68,7 @@ export const register: RouteHandler = (ctx, call, reply) => {
   const parsed = registerSchema.safeParse(call.body);
   if (!parsed.success) return reply.badRequest('bad request format', parsed.error.issues.map((issue) => ({ parameter: issue.path.join('.'), error: issue.message })));
   const { sae_id: saeId, user_email: email, display_name: name, initial_pool_size: capacity } = parsed.data;
-  if (RESERVED_SAE_IDS.includes(saeId)) return reply.badRequest(`"${saeId}" is a reserved name`, [{ sae_id: saeId }]);
+  if (isReservedSaeId(saeId)) return reply.badRequest(`"${saeId}" is a reserved name`, [{ sae_id: saeId }]);
   const outcome = ctx.host.execute({
     type: 'sae.register',
     saeId,
@@ -99,7 +99,7 @@ export const kmStatus: RouteHandler = (ctx, _call, reply) => {
 export const kmSync: RouteHandler = (ctx, call, reply) => {
   const caller = identifyCaller(call.req, ctx.auth);
   if (caller === null || !ctx.host.world.saes.has(caller)) {
-    return reply.error({ kind: 'unauthorized', reason: caller === null ? 'the caller is not identified' : `${shortId(caller)} is not an SAE known to ${ctx.kmeId}` });
+    return reply.error(caller === null ? { kind: 'unauthorized', reason: 'the caller is not identified' } : unknownCaller(caller, ctx.kmeId));
   }
   return reply.json(200, { syncs_started: startSyncs(ctx, (pool) => !pool.deleted) });
 };

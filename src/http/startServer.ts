@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveTopology, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
-import { resolveProfile, type ProfileName } from '../model/profiles.js';
-import { createWorld, linkIdOf, type World } from '../model/world.js';
+import { isReservedSaeId, resolveProfile, type ProfileName } from '../model/profiles.js';
+import { createWorld, linkIdsOf, type World } from '../model/world.js';
 import { faultProblem } from '../engine/faults.js';
 import { createRequestJournal } from './requestJournal.js';
 import { ensureCertificates, type CertificatePaths } from './certificates.js';
@@ -19,7 +19,6 @@ import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
 import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
-import { RESERVED_SAE_IDS } from './poolRoutes.js';
 import { answerProtocolErrorsAsJson } from './protocolErrors.js';
 import type { WorldStore } from './worldStore.js';
 
@@ -186,7 +185,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     options.maxWaitingKeys,
   );
   // A setup's faults must name KMEs and links this server runs (a scenario for two KMEs served with one).
-  const linkIds = new Set(setup.kmeIds.flatMap((a) => setup.kmeIds.map((b) => linkIdOf(a, b))));
+  const linkIds = new Set(linkIdsOf(setup.kmeIds));
   for (const fault of setup.faults) {
     const problem = faultProblem(fault, setup.kmeIds, linkIds);
     if (problem !== null) {
@@ -200,10 +199,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store.close();
     throw new ServerStartError('--bug check-then-act cannot be combined with --db: its interleaved reservations cannot be replayed from the journal');
   }
-  const reserved = setup.saes.find((sae) => RESERVED_SAE_IDS.includes(sae.id));
+  const reserved = setup.saes.find((sae) => isReservedSaeId(sae.id));
   if (reserved !== undefined) {
     store?.close();
-    throw new ServerStartError(`"${reserved.id}" is a reserved name and cannot be an SAE ID`);
+    throw new ServerStartError(`"${reserved.id}" is a reserved name and cannot be an SAE ID (a path segment of the per-user-pool routes, which match in any case)`);
   }
   const worldSeed = `serve:${seed}`;
   const clock = createHostClock(options.clock ?? 'real');

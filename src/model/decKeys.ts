@@ -1,6 +1,6 @@
 // Get key with key IDs (dec_keys): the named slave retrieves what its master was given, once.
 // Every ID is judged before anything changes, so a refused request consumes nothing (C38, I7).
-import { kmeError, shortId, type KmeError } from './kmeError.js';
+import { kmeError, shortId, unknownCaller, type KmeError } from './kmeError.js';
 import { isCanonicalUuid, isSequentialKeyId } from './keyIds.js';
 import { canStepKey, KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { materialLabelFor, type DeliveredKey } from './encKeys.js';
@@ -32,7 +32,7 @@ function isConsumedAt(world: World, key: ReservedKey, kmeId: string): boolean {
 
 export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
   const { bugs, profile } = world.config;
-  if (!world.saes.has(command.callerSaeId)) return { ok: false, error: { kind: 'unauthorized', reason: `${shortId(command.callerSaeId)} is not an SAE known to ${command.kmeId}` } };
+  if (!world.saes.has(command.callerSaeId)) return { ok: false, error: unknownCaller(command.callerSaeId, command.kmeId) };
   const ids = command.keyIds;
   const wellFormed = profile.keyIdFormat === 'uuid' ? isCanonicalUuid : isSequentialKeyId;
   const malformed = ids.find((id) => !wellFormed(id));

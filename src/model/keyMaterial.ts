@@ -27,19 +27,21 @@ export function cipherFor(seed: string, label: string = KEY_MATERIAL_LABEL): Cip
 // Length-prefixing every field keeps ("ab","c") and ("a","bc") from colliding.
 export function encodeFields(fields: readonly string[]): Buffer {
   let size = 0;
-  const encoded = fields.map((field) => {
-    const bytes = Buffer.from(field, 'utf8');
-    size += 4 + bytes.length;
-    return bytes;
-  });
+  for (const field of fields) size += 4 + Buffer.byteLength(field, 'utf8');
   const out = Buffer.allocUnsafe(size);
-  let offset = 0;
-  for (const bytes of encoded) {
-    out.writeUInt32BE(bytes.length, offset);
-    bytes.copy(out, offset + 4);
-    offset += 4 + bytes.length;
-  }
+  writeFields(out, fields);
   return out;
+}
+
+/** Writes the length-prefixed fields at the start of `into` (which must be large enough); returns their length. */
+function writeFields(into: Buffer, fields: readonly string[]): number {
+  let offset = 0;
+  for (const field of fields) {
+    const length = into.write(field, offset + 4, 'utf8');
+    into.writeUInt32BE(length, offset);
+    offset += 4 + length;
+  }
+  return offset;
 }
 
 export function deriveKeyBytes(seed: string, linkId: string, keyId: string, sizeBits: number): Uint8Array {
@@ -59,13 +61,7 @@ function nonceOf(label: string, keyId: string, sizeBits: number): Buffer {
   const size = String(sizeBits);
   const most = 12 + 3 * (label.length + keyId.length + size.length);
   if (most > fieldBuffer.length) fieldBuffer = Buffer.allocUnsafe(most * 2);
-  let offset = 0;
-  for (const field of [label, keyId, size]) {
-    const length = fieldBuffer.write(field, offset + 4, 'utf8');
-    fieldBuffer.writeUInt32BE(length, offset);
-    offset += 4 + length;
-  }
-  return hash('sha256', fieldBuffer.subarray(0, offset), 'buffer');
+  return hash('sha256', fieldBuffer.subarray(0, writeFields(fieldBuffer, [label, keyId, size])), 'buffer');
 }
 
 /**

@@ -73,10 +73,15 @@ export function shortId(id: string): string {
   return id.length > 64 ? `${id.slice(0, 64)}…` : id;
 }
 
+/** A 401 for a caller this KME does not know. */
+export function unknownCaller(callerSaeId: string, kmeId: string): KmeError {
+  return { kind: 'unauthorized', reason: `${shortId(callerSaeId)} is not an SAE known to ${kmeId}` };
+}
+
 /** A 401 that says why: an unknown caller, or a caller attached to another KME than the one it asked. */
 export function unauthorizedCaller(world: { readonly saes: ReadonlyMap<string, { readonly kmeId: string }> }, callerSaeId: string, kmeId: string): KmeError | null {
   const caller = world.saes.get(callerSaeId);
-  if (caller === undefined) return { kind: 'unauthorized', reason: `${shortId(callerSaeId)} is not an SAE known to ${kmeId}` };
+  if (caller === undefined) return unknownCaller(callerSaeId, kmeId);
   if (caller.kmeId !== kmeId) return { kind: 'unauthorized', reason: `${callerSaeId} is attached to ${caller.kmeId}, not ${kmeId}` };
   return null;
 }

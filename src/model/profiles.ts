@@ -80,6 +80,13 @@ export const lenientProfile: Profile = {
   keyNotFound: { status: 404, message: 'Key not found' },
 };
 
+/** Path segments of the per-user-pool routes, which no SAE may be called (routes match in any case). */
+export const RESERVED_SAE_IDS: readonly string[] = ['register', 'pools', 'km'];
+
+export function isReservedSaeId(id: string): boolean {
+  return RESERVED_SAE_IDS.includes(id.toLowerCase());
+}
+
 /** The profiles kmesim ships, by name. */
 export const PROFILE_NAMES = ['strict', 'per-user-pool', 'lenient'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];

@@ -129,6 +129,11 @@ export function linkIdOf(kmeA: string, kmeB: string): string {
   return kmeA <= kmeB ? `${kmeA}~${kmeB}` : `${kmeB}~${kmeA}`;
 }
 
+/** Every link among these KMEs: one per pair, each KME with itself included. */
+export function linkIdsOf(kmeIds: readonly string[]): string[] {
+  return [...new Set(kmeIds.flatMap((a) => kmeIds.map((b) => linkIdOf(a, b))))];
+}
+
 export function poolIdOf(linkId: string, slaveSaeId: string): string {
   return `${linkId}/${slaveSaeId}`;
 }

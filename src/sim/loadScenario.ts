@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatDuration } from '../engine/duration.js';
-import { linkIdOf } from '../model/world.js';
+import { linkIdsOf } from '../model/world.js';
 import { scenarioSchema, type Scenario } from './scenarioSchema.js';
 
 export interface ScenarioIssue {
@@ -286,7 +286,7 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
   // KMEs are named by index (0 … kmes - 1) or ID; a number beyond them names no KME.
   const kmeCount = kmeIds.length === 1 ? '1 KME (index 0)' : `${kmeIds.length} KMEs (indexes 0 … ${kmeIds.length - 1})`;
   // The links the world will have: one per pair of KMEs, each KME with itself included (createWorld).
-  const linkIds = [...new Set(kmeIds.flatMap((a) => kmeIds.map((b) => linkIdOf(a, b))))];
+  const linkIds = linkIdsOf(kmeIds);
   for (const [index, fault] of scenario.faults.entries()) {
     if (fault.type === 'kme-restart' && typeof fault.kme === 'string' && !kmeIds.includes(fault.kme)) {
       issues.push({ path: ['faults', index, 'kme'], message: `must be a KME index or one of ${kmeIds.join(', ')}` });

@@ -17,7 +17,7 @@ import { createApp, routeContext, type AppOptions } from '../../src/http/createA
 import { createEtsiFastPath, fastRoutes } from '../../src/http/etsiFastPath.js';
 import { createHostClock } from '../../src/http/hostClock.js';
 import { createKmeHost } from '../../src/http/kmeHost.js';
-import { RESERVED_SAE_IDS } from '../../src/http/poolRoutes.js';
+import { RESERVED_SAE_IDS } from '../../src/model/profiles.js';
 import { expressPath, operationsOf, pathPattern } from '../../src/http/routePaths.js';
 import { buildOpenApiDocument, enabledRoutes, ROUTE_TABLE } from '../../src/http/routeTable.js';
 import type { RouteDef, RouteSwitches } from '../../src/http/routeTypes.js';
