@@ -16,7 +16,7 @@ export {
 } from './model/wireSchema.js';
 
 // Profiles and bug switches
-export { PROFILES, PROFILE_NAMES, lenientProfile, perUserPoolProfile, resolveProfile, strictProfile, type Profile, type ProfileName } from './model/profiles.js';
+export { PROFILES, PROFILE_NAMES, RETRY_MODES, lenientProfile, nextDoorProfile, perUserPoolProfile, resolveProfile, strictProfile, type Profile, type ProfileName, type RetryMode } from './model/profiles.js';
 export { BUG_DESCRIPTIONS, BUG_NAMES, parseBugNames, type BugName } from './model/bugs.js';
 
 // The model: world, core, service

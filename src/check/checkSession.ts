@@ -110,6 +110,7 @@ export function createCheckSession(target: Target, context: CheckContext): Check
   const history: HistoryChecker = createHistoryChecker({
     ...(target.limits.keyTtlMs === undefined ? {} : { keyTtlMs: target.limits.keyTtlMs }),
     consumeOnDecrypt: target.profile !== 'lenient',
+    ...(target.limits.repeatGraceMs === undefined ? {} : { repeatGraceMs: target.limits.repeatGraceMs }),
     attributeLosses: true,
     masterMayReadBack: true,
   });

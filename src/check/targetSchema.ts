@@ -44,6 +44,12 @@ export const targetSchema = z.strictObject({
     .strictObject({
       keyTtlMs: z.number().int().min(1).optional(),
       requestTimeoutMs: z.number().int().min(1).default(5_000),
+      /**
+       * How long the target answers a repeated dec_keys idempotently, giving a slave the key it already
+       * retrieved (a lost answer's retry). Absent or 0: the target burns the delivery, and a second
+       * retrieval is an I3.
+       */
+      repeatGraceMs: z.number().int().min(0).optional(),
     })
     .default({ requestTimeoutMs: 5_000 }),
   /** The kmesim admin API, when the target has one: lets the checker restart KMEs and take the remote offline. */

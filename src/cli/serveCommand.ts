@@ -7,7 +7,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { parseBugNames } from '../model/bugs.js';
-import { isProfileName, PROFILE_NAMES } from '../model/profiles.js';
+import { isProfileName, isRetryMode, PROFILE_NAMES, RETRY_MODES } from '../model/profiles.js';
 import { startServer, ServerStartError, type ReadyInfo } from '../http/startServer.js';
 import { writeTargetFile } from '../http/targetFile.js';
 import { createLogger, createStderrDestination, isLogLevel, LOG_LEVELS, openLogFile, type LogDestination } from '../http/logging.js';
@@ -34,6 +34,8 @@ export interface ServeCommandOptions {
   readonly clock: string;
   readonly syncLatency?: string;
   readonly maxWaitingKeys?: string;
+  readonly retry?: string;
+  readonly retryGrace?: string;
   readonly certDir?: string;
   readonly adminToken?: string;
   readonly logLevel: string;
@@ -78,6 +80,8 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   const logLevel = options.logLevel;
   const profile = options.profile;
   if (profile !== undefined && !isProfileName(profile)) throw new UsageError(`unknown profile "${profile}" (known: ${PROFILE_NAMES.join(', ')})`);
+  const retry = options.retry;
+  if (retry !== undefined && !isRetryMode(retry)) throw new UsageError(`--retry must be ${RETRY_MODES.join(' or ')}, got "${retry}"`);
   let bugs;
   try {
     bugs = [...parseBugNames(options.bug ?? [])];
@@ -124,6 +128,8 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
       clock: options.clock,
       ...(options.syncLatency === undefined ? {} : { syncLatencyMs: parseInteger('--sync-latency', options.syncLatency) }),
       ...(options.maxWaitingKeys === undefined ? {} : { maxWaitingKeys: parseInteger('--max-waiting-keys', options.maxWaitingKeys) || null }),
+      ...(retry === undefined ? {} : { retry }),
+      ...(options.retryGrace === undefined ? {} : { retryGraceMs: parseInteger('--retry-grace', options.retryGrace) }),
       ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       logger,
@@ -137,6 +143,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
     saes: server.saes,
     seed: server.seed,
     profile: server.profile,
+    ...(server.retryGraceMs === undefined ? {} : { retryGraceMs: server.retryGraceMs }),
     auth: server.auth,
     admin: server.admin,
     ...(server.adminToken === undefined ? {} : { adminToken: server.adminToken }),

@@ -28,7 +28,9 @@ const VALUE_OPTIONS: readonly ValueOption[] = [
   { flags: '--kmes <n>', help: "1 or 2 KMEs (enc_keys on the master's KME, dec_keys on the slave's; default: the scenario's, or 1)" },
   { flags: '--kme-id <id>', help: 'the ID of the first KME, then of the second (repeatable or comma-separated; default KME_A, KME_B)', list: true },
   { flags: '--sae <id@kme>', help: 'an SAE and the KME it is attached to, e.g. SAE_1@KME_A (repeatable or comma-separated; default SAE_A1, SAE_A2 on the first KME, SAE_B1, SAE_B2 on the second)', list: true },
-  { flags: '--profile <name>', help: "strict, per-user-pool or lenient (default: the scenario's, or strict)" },
+  { flags: '--profile <name>', help: "strict, per-user-pool, next-door or lenient (default: the scenario's, or strict)" },
+  { flags: '--retry <mode>', help: 'what a repeated dec_keys gets after a lost answer: burn (refused; the default) or idempotent (the same keys again within --retry-grace)' },
+  { flags: '--retry-grace <ms>', help: 'how long a slave may repeat a dec_keys under --retry idempotent (default 30000)' },
   { flags: '--auth <mode>', help: 'header (X-SAE-ID) or mtls (certificates made on first start)', fallback: 'header' },
   { flags: '--auth-header <name>', help: 'the header that names the caller in header mode', fallback: 'X-SAE-ID' },
   { flags: '--db <file>', help: 'keep the world in this SQLite file (survives restarts and SIGKILL; needs the optional package better-sqlite3)' },
@@ -63,7 +65,24 @@ export function declareServe(program: Command, action: (options: ServeCommandOpt
     .option('--allow-header-auth', `allow header mode on a non-loopback address (env: ${SWITCH_ENV.allowHeaderAuth}=1)`)
     .option('--exit-with-parent', `stop when the process that started serve is gone (default: on when stdin is not a terminal; env: ${SWITCH_ENV.exitWithParent}=1 or 0)`)
     .option('--no-exit-with-parent', 'keep serving after the process that started serve is gone')
-    .action(action);
+    .action(async (options: ServeCommandOptions, self: Command) => {
+      try {
+        await action(options);
+      } catch (error) {
+        throw error instanceof UsageError ? new UsageError(namingTheVariable(error.message, self)) : error;
+      }
+    });
+}
+
+/**
+ * A refusal of an option that came from the environment says so: a CI configured by variables looks for
+ * KMESIM_PORT, not for a --port it never wrote.
+ */
+function namingTheVariable(message: string, command: Command): string {
+  const flag = /^(--[a-z][a-z-]*)/.exec(message)?.[1];
+  const option = flag === undefined ? undefined : command.options.find((candidate) => candidate.long === flag);
+  if (option === undefined || command.getOptionValueSource(option.attributeName()) !== 'env') return message;
+  return `${message} (from ${envNameOf(flag as string)})`;
 }
 
 /**

@@ -70,8 +70,10 @@ export interface TransportFaults {
   readonly targeted: TargetedRule[];
   /** Answer the next `count` ETSI requests with `status` and an Error body, touching nothing. */
   failNext: { count: number; status: number };
-  /** Added to every ETSI response (the host) or mail transmission (the simulator). */
+  /** Added to every ETSI response (the host) or mail transmission (the simulator): the longest of `latencies`. */
   latencyMs: number;
+  /** Untargeted latency faults in force, each with its latency: one ending leaves the others in force. */
+  readonly latencies: Map<Fault, number>;
   /** KMEs (by ID) that answer 503 until this time: a restart in progress. */
   readonly downUntil: Map<string, number>;
   /** Links whose remote key manager is unreachable; `*` for all of them. */
@@ -79,7 +81,7 @@ export interface TransportFaults {
 }
 
 export function createTransportFaults(): TransportFaults {
-  return { targeted: [], failNext: { count: 0, status: 503 }, latencyMs: 0, downUntil: new Map(), remoteDown: new Set() };
+  return { targeted: [], failNext: { count: 0, status: 503 }, latencyMs: 0, latencies: new Map(), downUntil: new Map(), remoteDown: new Set() };
 }
 
 function isTargeted(fault: Extract<Fault, { type: 'latency' | 'fail-next' }>): boolean {
@@ -210,7 +212,10 @@ export function applyFaultEdge(faults: TransportFaults, fault: Fault, edge: Faul
         removeRules(faults, fault);
         if (on) faults.targeted.push({ fault, route: fault.route, sae: fault.sae, kme: resolvedTarget(fault.kme, kmeIds), latencyMs: fault.ms, failCount: 0, failStatus: 0 });
       } else {
-        faults.latencyMs = on ? fault.ms : 0;
+        // The end of a latency that is not in force (the admin shorthand's `latencyMs: 0`) ends them all.
+        if (on) faults.latencies.set(fault, fault.ms);
+        else if (!faults.latencies.delete(fault)) faults.latencies.clear();
+        faults.latencyMs = Math.max(0, ...faults.latencies.values());
       }
       return { commands: [], note: { kind: 'fault', detail: on ? `latency ${fault.ms} ms${describeTarget(fault)}` : `latency healed${describeTarget(fault)}` } };
     case 'fail-next':
@@ -244,6 +249,7 @@ export function healFaults(faults: TransportFaults): KmeCommand[] {
   faults.targeted.length = 0;
   faults.failNext = { count: 0, status: 503 };
   faults.latencyMs = 0;
+  faults.latencies.clear();
   faults.downUntil.clear();
   return [{ type: 'remote.up' }];
 }

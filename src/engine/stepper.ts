@@ -46,7 +46,12 @@ export function observedKeys(outcome: StepOutcome): ObservedKey[] {
 }
 
 export function createStepper(world: () => World, options: StepperOptions = {}): Stepper {
-  const history = createHistoryChecker({ keyTtlMs: world().config.profile.keyTtlMs, consumeOnDecrypt: world().config.profile.consumeOnDecrypt, materialNamesKeyId: true });
+  const history = createHistoryChecker({
+    keyTtlMs: world().config.profile.keyTtlMs,
+    consumeOnDecrypt: world().config.profile.consumeOnDecrypt,
+    materialNamesKeyId: true,
+    repeatGraceMs: world().config.profile.retry === 'idempotent' ? world().config.profile.retryGraceMs : 0,
+  });
   let steps = 0;
   let exchangeId = 0;
   return {

@@ -33,7 +33,11 @@ function edgesOfShorthand(body: z.output<typeof shorthandSchema>): Edge[] {
   const edge = (on: boolean): FaultEdge => (on ? 'start' : 'end');
   if (body.remote !== undefined) edges.push({ fault: { type: 'remote-offline', from: 0 }, only: edge(body.remote === 'offline') });
   if (body.link !== undefined) edges.push({ fault: { type: 'link-down', from: 0, link: body.link.id }, only: edge(body.link.remote === 'offline') });
-  if (body.latencyMs !== undefined) edges.push({ fault: { type: 'latency', from: 0, ms: body.latencyMs }, only: edge(body.latencyMs > 0) });
+  // `latencyMs` sets the transport's latency: whatever latency was in force ends, then this one starts (0: none).
+  if (body.latencyMs !== undefined) {
+    edges.push({ fault: { type: 'latency', from: 0, ms: 0 }, only: 'end' });
+    if (body.latencyMs > 0) edges.push({ fault: { type: 'latency', from: 0, ms: body.latencyMs }, only: 'start' });
+  }
   if (body.failNext !== undefined) edges.push({ fault: { type: 'fail-next', at: 0, count: body.failNext.count, status: body.failNext.status }, only: 'start' });
   if (body.restart !== undefined) edges.push({ fault: { type: 'kme-restart', at: 0, kme: body.restart.kme, downtime: body.restart.downtimeMs }, only: 'start' });
   return edges;

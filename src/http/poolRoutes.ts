@@ -1,7 +1,9 @@
 // The handlers of the per-user-pool design's extension routes (profile switch `poolRoutes`): register,
 // refill, delete, pools, km/status, km/sync. The route table (routeTable.ts) declares them. They reserve
 // three names no SAE may take: `register`, `pools` and `km`, the literal segments of these routes where
-// others have an SAE ID.
+// others have an SAE ID. The profile's `poolApi` picks the answers' shapes: kmesim's plain views, or the
+// seed KME's documented ones (`next-door`: 201 on register, `success`, `keys_generated`, a `summary`,
+// `local_km_id`, refill by `keys_to_add`). Errors are ETSI Error bodies either way.
 import { z } from 'zod';
 import { shortId, unknownCaller } from '../model/kmeError.js';
 import { isReservedSaeId } from '../model/profiles.js';
@@ -18,9 +20,17 @@ export const registerSchema = z.object({
   initial_pool_size: z.number().int().min(1).max(1_000_000).optional(),
 });
 
-export const refillSchema = z.object({ count: z.number().int().min(1).optional() }).optional();
+const REFILL_MAX = 1_000_000;
+/** `keys_to_add` (the seed KME's name) or `count`: at most this many keys asked of the remote. */
+export const refillSchema = z.object({ count: z.number().int().min(1).max(REFILL_MAX).optional(), keys_to_add: z.number().int().min(1).max(REFILL_MAX).optional() }).optional();
+
+function isNextDoor(ctx: RouteContext): boolean {
+  return ctx.host.world.config.profile.poolApi === 'next-door';
+}
+
 
 function describePools(world: World, kmeId: string) {
+  const { lowThresholdPct } = world.config.profile;
   return [...world.pools.values()]
     .filter((pool) => !pool.deleted && world.links.get(pool.linkId)?.kmeIds.includes(kmeId))
     .map((pool) => {
@@ -37,6 +47,7 @@ function describePools(world: World, kmeId: string) {
         sync: state.sync,
         remote: state.remote,
         last_sync_ms: pool.lastSyncAtMs,
+        low_threshold: Math.ceil((pool.capacity * lowThresholdPct) / 100),
       };
     });
 }
@@ -52,16 +63,19 @@ function callerIs(ctx: RouteContext, call: RouteCall, saeId: string): boolean {
   return identifyCaller(call.req, ctx.auth) === saeId;
 }
 
-/** Starts a manual sync of every pool of this KME that `include` picks; returns how many started. */
-function startSyncs(ctx: RouteContext, include: (pool: Pool) => boolean): number {
+/** Starts a manual sync of every pool of this KME that `include` picks: how many started, and how many keys they ask for. */
+function startSyncs(ctx: RouteContext, include: (pool: Pool) => boolean, atMost?: number): { started: number; keys: number } {
   const world = ctx.host.world;
   let started = 0;
+  let keys = 0;
   for (const pool of [...world.pools.values()]) {
     if (!include(pool) || !world.links.get(pool.linkId)?.kmeIds.includes(ctx.kmeId)) continue;
-    const outcome = ctx.host.execute({ type: 'sync.start', poolId: pool.id, reason: 'manual' });
-    if (outcome.result.ok && outcome.result.kind === 'done' && outcome.result.changed) started += 1;
+    const outcome = ctx.host.execute({ type: 'sync.start', poolId: pool.id, reason: 'manual', ...(atMost === undefined ? {} : { keyCount: atMost }) });
+    if (!outcome.result.ok || outcome.result.kind !== 'done' || !outcome.result.changed) continue;
+    started += 1;
+    for (const effect of outcome.effects) if (effect.type === 'sync.requested') keys += effect.keyCount;
   }
-  return started;
+  return { started, keys };
 }
 
 export const register: RouteHandler = (ctx, call, reply) => {
@@ -78,21 +92,60 @@ export const register: RouteHandler = (ctx, call, reply) => {
     ...(capacity === undefined ? {} : { capacity }),
   });
   if (!outcome.result.ok) return reply.badRequest('SAE already registered or not acceptable', [{ sae_id: saeId }]);
-  return reply.json(200, { sae_id: saeId, kme_id: ctx.kmeId, pools: describePools(ctx.host.world, ctx.kmeId).filter((pool) => pool.sae_id === saeId) });
+  const pools = describePools(ctx.host.world, ctx.kmeId).filter((pool) => pool.sae_id === saeId);
+  if (!isNextDoor(ctx)) return reply.json(200, { sae_id: saeId, kme_id: ctx.kmeId, pools });
+  const { profile } = ctx.host.world.config;
+  return reply.json(201, {
+    success: true,
+    message: `SAE ${saeId} registered`,
+    sae_id: saeId,
+    ...(email === undefined ? {} : { user_email: email }),
+    ...(name === undefined ? {} : { display_name: name }),
+    kme_id: ctx.kmeId,
+    keys_generated: pools.reduce((sum, pool) => sum + pool.available_keys, 0),
+    pool_size: capacity ?? profile.poolCapacity,
+    key_size: profile.keySizeBits / 8,
+    pools,
+  });
 };
 
-export const listPools: RouteHandler = (ctx, _call, reply) => reply.json(200, { pools: describePools(ctx.host.world, ctx.kmeId) });
+export const listPools: RouteHandler = (ctx, _call, reply) => {
+  const pools = describePools(ctx.host.world, ctx.kmeId);
+  if (!isNextDoor(ctx)) return reply.json(200, { pools });
+  const sum = (field: 'available_keys' | 'used_keys' | 'reserved_keys'): number => pools.reduce((total, pool) => total + pool[field], 0);
+  return reply.json(200, {
+    success: true,
+    pools: pools.map((pool) => ({ ...pool, total_keys: pool.available_keys + pool.reserved_keys + pool.used_keys })),
+    summary: {
+      total_pools: pools.length,
+      total_available_keys: sum('available_keys'),
+      total_reserved_keys: sum('reserved_keys'),
+      total_used_keys: sum('used_keys'),
+      pools_below_threshold: pools.filter((pool) => pool.level !== 'healthy').length,
+    },
+  });
+};
 
 export const kmStatus: RouteHandler = (ctx, _call, reply) => {
   const world = ctx.host.world;
   const links = [...world.links.values()].filter((link) => link.kmeIds.includes(ctx.kmeId)).map((link) => ({ link: link.id, remote: link.remote }));
   const pools = describePools(world, ctx.kmeId);
-  reply.json(200, {
+  const status = {
     kme_id: ctx.kmeId,
     links,
     pools: pools.length,
     syncing: pools.filter((pool) => pool.sync !== 'idle').length,
     below_low_threshold: pools.filter((pool) => pool.level !== 'healthy').length,
+  };
+  if (!isNextDoor(ctx)) return reply.json(200, status);
+  const remoteOnline = links.every((link) => link.remote === 'online');
+  return reply.json(200, {
+    success: true,
+    local_km_id: ctx.kmeId,
+    status: 'running',
+    remote_km_status: remoteOnline ? 'online' : 'offline',
+    total_available_keys: pools.reduce((sum, pool) => sum + pool.available_keys, 0),
+    ...status,
   });
 };
 
@@ -101,17 +154,28 @@ export const kmSync: RouteHandler = (ctx, call, reply) => {
   if (caller === null || !ctx.host.world.saes.has(caller)) {
     return reply.error(caller === null ? { kind: 'unauthorized', reason: 'the caller is not identified' } : unknownCaller(caller, ctx.kmeId));
   }
-  return reply.json(200, { syncs_started: startSyncs(ctx, (pool) => !pool.deleted) });
+  const { started } = startSyncs(ctx, (pool) => !pool.deleted);
+  return reply.json(200, isNextDoor(ctx) ? { success: true, syncs_started: started } : { syncs_started: started });
 };
 
 export const refill: RouteHandler = (ctx, call, reply) => {
   const parsed = refillSchema.safeParse(call.body);
-  if (!parsed.success) return reply.badRequest('bad request format');
+  if (!parsed.success) return reply.badRequest('bad request format', parsed.error.issues.map((issue) => ({ parameter: issue.path.join('.'), error: issue.message })));
   const saeId = saeOf(call);
   if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized', reason: `only ${shortId(saeId)} may refill its own pool` });
   if (!ctx.host.world.saes.has(saeId)) return reply.error({ kind: 'unknownSlave', details: [{ sae_id: saeId }] });
-  // Keys only ever come from the remote key manager: a refill asks it for keys, it makes up none.
-  return reply.json(200, { sae_id: saeId, syncs_started: startSyncs(ctx, (pool) => pool.slaveSaeId === saeId) });
+  const atMost = parsed.data?.keys_to_add ?? parsed.data?.count;
+  // Keys only ever come from the remote key manager: a refill asks it for keys (at most `atMost` per
+  // pool), which arrive after the sync latency; it makes up none.
+  const { started, keys } = startSyncs(ctx, (pool) => pool.slaveSaeId === saeId, atMost);
+  if (!isNextDoor(ctx)) return reply.json(200, { sae_id: saeId, syncs_started: started });
+  return reply.json(200, {
+    success: true,
+    message: started === 0 ? 'no refill started: the pool is full or a sync is already in flight' : 'refill requested from the remote key manager',
+    sae_id: saeId,
+    keys_requested: keys,
+    syncs_started: started,
+  });
 };
 
 export const deleteSae: RouteHandler = (ctx, call, reply) => {
@@ -119,5 +183,5 @@ export const deleteSae: RouteHandler = (ctx, call, reply) => {
   if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized', reason: `only ${shortId(saeId)} may delete itself` });
   const outcome = ctx.host.execute({ type: 'sae.delete', saeId });
   if (!outcome.result.ok) return reply.error(outcome.result.error);
-  return reply.json(200, { sae_id: saeId, deleted: true });
+  return reply.json(200, isNextDoor(ctx) ? { success: true, message: `SAE ${saeId} deleted`, sae_id: saeId, deleted: true } : { sae_id: saeId, deleted: true });
 };

@@ -77,7 +77,7 @@ function cut(text: string): string {
 }
 
 // Matched as the router matches (case-insensitively), on the path of an origin- or absolute-form target.
-const ETSI_PATH = /^\/api\/v1\/keys\/([^/]+)\/(status|enc_keys|dec_keys)\/?$/i;
+const ETSI_PATH = /^\/api\/v1\/(?:keys|user-keys)\/([^/]+)\/(status|enc_keys|dec_keys)\/?$/i;
 
 function pathOf(target: string): string {
   try {

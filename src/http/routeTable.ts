@@ -146,7 +146,15 @@ export const ALL_SWITCHES: RouteSwitches = { poolRoutes: true, admin: true };
 
 /** The switches of one KME's app: its profile's, and whether it has the admin API. */
 export function switchesOf(host: KmeHost, admin: AdminOptions | null): RouteSwitches {
-  return { poolRoutes: host.world.config.profile.poolRoutes, admin: admin !== null };
+  const { profile } = host.world.config;
+  return { poolRoutes: profile.poolRoutes, admin: admin !== null, keyPrefixes: profile.extraKeyPrefixes };
+}
+
+const KEYS_PREFIX = '/api/v1/keys';
+
+/** The key routes served again under another prefix (`/api/v1/user-keys/{SAE_ID}/enc_keys`, …). */
+function underPrefix(routes: readonly RouteDef[], prefix: string): RouteDef[] {
+  return routes.filter((route) => route.path.startsWith(`${KEYS_PREFIX}/`)).map((route) => ({ ...route, path: `${prefix}${route.path.slice(KEYS_PREFIX.length)}` }));
 }
 
 export function isEnabled(on: RouteSwitches, enabledBy: RouteSwitch | null): boolean {
@@ -155,12 +163,14 @@ export function isEnabled(on: RouteSwitches, enabledBy: RouteSwitch | null): boo
 
 const enabled = new Map<string, readonly RouteDef[]>();
 
-/** The routes the switches turn on, in table order; the same array for the same switches. */
+/** The routes the switches turn on, in table order (then again under each extra key prefix); the same array for the same switches. */
 export function enabledRoutes(on: RouteSwitches): readonly RouteDef[] {
-  const key = `${on.poolRoutes}/${on.admin}`;
+  const prefixes = on.keyPrefixes ?? [];
+  const key = `${on.poolRoutes}/${on.admin}/${prefixes.join(' ')}`;
   let routes = enabled.get(key);
   if (routes === undefined) {
-    routes = ROUTE_TABLE.filter((route) => isEnabled(on, route.enabledBy));
+    const base = ROUTE_TABLE.filter((route) => isEnabled(on, route.enabledBy));
+    routes = [...base, ...prefixes.flatMap((prefix) => underPrefix(base, prefix))];
     enabled.set(key, routes);
   }
   return routes;

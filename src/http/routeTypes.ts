@@ -72,7 +72,10 @@ export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 /** What switches a route on: a profile switch, or the admin API's presence. Routes with none are always served. */
 export type RouteSwitch = 'poolRoutes' | 'admin';
-export type RouteSwitches = Readonly<Record<RouteSwitch, boolean>>;
+export type RouteSwitches = Readonly<Record<RouteSwitch, boolean>> & {
+  /** Prefixes that serve the key routes (ETSI and per-user-pool) again, besides `/api/v1/keys` (a profile's `extraKeyPrefixes`). */
+  readonly keyPrefixes?: readonly string[];
+};
 
 export interface QueryParameter {
   readonly name: string;

@@ -2,7 +2,7 @@
 // API (the same operations other languages reach over HTTP, listed at GET /_kmesim), and a way to stop it.
 import type { z } from 'zod';
 import type { faultSchema } from '../engine/faults.js';
-import { isProfileName, PROFILE_NAMES } from '../model/profiles.js';
+import { isProfileName, PROFILE_NAMES, RETRY_MODES } from '../model/profiles.js';
 import type { InvariantId, Violation } from '../model/violation.js';
 import type { RequestQuery, RequestRecord } from './requestJournal.js';
 import { startServer, type RunningServer, type ServerOptions } from './startServer.js';
@@ -70,6 +70,14 @@ export async function startMockKme(options: ServerOptions = {}): Promise<MockKme
   const profile: unknown = options.profile;
   if (profile !== undefined && (typeof profile !== 'string' || !isProfileName(profile))) {
     throw new RangeError(`startMockKme: profile must be one of ${PROFILE_NAMES.join(', ')}, got ${JSON.stringify(profile)}`);
+  }
+  const retry: unknown = options.retry;
+  if (retry !== undefined && (typeof retry !== 'string' || !(RETRY_MODES as readonly string[]).includes(retry))) {
+    throw new RangeError(`startMockKme: retry must be one of ${RETRY_MODES.join(', ')}, got ${JSON.stringify(retry)}`);
+  }
+  const grace: unknown = options.retryGraceMs;
+  if (grace !== undefined && (typeof grace !== 'number' || !Number.isSafeInteger(grace) || grace < 0)) {
+    throw new RangeError(`startMockKme: retryGraceMs must be a non-negative integer, got ${JSON.stringify(grace)}`);
   }
   const server = await startServer({ port: 0, ...options });
   const admin = adminClient(server.admin, server.adminToken);

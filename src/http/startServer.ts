@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveTopology, type SaeSpec, type ServerSetup, type SetupResolver } from '../engine/serverSetup.js';
-import { isReservedSaeId, resolveProfile, type ProfileName } from '../model/profiles.js';
+import { isReservedSaeId, resolveProfile, type ProfileName, type RetryMode } from '../model/profiles.js';
 import { createWorld, linkIdsOf, type World } from '../model/world.js';
 import { faultProblem } from '../engine/faults.js';
 import { createRequestJournal } from './requestJournal.js';
@@ -52,6 +52,12 @@ export interface ServerOptions {
    * pool's capacity, the max_key_count status reports; null: no bound).
    */
   readonly maxWaitingKeys?: number | null;
+  /**
+   * What a repeated dec_keys gets after a lost answer: `burn` (the profile's default: refused, the keys are
+   * gone) or `idempotent` (the same keys again, within `retryGraceMs`, default 30 000).
+   */
+  readonly retry?: RetryMode;
+  readonly retryGraceMs?: number;
   /** Where mTLS certificates are made and kept (default .kmesim/certs). */
   readonly certDir?: string;
   /** Token for the admin API beyond loopback (default: a random one, reported in the ready line). */
@@ -67,6 +73,8 @@ export interface ReadyInfo {
   readonly saes: ReadonlyArray<{ readonly id: string; readonly kme: string }>;
   readonly seed: number;
   readonly profile: string;
+  /** Under `retry: idempotent`: how long a slave's repeated dec_keys gets the same keys again. */
+  readonly retryGraceMs?: number;
   readonly auth: 'header' | 'mtls';
   readonly admin: string;
   readonly adminToken?: string;
@@ -111,10 +119,24 @@ function defaultSetup(options: ServerOptions): ServerSetup {
   return { profile, saes: topology.saes, kmeIds: topology.kmeIds, faults: [], bugs: [] };
 }
 
-/** The server bounds keys waiting for their slave (memory a client could otherwise fill), unless told not to. */
-function withWaitingBound(setup: ServerSetup, bound: number | null | undefined): ServerSetup {
+/**
+ * The server's own switches over its setup's profile: it bounds keys waiting for their slave (memory a
+ * client could otherwise fill) unless told not to, and answers repeated dec_keys as asked.
+ */
+function withServerTuning(setup: ServerSetup, options: ServerOptions): ServerSetup {
+  const bound = options.maxWaitingKeys;
   const maxWaitingKeys = bound === undefined ? (setup.profile.maxWaitingKeys ?? setup.profile.poolCapacity) : bound;
-  return { ...setup, profile: resolveProfile(setup.profile.name, { ...setup.profile, maxWaitingKeys }) };
+  const overrides = {
+    ...setup.profile,
+    maxWaitingKeys,
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.retryGraceMs === undefined ? {} : { retryGraceMs: options.retryGraceMs }),
+  };
+  try {
+    return { ...setup, profile: resolveProfile(setup.profile.name, overrides) };
+  } catch (error) {
+    throw new ServerStartError((error as Error).message);
+  }
 }
 
 async function resolveSetup(options: ServerOptions, seed: number): Promise<ServerSetup> {
@@ -177,13 +199,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // given (it is printed in the ready line).
   const storedSeed = /^serve:(\d+)$/.exec(store?.storedSeed() ?? '')?.[1];
   const seed = options.seed ?? (storedSeed === undefined ? randomInt(0, 2 ** 31) : Number(storedSeed));
-  const setup = withWaitingBound(
-    await resolveSetup(options, seed).catch((error: unknown) => {
-      store?.close();
-      throw error;
-    }),
-    options.maxWaitingKeys,
-  );
+  let setup: ServerSetup;
+  try {
+    setup = withServerTuning(await resolveSetup(options, seed), options);
+  } catch (error) {
+    store?.close();
+    throw error;
+  }
   // A setup's faults must name KMEs and links this server runs (a scenario for two KMEs served with one).
   const linkIds = new Set(linkIdsOf(setup.kmeIds));
   for (const fault of setup.faults) {
@@ -305,6 +327,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     saes: setup.saes.map((sae) => ({ id: sae.id, kme: sae.kmeId })),
     seed,
     profile: setup.profile.name,
+    ...(setup.profile.retry === 'idempotent' ? { retryGraceMs: setup.profile.retryGraceMs } : {}),
     auth,
     admin: `${(kmes[0] as { url: string }).url}/_kmesim`,
     ...(isLoopback(bindHost) ? {} : { adminToken }),

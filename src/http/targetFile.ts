@@ -15,6 +15,8 @@ export function describeTarget(info: ReadyInfo, authHeader = 'X-SAE-ID'): Record
       return { id: sae.id, kme: sae.kme, ...auth };
     }),
     profile: info.profile,
+    // A repeated dec_keys within the grace gets the same keys again: the checker must not call it an I3.
+    ...(info.retryGraceMs === undefined ? {} : { limits: { repeatGraceMs: info.retryGraceMs } }),
     // kmesim serves a slave's dec_keys at either KME of the link (decision 0004).
     decKeys: 'either-kme',
     // kmesim's own admin API: lets the checker restart KMEs and take the remote key manager offline.

@@ -1,11 +1,13 @@
 // Get key with key IDs (dec_keys): the named slave retrieves what its master was given, once.
-// Every ID is judged before anything changes, so a refused request consumes nothing (C38, I7).
+// Every ID is judged before anything changes, so a refused request consumes nothing (C38, I7). Under the
+// profile's `retry: idempotent`, a slave that repeats a dec_keys within the grace (its answer was lost)
+// gets the keys it retrieved again, and nothing changes; under `burn` the repeat is refused.
 import { kmeError, shortId, unknownCaller, type KmeError } from './kmeError.js';
 import { isCanonicalUuid, isSequentialKeyId } from './keyIds.js';
 import { canStepKey, KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { materialLabelFor, type DeliveredKey } from './encKeys.js';
 import { compactReservedQueue } from './poolOps.js';
-import type { ReservedKey, World } from './world.js';
+import { recentRetrievalKey, type ReservedKey, type World } from './world.js';
 
 export interface DecKeysCommand {
   readonly type: 'keys.dec';
@@ -40,13 +42,18 @@ export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
     return { ok: false, error: kmeError('badKeyIds', malformed === undefined ? [] : [{ key_ID: malformed }]) };
   }
 
-  const found: ReservedKey[] = [];
+  forgetStaleRetrievals(world);
+  // In request order: a key to retrieve now, or (retry `idempotent`) one this caller retrieved moments ago.
+  const found: Array<ReservedKey | DeliveredKey> = [];
   const notFound: string[] = [];
   const forbidden: string[] = [];
+  const servedHere = (linkId: string): boolean => world.links.get(linkId)?.kmeIds.includes(command.kmeId) === true;
   for (const id of ids) {
     const key = world.reserved.get(id);
-    const servedHere = key !== undefined && world.links.get(key.linkId)?.kmeIds.includes(command.kmeId) === true;
-    if (key === undefined || !servedHere || key.masterSaeId !== command.masterSaeId || isConsumedAt(world, key, command.kmeId)) {
+    const again = world.recentRetrievals.get(recentRetrievalKey(id, command.callerSaeId));
+    if (again !== undefined && again.untilMs > world.nowMs && again.masterSaeId === command.masterSaeId && servedHere(again.linkId)) {
+      found.push(again.key);
+    } else if (key === undefined || !servedHere(key.linkId) || key.masterSaeId !== command.masterSaeId || isConsumedAt(world, key, command.kmeId)) {
       notFound.push(id);
     } else if (!key.slaveSaeIds.includes(command.callerSaeId) && !bugs.has('third-party-read')) {
       forbidden.push(id);
@@ -65,9 +72,17 @@ export function decKeys(world: World, command: DecKeysCommand): DecKeysResult {
   if (failure !== null && !bugs.has('partial-consume')) return { ok: false, error: failure };
 
   // Reached with a failure only under the partial-consume bug: it consumes what it found (breaks I7).
-  const delivered = found.map((key) => retrieve(world, key, command.callerSaeId, command.kmeId));
+  const delivered = found.map((key) => ('state' in key ? retrieve(world, key, command.callerSaeId, command.kmeId) : key));
   compactReservedQueue(world);
   return failure === null ? { ok: true, keys: delivered } : { ok: false, error: failure };
+}
+
+/** Retrievals past their grace leave, oldest first (one grace for all keeps the map in time order). */
+function forgetStaleRetrievals(world: World): void {
+  for (const [id, recent] of world.recentRetrievals) {
+    if (recent.untilMs > world.nowMs) return;
+    world.recentRetrievals.delete(id);
+  }
 }
 
 function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string): DeliveredKey {
@@ -84,6 +99,10 @@ function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string):
   // Copied on write: most keys are retrieved once, and a waiting key shares one empty list (NO_RETRIEVALS).
   key.retrievals = [...key.retrievals, { saeId, kmeId }];
   world.retrievalCount += 1;
+  if (profile.retry === 'idempotent' && profile.retryGraceMs > 0) {
+    const untilMs = Math.min(world.nowMs + profile.retryGraceMs, key.expiresAtMs);
+    world.recentRetrievals.set(recentRetrievalKey(key.keyId, saeId), { key: delivered, masterSaeId: key.masterSaeId, linkId: key.linkId, untilMs });
+  }
   const everyone = key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave));
   const event = everyone ? 'key.consume' : 'key.retrieve';
   // The double-delivery bug serves a key its machine is done with (consumed at the other KME): it stays as it is.

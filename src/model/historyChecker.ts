@@ -71,6 +71,12 @@ export interface HistoryCheckerOptions {
    * the checker keeps no index of material. Default false (real bytes, as the black-box checker sees them).
    */
   readonly materialNamesKeyId?: boolean;
+  /**
+   * A KME that answers a repeated dec_keys idempotently (LATITUDE.md: "retry after a lost answer"): a slave
+   * that asks again for a key it retrieved at most this long ago may get the same bytes again. Default 0:
+   * every second retrieval is an I3.
+   */
+  readonly repeatGraceMs?: number;
 }
 
 interface IssuedKey {
@@ -109,6 +115,10 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
   const retiredMaterial = new IdSet();
   const consumeOnDecrypt = options.consumeOnDecrypt ?? true;
   const indexMaterial = options.materialNamesKeyId !== true;
+  const repeatGraceMs = options.repeatGraceMs ?? 0;
+  /** Retrievals a repeat may still get again (only with a repeat grace), oldest first. */
+  const recentRetrievals = new Map<string, { readonly atMs: number; readonly masterSaeId: string; readonly materialHash: string }>();
+  const recentKey = (keyId: string, slave: string): string => `${keyId}\u0000${slave}`;
   let observed = 0;
   let restarts = 0;
   /** Successful enc_keys per master→slave pair: a later one may have dropped the pair's earlier keys. */
@@ -218,7 +228,21 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
           }),
         );
       }
+      if (repeatGraceMs > 0) {
+        for (const [id, recent] of recentRetrievals) {
+          if (recent.atMs + repeatGraceMs >= exchange.atMs) break;
+          recentRetrievals.delete(id);
+        }
+      }
       for (const key of exchange.keys) {
+        const again = repeatGraceMs > 0 ? recentRetrievals.get(recentKey(key.keyId, exchange.callerSaeId)) : undefined;
+        if (again !== undefined && again.masterSaeId === exchange.masterSaeId && exchange.atMs - again.atMs <= repeatGraceMs) {
+          // A repeat within the grace: allowed, if it is the very key the slave had.
+          if (key.materialHash !== again.materialHash) {
+            found.push(violation('I4', `key ${key.keyId} came back to ${exchange.callerSaeId} on a repeated dec_keys with other bytes than before`, { keyId: key.keyId, againInExchange: exchange.id }));
+          }
+          continue;
+        }
         const known = issued.get(key.keyId);
         if (known === undefined) {
           if (consumeOnDecrypt && retrievedByAll.has(key.keyId)) {
@@ -271,6 +295,9 @@ export function createHistoryChecker(options: HistoryCheckerOptions = {}): Histo
               retrievedIn: exchange.id,
             }),
           );
+        }
+        if (repeatGraceMs > 0 && known.slaveSaeIds.includes(exchange.callerSaeId) && known.masterSaeId === exchange.masterSaeId) {
+          recentRetrievals.set(recentKey(key.keyId, exchange.callerSaeId), { atMs: exchange.atMs, masterSaeId: known.masterSaeId, materialHash: known.materialHash });
         }
         if (consumeOnDecrypt && known.slaveSaeIds.length === 1 && known.slaveSaeIds[0] === exchange.callerSaeId) {
           retire(known, 'retrieved');

@@ -37,7 +37,8 @@ export type KmeCommand =
   | { readonly type: 'keys.status'; readonly kmeId: string; readonly callerSaeId: string; readonly slaveSaeId: string }
   | EncKeysCommand
   | DecKeysCommand
-  | { readonly type: 'sync.start'; readonly poolId: string; readonly reason: SyncReason }
+  /** `keyCount`: ask the remote for at most this many keys (a refill of a given size); default, what the pool lacks. */
+  | { readonly type: 'sync.start'; readonly poolId: string; readonly reason: SyncReason; readonly keyCount?: number }
   | { readonly type: 'sync.complete'; readonly poolId: string; readonly attempt: number; readonly keyCount: number }
   | { readonly type: 'sync.fail'; readonly poolId: string; readonly attempt: number }
   | { readonly type: 'sync.retry'; readonly poolId: string; readonly attempt: number }
@@ -96,7 +97,8 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
     case 'sync.start': {
       const pool = livePool(world, command.poolId);
       if (pool.deleted) return UNCHANGED;
-      return startSync(world, pool, command.reason, effects) ? DONE : UNCHANGED;
+      if (command.keyCount !== undefined && (!Number.isSafeInteger(command.keyCount) || command.keyCount < 1)) throw new Error(`sync.start: bad key count ${command.keyCount}`);
+      return startSync(world, pool, command.reason, effects, command.keyCount) ? DONE : UNCHANGED;
     }
     case 'sync.complete':
       return completeSync(world, command.poolId, command.attempt, command.keyCount, nowMs, effects);

@@ -54,9 +54,10 @@ export interface EtsiErrorResponse {
 
 export function toEtsiError(error: KmeError, profile: Profile): EtsiErrorResponse {
   const row = ERROR_TABLE[error.kind];
-  const notFound = error.kind === 'keysNotFound';
-  const status = notFound ? profile.keyNotFound.status : row.status;
-  const message = notFound ? profile.keyNotFound.message : error.reason === undefined ? row.message : `${row.message}: ${error.reason}`;
+  // Where the spec is silent the profile chooses the answer: for unknown keys, and for a pool run short.
+  const chosen = error.kind === 'keysNotFound' ? profile.keyNotFound : error.kind === 'insufficientKeys' ? profile.insufficientKeys : null;
+  const status = chosen?.status ?? row.status;
+  const message = chosen?.message ?? (error.reason === undefined ? row.message : `${row.message}: ${error.reason}`);
   const body: ErrorBody =
     error.details !== undefined && error.details.length > 0
       ? { message, details: error.details.map((detail) => ({ ...detail })) }

@@ -43,16 +43,18 @@ export function updateLevel(world: World, pool: Pool, effects: KmeEffect[]): voi
 }
 
 /** Starts a sync unless the pool machine refuses (one is already in flight); returns whether it started. */
-export function startSync(world: World, pool: Pool, reason: SyncReason, effects: KmeEffect[]): boolean {
+export function startSync(world: World, pool: Pool, reason: SyncReason, effects: KmeEffect[], atMost?: number): boolean {
   if (!canStepPool(world, pool.state, 'sync.start')) return false;
   pool.state = stepPool(world, pool.state, 'sync.start');
   pool.syncReason = reason;
-  return requestKeys(pool, reason, effects);
+  return requestKeys(pool, reason, effects, atMost);
 }
 
-function requestKeys(pool: Pool, reason: SyncReason, effects: KmeEffect[]): true {
+/** Asks the remote for what the pool lacks, or at most `atMost` keys; a retry asks for what it lacks then. */
+function requestKeys(pool: Pool, reason: SyncReason, effects: KmeEffect[], atMost?: number): true {
   pool.retryAtMs = null;
-  pool.syncKeyCount = Math.max(0, pool.capacity - availableKeys(pool));
+  const lacking = Math.max(0, pool.capacity - availableKeys(pool));
+  pool.syncKeyCount = atMost === undefined ? lacking : Math.min(lacking, atMost);
   pool.syncAttempt += 1;
   effects.push({
     type: 'sync.requested',

@@ -25,14 +25,41 @@ export interface Profile {
   /** `false`: dec_keys leaves keys retrievable (a documented quirk of other KMEs). */
   readonly consumeOnDecrypt: boolean;
   readonly keyNotFound: { readonly status: 400 | 404; readonly message: string };
+  /** The answer when a pool holds fewer keys than enc_keys asks for (the spec is silent; LATITUDE.md). */
+  readonly insufficientKeys: { readonly status: 400 | 503; readonly message: string };
+  /**
+   * What a dec_keys that repeats an earlier one (its answer lost on the way) gets. `burn`: the keys are
+   * gone, the repeat is refused as for unknown keys. `idempotent`: a slave that retrieved a key within the
+   * last `retryGraceMs` gets the same key again, and nothing changes.
+   */
+  readonly retry: RetryMode;
+  readonly retryGraceMs: number;
   readonly backoff: BackoffPolicy;
   readonly scheduledSyncMs: number;
   /** Pool details in `status_extension` (the per-user-pool design shows them there). */
   readonly statusExtension: boolean;
   /** The per-user-pool design's extra routes: register, refill, delete, pools, km/status, km/sync. */
   readonly poolRoutes: boolean;
+  /**
+   * The shapes of those routes' answers. `kmesim`: plain views of the model. `next-door`: the seed KME's
+   * documented ones (201 on register with `success` and `keys_generated`, a `summary` of the pools,
+   * `local_km_id`, refill by `keys_to_add`).
+   */
+  readonly poolApi: 'kmesim' | 'next-door';
+  /**
+   * Where the key routes are served besides `/api/v1/keys` (the seed KME serves its per-user-pool
+   * routes, and the ETSI ones beside them, under `/api/v1/user-keys` too).
+   */
+  readonly extraKeyPrefixes: readonly string[];
   /** Mandatory extensions this KME understands; any other one is refused with spec string 2. */
   readonly supportedMandatoryExtensions: readonly string[];
+}
+
+export const RETRY_MODES = ['burn', 'idempotent'] as const;
+export type RetryMode = (typeof RETRY_MODES)[number];
+
+export function isRetryMode(mode: string): mode is RetryMode {
+  return (RETRY_MODES as readonly string[]).includes(mode);
 }
 
 /** The one mandatory extension the model supports: keys must stay retrievable at least this long. */
@@ -55,10 +82,15 @@ export const strictProfile: Profile = {
   keyTtlMs: 24 * HOUR_MS,
   consumeOnDecrypt: true,
   keyNotFound: { status: 400, message: 'one or more keys specified are not found on KME' },
+  insufficientKeys: { status: 503, message: 'not enough keys available' },
+  retry: 'burn',
+  retryGraceMs: 30_000,
   backoff: { baseMs: 1_000, maxMs: 5 * 60_000 },
   scheduledSyncMs: 24 * HOUR_MS,
   statusExtension: false,
   poolRoutes: false,
+  poolApi: 'kmesim',
+  extraKeyPrefixes: [],
   supportedMandatoryExtensions: [MIN_TTL_EXTENSION],
 };
 
@@ -71,6 +103,18 @@ export const perUserPoolProfile: Profile = {
   maxKeySizeBits: 8192,
   statusExtension: true,
   poolRoutes: true,
+};
+
+/**
+ * The seed KME of the per-user-pool design, as its documents describe it: its pool routes' shapes and
+ * status codes, under both prefixes, and exhaustion answered 400 `Insufficient keys available`.
+ */
+export const nextDoorProfile: Profile = {
+  ...perUserPoolProfile,
+  name: 'next-door',
+  insufficientKeys: { status: 400, message: 'Insufficient keys available' },
+  poolApi: 'next-door',
+  extraKeyPrefixes: ['/api/v1/user-keys'],
 };
 
 export const lenientProfile: Profile = {
@@ -88,7 +132,7 @@ export function isReservedSaeId(id: string): boolean {
 }
 
 /** The profiles kmesim ships, by name. */
-export const PROFILE_NAMES = ['strict', 'per-user-pool', 'lenient'] as const;
+export const PROFILE_NAMES = ['strict', 'per-user-pool', 'next-door', 'lenient'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 export function isProfileName(name: string): name is ProfileName {
@@ -96,7 +140,7 @@ export function isProfileName(name: string): name is ProfileName {
 }
 
 export const PROFILES: ReadonlyMap<string, Profile> = new Map(
-  [strictProfile, perUserPoolProfile, lenientProfile].map((profile) => [profile.name, profile]),
+  [strictProfile, perUserPoolProfile, nextDoorProfile, lenientProfile].map((profile) => [profile.name, profile]),
 );
 
 export function resolveProfile(name: string, overrides: Partial<Profile> = {}): Profile {
@@ -129,6 +173,8 @@ export function assertProfile(profile: Profile): void {
   if (!(profile.emergencyThresholdPct >= 0 && profile.emergencyThresholdPct <= profile.lowThresholdPct && profile.lowThresholdPct <= 100)) {
     problems.push('0 <= emergencyThresholdPct <= lowThresholdPct <= 100 must hold');
   }
+  if (!Number.isSafeInteger(profile.retryGraceMs) || profile.retryGraceMs < 0) problems.push('retryGraceMs must be a non-negative integer');
+  if (!(RETRY_MODES as readonly string[]).includes(profile.retry)) problems.push(`retry must be one of ${RETRY_MODES.join(', ')}`);
   if (profile.maxWaitingKeys !== null) positiveInt('maxWaitingKeys', profile.maxWaitingKeys);
   if (!Number.isSafeInteger(profile.maxSaeIdCount) || profile.maxSaeIdCount < 0) {
     problems.push('maxSaeIdCount must be a non-negative integer');

@@ -1,6 +1,7 @@
 // The world: every KME, SAE, link, pool and delivered key the core knows. The core owns it and updates
 // it in place (see docs/decisions/0002-owned-world.md); nothing else writes to it.
 import type { BugName } from './bugs.js';
+import type { DeliveredKey } from './encKeys.js';
 import { assertLifecycleTables, createMachineCoverage, INITIAL_POOL_STATE, MACHINE_TABLES, type LifecycleTables, type MachineCoverage } from './lifecycles.js';
 import type { RemoteState, SyncReason } from './poolMachine.js';
 import { assertProfile, type Profile } from './profiles.js';
@@ -92,6 +93,19 @@ export interface ReservedKey {
   state: number;
 }
 
+/** A retrieval a repeated dec_keys may get again (profile `retry: idempotent`), until `untilMs`. */
+export interface RecentRetrieval {
+  readonly key: DeliveredKey;
+  readonly masterSaeId: string;
+  readonly linkId: string;
+  readonly untilMs: number;
+}
+
+/** The key of a recent retrieval: the key and the slave that retrieved it. */
+export function recentRetrievalKey(keyId: string, saeId: string): string {
+  return `${keyId}\u0000${saeId}`;
+}
+
 export interface World {
   readonly config: WorldConfig;
   readonly kmes: Set<string>;
@@ -109,6 +123,8 @@ export interface World {
   nowMs: number;
   /** Every retrieval ever recorded, so a checker can see in O(1) whether a step consumed anything. */
   retrievalCount: number;
+  /** Retrievals a repeat may still get again, oldest first (empty unless the profile's retry is idempotent). */
+  readonly recentRetrievals: Map<string, RecentRetrieval>;
   readonly coverage: MachineCoverage;
 }
 
@@ -164,6 +180,7 @@ export function createWorld(options: WorldOptions): World {
     expiryHead: 0,
     nowMs: options.startMs ?? 0,
     retrievalCount: 0,
+    recentRetrievals: new Map(),
     coverage: createMachineCoverage(),
   };
 }

@@ -49,6 +49,11 @@ export function describeWorldState(world: World): string {
     links: [...world.links.values()].sort(byId).map((link) => [link.id, link.kmeIds, link.remote]),
     pools: [...world.pools.values()].sort(byId).map(describePool),
     reserved: keys.map(describeKey),
+    // Retrievals a repeat may still get again; stale ones are forgotten lazily, which is bookkeeping.
+    recentRetrievals: [...world.recentRetrievals]
+      .filter(([, recent]) => recent.untilMs > world.nowMs)
+      .map(([id, recent]) => [id, recent.key.keyId, recent.masterSaeId, recent.linkId, recent.untilMs])
+      .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
     // Entries still waiting in the expiry queues. Reserved keys count only while they wait: retrieved ones
     // leave the queue whenever it is compacted, which is bookkeeping, not state.
     pendingBatches: world.expiryQueue.length - world.expiryHead,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { durationSchema as duration } from '../engine/duration.js';
 import { faultSchema } from '../engine/faults.js';
 import { BUG_NAMES } from '../model/bugs.js';
+import { PROFILE_NAMES } from '../model/profiles.js';
 
 const probability = z.number().min(0).max(1);
 
@@ -15,7 +16,7 @@ const userSchema = z.strictObject({
 });
 
 const worldSchema = z.strictObject({
-  profile: z.enum(['strict', 'per-user-pool', 'lenient']).default('strict'),
+  profile: z.enum(PROFILE_NAMES).default('strict'),
   kmes: z.union([z.literal(1), z.literal(2)]).default(1),
   /** 2: every message is encrypted with keys from two independent sources (k1 XOR k2). */
   sources: z.union([z.literal(1), z.literal(2)]).default(1),

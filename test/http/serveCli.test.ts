@@ -211,6 +211,18 @@ it('serves the key size and pool capacity of a --scenario file', async () => {
   expect(status.body).toMatchObject({ key_size: 8192, max_key_count: 200, stored_key_count: 200 });
 });
 
+it('answers a repeated dec_keys with the same keys under --retry idempotent, and refuses it by default', async () => {
+  for (const args of [['--retry', 'idempotent', '--retry-grace', '60000'], []]) {
+    const { ready } = await serve(...args);
+    const a = urlOf(ready, 'KME_A');
+    const sent = (await call(`${a}/api/v1/keys/SAE_A2/enc_keys`, { sae: 'SAE_A1' })).body as { keys: Array<{ key_ID: string }> };
+    const ask = (): ReturnType<typeof call> => call(`${a}/api/v1/keys/SAE_A1/dec_keys?key_ID=${sent.keys[0]?.key_ID}`, { sae: 'SAE_A2' });
+    const first = await ask();
+    expect(first.status).toBe(200);
+    expect(await ask()).toEqual(args.length === 0 ? expect.objectContaining({ status: 400 }) : first);
+  }
+});
+
 const USAGE_ERRORS: ReadonlyArray<{ readonly args: readonly string[]; readonly stderr: RegExp }> = [
   { args: ['--kmes', '3'], stderr: /--kmes must be 1 or 2/ },
   { args: ['--profile', 'nope'], stderr: /unknown profile "nope"/ },
@@ -221,6 +233,8 @@ const USAGE_ERRORS: ReadonlyArray<{ readonly args: readonly string[]; readonly s
   { args: ['--kmes', '2', '--port', '65535'], stderr: /--port must be at most 65534/ },
   { args: ['--host', '0.0.0.0'], stderr: /header authentication .*--allow-header-auth/ },
   { args: ['--log-level', 'verbose'], stderr: /--log-level must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/ },
+  { args: ['--retry', 'sometimes'], stderr: /--retry must be burn or idempotent, got "sometimes"/ },
+  { args: ['--retry', 'idempotent', '--retry-grace', '-5'], stderr: /--retry-grace must be an integer ≥ 0, got "-5"/ },
 ];
 
 for (const { args, stderr } of USAGE_ERRORS) {

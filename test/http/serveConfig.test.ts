@@ -131,8 +131,11 @@ const REFUSALS: ReadonlyArray<{ args: string[]; env?: Record<string, string>; er
   { args: ['--kmes', '2', '--kme-id', 'X'], error: '2 KMEs asked for, but 1 KME IDs given' },
   { args: ['--kme-id', 'X', '--scenario', 'scenarios/expiry.yaml'], error: '--kme-id and --sae cannot be combined with --scenario: the scenario names its KMEs and SAEs' },
   { args: [], env: { KMESIM_ALLOW_HEADER_AUTH: 'maybe' }, error: 'KMESIM_ALLOW_HEADER_AUTH must be 1, true, yes, on or 0, false, no, off, got "maybe"' },
-  { args: [], env: { KMESIM_PROFILE: 'strcit' }, error: 'unknown profile "strcit" (known: strict, per-user-pool, lenient)' },
-  { args: [], env: { KMESIM_PORT: 'eighty' }, error: /^kmesim: --port must be/ },
+  { args: [], env: { KMESIM_PROFILE: 'strcit' }, error: 'unknown profile "strcit" (known: strict, per-user-pool, next-door, lenient)' },
+  { args: [], env: { KMESIM_PORT: 'eighty' }, error: '--port must be an integer ≥ 0, got "eighty" (from KMESIM_PORT)' },
+  { args: [], env: { KMESIM_RETRY: 'twice' }, error: '--retry must be burn or idempotent, got "twice" (from KMESIM_RETRY)' },
+  // A flag wins over the variable, and its refusal names the flag alone.
+  { args: ['--retry', 'twice'], env: { KMESIM_RETRY: 'burn' }, error: '--retry must be burn or idempotent, got "twice"' },
 ];
 
 for (const refusal of REFUSALS) {

@@ -16,15 +16,15 @@ for (const kmes of [3, 0, -1, 1.5, '2', null]) {
 for (const profile of ['strcit', 'STRICT', '', 7]) {
   it(`rejects profile: ${JSON.stringify(profile)} with a RangeError naming the profiles there are`, async () => {
     const options = { profile } as unknown as ServerOptions;
-    await expect(startMockKme(options)).rejects.toThrow(/^startMockKme: profile must be one of strict, per-user-pool, lenient, got /);
+    await expect(startMockKme(options)).rejects.toThrow(/^startMockKme: profile must be one of strict, per-user-pool, next-door, lenient, got /);
   });
 }
 
 it('names the profiles in the type, so that a typo does not compile', () => {
   // @ts-expect-error: 'strcit' is not a profile (npm test type-checks this file)
   const typo: ServerOptions = { profile: 'strcit' };
-  const known: ServerOptions[] = [{ profile: 'strict' }, { profile: 'per-user-pool' }, { profile: 'lenient' }];
-  expect([typo, ...known].map((options) => options.profile)).toEqual(['strcit', 'strict', 'per-user-pool', 'lenient']);
+  const known: ServerOptions[] = [{ profile: 'strict' }, { profile: 'per-user-pool' }, { profile: 'next-door' }, { profile: 'lenient' }];
+  expect([typo, ...known].map((options) => options.profile)).toEqual(['strcit', 'strict', 'per-user-pool', 'next-door', 'lenient']);
 });
 
 for (const kmes of [1, 2] as const) {

@@ -61,6 +61,8 @@ export interface Run {
   /** Canonical UUIDs are judged only where the claimed profile promises them. */
   readonly uuidIds: boolean;
   readonly consumes: boolean;
+  /** How long the target declares it answers a repeated dec_keys idempotently (0: repeats are refused). */
+  readonly repeatGraceMs: number;
   readonly notFound: { readonly status: number; readonly message: string };
   params: Params | null;
   /** Status fields that were missing or had the wrong JSON type in some answer (C9 says which). */
@@ -94,6 +96,17 @@ export function add(run: Run, item: Item, ...cases: Case[]): void {
 export const passed = (note: string, ...entries: TranscriptEntry[]): Case => ({ verdict: 'pass', note, entries });
 export const failed = (note: string, ...entries: TranscriptEntry[]): Case => ({ verdict: 'fail', note, entries });
 export const skipped = (note: string, ...entries: TranscriptEntry[]): Case => ({ verdict: 'skip', note, entries });
+
+/**
+ * A slave's dec_keys of a key it already retrieved (C37): a refusal passes; a delivery fails, unless the
+ * target declares a repeat grace, within which its slave may get the key again (the history checker
+ * judges that the bytes are the same).
+ */
+export function reread(run: Run, entry: TranscriptEntry, what: string, again: string): Case {
+  if (entry.response.status !== 200) return passed(`${what}: ${entry.response.status}`, entry);
+  if (run.repeatGraceMs > 0) return passed(`${what} within the declared repeat grace (${run.repeatGraceMs} ms): answered again to its slave`, entry);
+  return failed(again, entry);
+}
 
 /** Any failed case fails the item; otherwise any passed case passes it (naming what was not judged). */
 export function conclude(item: Item, cases: readonly Case[]): ConformanceResult {

@@ -2,7 +2,7 @@
 import { MIN_TTL_EXTENSION } from '../../model/profiles.js';
 import { SPEC_ERROR, type KeyRequest } from '../../model/wireSchema.js';
 import type { TranscriptEntry } from '../checkSession.js';
-import { UNMEETABLE_MIN_TTL_MS, type Params, type IssuedKey, type Run, add, passed, failed, skipped, describe, messageOf, bitsOf, refusal, encOf, recordEnc, rawEnc, decOf, delivery, retrieval } from './conformanceRun.js';
+import { UNMEETABLE_MIN_TTL_MS, type Params, type IssuedKey, type Run, add, passed, failed, skipped, describe, messageOf, bitsOf, refusal, encOf, recordEnc, rawEnc, decOf, delivery, retrieval, reread } from './conformanceRun.js';
 import { deliveryOf, encRefusalOf, keysOf, type Case } from './conformanceRun.js';
 
 // ---- Get key: C16 C17 C20 ----------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ export async function checkMulticast(run: Run): Promise<void> {
   add(run, 'C29', bySlave, byPeer);
   if (run.consumes && byPeer.verdict === 'pass') {
     const again = await decOf(run, roles.peer, [key.keyId]);
-    add(run, 'C37', again.response.status === 200 ? failed(`multicast: additional slave ${roles.peer} retrieved key ${key.keyId} twice`, again) : passed(`multicast re-read by ${roles.peer}: ${again.response.status}`, again));
+    add(run, 'C37', reread(run, again, `multicast re-read by ${roles.peer}`, `multicast: additional slave ${roles.peer} retrieved key ${key.keyId} twice`));
   }
 }
 

@@ -2,7 +2,7 @@
 import { isCanonicalUuid } from '../../model/keyIds.js';
 import { SPEC_ERROR, type KeyIds } from '../../model/wireSchema.js';
 import type { Issued } from './keyItems.js';
-import { add, decOf, encOf, failed, passed, refusal, retrieval, skipped, UNKNOWN_KEY_UUID, type IssuedKey, type Run } from './conformanceRun.js';
+import { add, decOf, encOf, passed, refusal, reread, retrieval, skipped, UNKNOWN_KEY_UUID, type IssuedKey, type Run } from './conformanceRun.js';
 
 // ---- Get key with key IDs: C33 C34 C35 C36 C37 C38 -------------------------------------------------------------
 
@@ -56,14 +56,13 @@ export async function checkRetrieval(run: Run, issued: Issued): Promise<void> {
   if (!run.consumes) add(run, 'C37', skipped(`the target claims profile ${session.target.profile}: keys stay retrievable`));
   else if (again === undefined) add(run, 'C37', skipped('no key was retrieved'));
   else {
-    const reread = await decOf(run, roles.slave, [again.keyId]);
-    add(run, 'C37', reread.response.status === 200 ? failed(`key ${again.keyId} was retrieved a second time`, reread) : passed(`re-read: ${reread.response.status}`, reread));
+    add(run, 'C37', reread(run, await decOf(run, roles.slave, [again.keyId]), 're-read', `key ${again.keyId} was retrieved a second time`));
     const otherKme = session.sae(roles.master).kme;
     if (otherKme !== slaveKme) {
       // Which KME of the link serves a re-read is open (and the slave may be unknown there): any refusal
       // will do, only a delivery is wrong.
       const otherEnd = await decOf(run, roles.slave, [again.keyId], { kme: otherKme });
-      add(run, 'C37', otherEnd.response.status === 200 ? failed(`key ${again.keyId} was retrieved again through ${otherKme}`, otherEnd) : passed(`re-read through ${otherKme}: ${otherEnd.response.status}`, otherEnd));
+      add(run, 'C37', reread(run, otherEnd, `re-read through ${otherKme}`, `key ${again.keyId} was retrieved again through ${otherKme}`));
     }
   }
 
@@ -72,6 +71,7 @@ export async function checkRetrieval(run: Run, issued: Issued): Promise<void> {
   const consumed = several[0];
   if (!run.consumes) add(run, 'C36', skipped(`consumed key: the target claims profile ${session.target.profile}, whose keys are not consumed`));
   else if (!severalRetrieved || consumed === undefined) add(run, 'C36', skipped('consumed key: no key was retrieved to ask for again'));
+  else if (run.repeatGraceMs > 0) add(run, 'C36', skipped(`consumed key: within the declared repeat grace (${run.repeatGraceMs} ms) its slave may get it again`));
   else add(run, 'C36', refusal(run, 'C36', 'an already-consumed key ID', await decOf(run, roles.slave, [consumed.keyId]), notFound));
 
   // C35 and C38 each on a key delivered just before, so that nothing between its delivery and the slave's

@@ -184,6 +184,23 @@ it('finds nothing wrong with the lenient mock KME when the target claims lenient
   expect(session.violations).toEqual([]);
 });
 
+it('finds nothing wrong with the next-door mock KME (400 Insufficient keys available when drained) when the target claims it', async () => {
+  const { results, session } = await check(await mock({ kmes: 2, profile: 'next-door' }));
+  expect(itemsWith(results, 'fail'), listing(results)).toEqual([]);
+  expect(itemsWith(results, 'skip'), listing(results)).toEqual(['C29']);
+  expect(session.violations).toEqual([]);
+});
+
+it('finds nothing wrong with a mock KME that answers repeated dec_keys idempotently, whose target file says so', async () => {
+  const target = await mock({ kmes: 2, retry: 'idempotent', retryGraceMs: 60_000 });
+  expect(target.limits.repeatGraceMs).toBe(60_000);
+  const { results, session } = await check(target);
+  expect(itemsWith(results, 'fail'), listing(results)).toEqual([]);
+  expect(verdictOf(results, 'C37').detail).toMatch(/re-read within the declared repeat grace \(60000 ms\)/);
+  expect(verdictOf(results, 'C36').detail).toMatch(/consumed key: within the declared repeat grace/);
+  expect(session.violations).toEqual([]);
+});
+
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
   const server = createServer((req, res) => {
     req.resume();

@@ -18,6 +18,24 @@ it('ending the global outage leaves a link that another fault holds down offline
   expect(remoteOnline(faults, 'KME_A~KME_B')).toBe(true);
 });
 
+it('overlapping latencies: the longest in force applies, and one ending leaves the others in force', () => {
+  const faults = createTransportFaults();
+  const long: Fault = { type: 'latency', from: 0, to: 300, ms: 200 };
+  const short: Fault = { type: 'latency', from: 100, to: 500, ms: 50 };
+  applyFaultEdge(faults, long, 'start', 0, KMES);
+  applyFaultEdge(faults, short, 'start', 100, KMES);
+  expect(faults.latencyMs).toBe(200);
+  applyFaultEdge(faults, long, 'end', 300, KMES);
+  expect(faults.latencyMs).toBe(50);
+  applyFaultEdge(faults, short, 'end', 500, KMES);
+  expect(faults.latencyMs).toBe(0);
+  // The end of a latency not in force (the admin shorthand's latencyMs: 0) ends every one.
+  applyFaultEdge(faults, long, 'start', 600, KMES);
+  applyFaultEdge(faults, short, 'start', 600, KMES);
+  applyFaultEdge(faults, { type: 'latency', from: 0, ms: 0 }, 'end', 700, KMES);
+  expect(faults.latencyMs).toBe(0);
+});
+
 it('ending a link outage while every remote is down brings nothing back', () => {
   const faults = createTransportFaults();
   applyFaultEdge(faults, { type: 'remote-offline', from: 0 }, 'start', 0, KMES);
