@@ -82,6 +82,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   if (profile !== undefined && !isProfileName(profile)) throw new UsageError(`unknown profile "${profile}" (known: ${PROFILE_NAMES.join(', ')})`);
   const retry = options.retry;
   if (retry !== undefined && !isRetryMode(retry)) throw new UsageError(`--retry must be ${RETRY_MODES.join(' or ')}, got "${retry}"`);
+  if (options.retryGrace !== undefined && retry !== 'idempotent') throw new UsageError('--retry-grace needs --retry idempotent (a burnt delivery has no grace)');
   let bugs;
   try {
     bugs = [...parseBugNames(options.bug ?? [])];
@@ -143,7 +144,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
     saes: server.saes,
     seed: server.seed,
     profile: server.profile,
-    ...(server.retryGraceMs === undefined ? {} : { retryGraceMs: server.retryGraceMs }),
+    ...(server.retryGraceMs === undefined ? {} : { retry: 'idempotent' as const, retryGraceMs: server.retryGraceMs }),
     auth: server.auth,
     admin: server.admin,
     ...(server.adminToken === undefined ? {} : { adminToken: server.adminToken }),

@@ -41,7 +41,8 @@ export type SetupResolver = (request: SetupRequest) => ServerSetup | Promise<Ser
 /** A KME's ID: it names a link (`KME_A~KME_B`), so no `~`; at most 64 characters. */
 const KME_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 /** An SAE's ID: it appears in URL paths and in a certificate's CN, and `@` joins it to its KME on the command line. */
-const SAE_ID = /^[A-Za-z0-9][A-Za-z0-9._:~-]{0,63}$/;
+export const SAE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:~-]{0,63}$/;
+const SAE_ID = SAE_ID_PATTERN;
 
 export interface TopologyRequest {
   readonly kmes?: 1 | 2;

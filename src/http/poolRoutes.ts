@@ -5,16 +5,19 @@
 // seed KME's documented ones (`next-door`: 201 on register, `success`, `keys_generated`, a `summary`,
 // `local_km_id`, refill by `keys_to_add`). Errors are ETSI Error bodies either way.
 import { z } from 'zod';
-import { shortId, unknownCaller } from '../model/kmeError.js';
+import { SAE_ID_PATTERN } from '../engine/serverSetup.js';
+import { shortId, unknownCaller, type KmeError } from '../model/kmeError.js';
 import { isReservedSaeId } from '../model/profiles.js';
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys, type Pool, type World } from '../model/world.js';
 import { identifyCaller } from './identity.js';
+import type { TransportError } from './errorTable.js';
 import type { RouteCall, RouteContext, RouteHandler } from './routeTypes.js';
 
 
 export const registerSchema = z.object({
-  sae_id: z.string().min(1).max(256),
+  // The same rule as --sae: the ID appears in paths, headers and certificate names.
+  sae_id: z.string().regex(SAE_ID_PATTERN, "1 to 64 letters, digits, '.', '_', ':', '~' or '-', starting with a letter or digit"),
   user_email: z.string().max(256).optional(),
   display_name: z.string().max(256).optional(),
   initial_pool_size: z.number().int().min(1).max(1_000_000).optional(),
@@ -58,9 +61,14 @@ function saeOf(call: RouteCall): string {
   return value;
 }
 
-/** Refill and delete act on one SAE's keys: only that SAE may ask. */
-function callerIs(ctx: RouteContext, call: RouteCall, saeId: string): boolean {
-  return identifyCaller(call.req, ctx.auth) === saeId;
+/**
+ * Refill and delete act on one SAE's keys: only that SAE may ask. The refusal, or null: a request without
+ * an identity is told so, another caller that only the SAE itself may ask.
+ */
+function notTheSae(ctx: RouteContext, call: RouteCall, saeId: string, what: string): TransportError | KmeError | null {
+  const caller = identifyCaller(call.req, ctx.auth);
+  if (caller === null) return { kind: 'noIdentity', auth: ctx.auth };
+  return caller === saeId ? null : { kind: 'unauthorized', reason: `only ${shortId(saeId)} may ${what}` };
 }
 
 /** Starts a manual sync of every pool of this KME that `include` picks: how many started, and how many keys they ask for. */
@@ -162,12 +170,14 @@ export const refill: RouteHandler = (ctx, call, reply) => {
   const parsed = refillSchema.safeParse(call.body);
   if (!parsed.success) return reply.badRequest('bad request format', parsed.error.issues.map((issue) => ({ parameter: issue.path.join('.'), error: issue.message })));
   const saeId = saeOf(call);
-  if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized', reason: `only ${shortId(saeId)} may refill its own pool` });
+  const refused = notTheSae(ctx, call, saeId, 'refill its own pool');
+  if (refused !== null) return reply.error(refused);
   if (!ctx.host.world.saes.has(saeId)) return reply.error({ kind: 'unknownSlave', details: [{ sae_id: saeId }] });
   const atMost = parsed.data?.keys_to_add ?? parsed.data?.count;
   // Keys only ever come from the remote key manager: a refill asks it for keys (at most `atMost` per
   // pool), which arrive after the sync latency; it makes up none.
-  const { started, keys } = startSyncs(ctx, (pool) => pool.slaveSaeId === saeId, atMost);
+  // A full pool asks for nothing: no sync is started for it.
+  const { started, keys } = startSyncs(ctx, (pool) => pool.slaveSaeId === saeId && !pool.deleted && availableKeys(pool) < pool.capacity, atMost);
   if (!isNextDoor(ctx)) return reply.json(200, { sae_id: saeId, syncs_started: started });
   return reply.json(200, {
     success: true,
@@ -180,7 +190,8 @@ export const refill: RouteHandler = (ctx, call, reply) => {
 
 export const deleteSae: RouteHandler = (ctx, call, reply) => {
   const saeId = saeOf(call);
-  if (!callerIs(ctx, call, saeId)) return reply.error({ kind: 'unauthorized', reason: `only ${shortId(saeId)} may delete itself` });
+  const refused = notTheSae(ctx, call, saeId, 'delete itself');
+  if (refused !== null) return reply.error(refused);
   const outcome = ctx.host.execute({ type: 'sae.delete', saeId });
   if (!outcome.result.ok) return reply.error(outcome.result.error);
   return reply.json(200, isNextDoor(ctx) ? { success: true, message: `SAE ${saeId} deleted`, sae_id: saeId, deleted: true } : { sae_id: saeId, deleted: true });

@@ -79,6 +79,7 @@ export async function startMockKme(options: ServerOptions = {}): Promise<MockKme
   if (grace !== undefined && (typeof grace !== 'number' || !Number.isSafeInteger(grace) || grace < 0)) {
     throw new RangeError(`startMockKme: retryGraceMs must be a non-negative integer, got ${JSON.stringify(grace)}`);
   }
+  if (grace !== undefined && retry !== 'idempotent') throw new RangeError("startMockKme: retryGraceMs needs retry: 'idempotent' (a burnt delivery has no grace)");
   const server = await startServer({ port: 0, ...options });
   const admin = adminClient(server.admin, server.adminToken);
   return {

@@ -73,7 +73,8 @@ export interface ReadyInfo {
   readonly saes: ReadonlyArray<{ readonly id: string; readonly kme: string }>;
   readonly seed: number;
   readonly profile: string;
-  /** Under `retry: idempotent`: how long a slave's repeated dec_keys gets the same keys again. */
+  /** Present under `retry: idempotent`, with how long a slave's repeated dec_keys gets the same keys again. */
+  readonly retry?: 'idempotent';
   readonly retryGraceMs?: number;
   readonly auth: 'header' | 'mtls';
   readonly admin: string;
@@ -179,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (auth === 'header' && !isLoopback(bindHost) && options.allowHeaderAuthBeyondLoopback !== true) {
     throw new ServerStartError(`header authentication lets any caller claim any SAE ID: bind to loopback, use --auth mtls, or force it with --allow-header-auth`);
   }
+  if (options.retryGraceMs !== undefined && options.retry !== 'idempotent') throw new ServerStartError("retryGraceMs needs retry: 'idempotent' (a burnt delivery has no grace)");
   const bugs = [...(options.bugs ?? [])];
   if (options.db !== undefined && bugs.includes('check-then-act')) {
     throw new ServerStartError('--bug check-then-act cannot be combined with --db: its interleaved reservations cannot be replayed from the journal');
@@ -327,7 +329,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     saes: setup.saes.map((sae) => ({ id: sae.id, kme: sae.kmeId })),
     seed,
     profile: setup.profile.name,
-    ...(setup.profile.retry === 'idempotent' ? { retryGraceMs: setup.profile.retryGraceMs } : {}),
+    ...(setup.profile.retry === 'idempotent' ? { retry: 'idempotent' as const, retryGraceMs: setup.profile.retryGraceMs } : {}),
     auth,
     admin: `${(kmes[0] as { url: string }).url}/_kmesim`,
     ...(isLoopback(bindHost) ? {} : { adminToken }),

@@ -2,15 +2,18 @@
 // cipher per seed encrypts the counter blocks (ECB has no state between calls, so one object serves every
 // key), with a 96-bit nonce hashed from (link, key ID, size). Both ends of a link, a replay and a
 // restarted process derive the same bytes; none is ever stored.
-import { createCipheriv, createHmac, hash, type Cipher } from 'node:crypto';
+import { createCipheriv, createHmac, hash } from 'node:crypto';
+
+/** The AES cipher createCipheriv makes, named by what it returns (@types/node calls it Cipher, later Cipheriv). */
+export type AesCipher = ReturnType<typeof createCipheriv>;
 
 const KEY_MATERIAL_LABEL = 'kmesim/key-material/v2';
 const CIPHER_CACHE_LIMIT = 16;
 
-const cipherCache = new Map<string, Cipher>();
+const cipherCache = new Map<string, AesCipher>();
 
 /** The AES-256-ECB cipher keyed by SHA-256(label, seed): one per purpose and seed, kept for reuse. */
-export function cipherFor(seed: string, label: string = KEY_MATERIAL_LABEL): Cipher {
+export function cipherFor(seed: string, label: string = KEY_MATERIAL_LABEL): AesCipher {
   const cacheKey = label === KEY_MATERIAL_LABEL ? seed : `${label}\u0000${seed}`;
   const cached = cipherCache.get(cacheKey);
   if (cached !== undefined) return cached;

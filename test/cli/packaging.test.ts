@@ -69,6 +69,12 @@ it('publishes types that import only node: built-ins and runtime dependencies sh
     }
   }
   expect(problems).toEqual([]);
+  // node: built-ins are typed by @types/node: a peer npm installs beside kmesim (any version: one copy of
+  // Node's global declarations, the consumer's own when it has one).
+  const builtins = [...publishedTypeImports().values()].some((imports) => imports.some((specifier) => specifier.startsWith('node:')));
+  expect(builtins).toBe(true);
+  expect(PACKAGE.peerDependencies?.['@types/node']).toBe('*');
+  expect(PACKAGE.peerDependenciesMeta?.['@types/node']?.optional).not.toBe(true);
   // The walk did reach the server's types, where Express once leaked in.
   expect([...publishedTypeImports().keys()].some((file) => file.endsWith(join('http', 'startServer.d.ts')))).toBe(true);
 });

@@ -110,7 +110,7 @@ it('serves the key routes under /api/v1/user-keys only in the next-door profile'
 
 for (const retry of ['burn', 'idempotent'] as const) {
   it(`retry ${retry}: a dec_keys repeated after a lost answer is ${retry === 'burn' ? 'refused' : 'answered with the same keys'}, and the invariants hold`, async () => {
-    kme = await startMockKme({ seed: 3, clock: 'manual', retry, retryGraceMs: 10_000 });
+    kme = await startMockKme({ seed: 3, clock: 'manual', retry, ...(retry === 'idempotent' ? { retryGraceMs: 10_000 } : {}) });
     const url = kme.kmes[0]!.url;
     const sent = (await call(`${url}/api/v1/keys/SAE_A2/enc_keys`, { method: 'POST', sae: 'SAE_A1', body: { number: 2 } })).body['keys'] as Array<{ key_ID: string }>;
     const body = { key_IDs: sent.map((key) => ({ key_ID: key.key_ID })) };
@@ -130,7 +130,8 @@ for (const retry of ['burn', 'idempotent'] as const) {
 
 it('refuses a retry mode or grace it does not have with a RangeError', async () => {
   await expect(startMockKme({ retry: 'sometimes' as never })).rejects.toThrow(/^startMockKme: retry must be one of burn, idempotent, got "sometimes"$/);
-  await expect(startMockKme({ retryGraceMs: -1 })).rejects.toThrow(/^startMockKme: retryGraceMs must be a non-negative integer, got -1$/);
+  await expect(startMockKme({ retry: 'idempotent', retryGraceMs: -1 })).rejects.toThrow(/^startMockKme: retryGraceMs must be a non-negative integer, got -1$/);
+  await expect(startMockKme({ retryGraceMs: 5_000 })).rejects.toThrow(/^startMockKme: retryGraceMs needs retry: 'idempotent'/);
 });
 
 for (const prefix of ['/api/v1/user-keys', '/api/v1/keys']) {
@@ -149,3 +150,21 @@ for (const prefix of ['/api/v1/user-keys', '/api/v1/keys']) {
     expect(result.stdout).toBe(`ok: the per-user-pool flow passed under ${prefix}\n`);
   }, 60_000);
 }
+
+it('refuses SAE IDs that --sae would refuse, says who is missing, and starts no sync for a full pool', async () => {
+  kme = await startMockKme({ profile: 'next-door', seed: 7, clock: 'manual' });
+  const api = `${kme.kmes[0]!.url}/api/v1/user-keys`;
+  for (const saeId of ['a b/c', 'x'.repeat(65), 'x\ny', '-dash-first', '']) {
+    const refused = await call(`${api}/register`, { method: 'POST', body: { sae_id: saeId } });
+    expect(refused.status, saeId).toBe(400);
+    expect(refused.body['message']).toBe('bad request format');
+  }
+  expect((await call(`${api}/register`, { method: 'POST', body: { sae_id: 'mail.paris:1~a-b_c' } })).status).toBe(201);
+  // No identity at all: the answer says so, whoever the path names.
+  expect(await call(`${api}/SAE_A1`, { method: 'DELETE' })).toEqual({ status: 401, body: { message: 'missing X-SAE-ID header' } });
+  expect((await call(`${api}/SAE_A1/refill`, { method: 'POST', body: {} })).body).toEqual({ message: 'missing X-SAE-ID header' });
+  // SAE_A1's pools are full: a refill asks for nothing and starts nothing.
+  const full = await call(`${api}/SAE_A1/refill`, { method: 'POST', sae: 'SAE_A1', body: { keys_to_add: 5 } });
+  expect(full.body).toMatchObject({ success: true, keys_requested: 0, syncs_started: 0, message: 'no refill started: the pool is full or a sync is already in flight' });
+  expect((await kme.requests({ route: 'status' })).length).toBe(0);
+});

@@ -235,6 +235,7 @@ const USAGE_ERRORS: ReadonlyArray<{ readonly args: readonly string[]; readonly s
   { args: ['--log-level', 'verbose'], stderr: /--log-level must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/ },
   { args: ['--retry', 'sometimes'], stderr: /--retry must be burn or idempotent, got "sometimes"/ },
   { args: ['--retry', 'idempotent', '--retry-grace', '-5'], stderr: /--retry-grace must be an integer ≥ 0, got "-5"/ },
+  { args: ['--retry-grace', '5000'], stderr: /--retry-grace needs --retry idempotent/ },
 ];
 
 for (const { args, stderr } of USAGE_ERRORS) {

@@ -111,7 +111,8 @@ export const RESERVED_NAMES: readonly string[] = ['register', 'pools', 'km'];
 export function judgeRegister(ledger: FuzzLedger, profile: Profile, kmeId: string, body: unknown): { readonly saeId: string } | { readonly refused: 400 } {
   if (!isObject(body)) return { refused: 400 };
   const saeId = body['sae_id'];
-  if (typeof saeId !== 'string' || saeId.length < 1 || saeId.length > 256) return { refused: 400 };
+  // The rule of --sae: 1 to 64 of letters, digits, '.', '_', ':', '~', '-', a letter or digit first.
+  if (typeof saeId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:~-]{0,63}$/.test(saeId)) return { refused: 400 };
   for (const name of ['user_email', 'display_name']) {
     const value = has(body, name) ? body[name] : undefined;
     if (value !== undefined && !(typeof value === 'string' && value.length <= 256)) return { refused: 400 };
