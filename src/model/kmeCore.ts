@@ -17,6 +17,7 @@ import {
   updateLevel,
   type KmeEffect,
 } from './poolOps.js';
+import { accrue, drawKeys } from './keySupply.js';
 import type { Status } from './wireSchema.js';
 import { availableKeys, createPool, deliverableKeys, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
@@ -160,7 +161,7 @@ function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, e
     pool.deleted = false;
     world.pools.set(poolId, pool);
     const link = world.links.get(linkId);
-    if (link?.remote === 'online') addKeys(world, pool, command.initialKeys ?? capacity, 'remote', nowMs, effects);
+    if (link?.remote === 'online') addKeys(world, pool, fromRemote(world, pool, command.initialKeys ?? capacity, nowMs), 'remote', nowMs, effects);
     // A new pool starts online; an old one has followed its link all along (setRemote steps every pool).
     if (link?.remote === 'offline' && existing === undefined) pool.state = stepPool(world, pool.state, 'remote.down');
     updateLevel(world, pool, effects);
@@ -247,6 +248,17 @@ export function status(world: World, kmeId: string, callerSaeId: string, slaveSa
   };
 }
 
+/**
+ * Keys the link's remote key manager gives a pool now: what it asks for, from an endless source; with a
+ * key supply, at most what the store holds and the pool has room for (keySupply.ts).
+ */
+function fromRemote(world: World, pool: Pool, keys: number, nowMs: number): number {
+  const link = world.links.get(pool.linkId);
+  if (link === undefined || link.supply === null) return keys;
+  const room = Math.max(0, pool.capacity - availableKeys(pool));
+  return drawKeys(link.supply, Math.min(keys, room), world.config.profile.keySizeBits, nowMs, link.remote === 'online');
+}
+
 function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {
   const pool = livePool(world, poolId);
   if (!isCurrentSync(world, pool, attempt, 'sync.complete') || pool.deleted) return UNCHANGED;
@@ -256,9 +268,11 @@ function completeSync(world: World, poolId: string, attempt: number, keyCount: n
     failSync(world, pool, nowMs, effects);
     return DONE;
   }
-  if (keyCount === 0 && availableKeys(pool) < pool.capacity) {
+  // With a key supply, the remote gives what its store holds (a drained store gives nothing).
+  const received = fromRemote(world, pool, keyCount, nowMs);
+  if (received === 0 && availableKeys(pool) < pool.capacity) {
     // An empty answer is no progress: back off rather than ask again at once.
-    failSync(world, pool, nowMs, effects);
+    failSync(world, pool, nowMs, effects, keyCount > 0 && world.links.get(pool.linkId)?.supply != null);
     return DONE;
   }
   pool.state = stepPool(world, pool.state, 'sync.complete');
@@ -266,8 +280,8 @@ function completeSync(world: World, poolId: string, attempt: number, keyCount: n
   pool.failedAttempts = 0;
   pool.retryAtMs = null;
   pool.lastSyncAtMs = nowMs;
-  const added = addKeys(world, pool, keyCount, 'remote', nowMs, effects);
-  effects.push({ type: 'sync.completed', poolId, received: keyCount, added });
+  const added = addKeys(world, pool, received, 'remote', nowMs, effects);
+  effects.push({ type: 'sync.completed', poolId, received, added });
   updateLevel(world, pool, effects);
   return DONE;
 }
@@ -277,6 +291,8 @@ function setRemote(world: World, remote: 'online' | 'offline', linkId: string | 
   const changed = new Set<string>();
   for (const link of world.links.values()) {
     if ((linkId !== undefined && link.id !== linkId) || link.remote === remote) continue;
+    // The store counts what the link produced up to now, in the state it was in.
+    if (link.supply !== null) accrue(link.supply, world.nowMs, link.remote === 'online');
     link.remote = remote;
     changed.add(link.id);
   }

@@ -7,7 +7,8 @@ export type KmeEffect =
   | { readonly type: 'sync.requested'; readonly poolId: string; readonly linkId: string; readonly reason: SyncReason; readonly keyCount: number; readonly attempt: number }
   | { readonly type: 'sync.retryScheduled'; readonly poolId: string; readonly atMs: number; readonly attempt: number }
   | { readonly type: 'sync.completed'; readonly poolId: string; readonly received: number; readonly added: number }
-  | { readonly type: 'sync.failed'; readonly poolId: string; readonly failedAttempts: number }
+  /** `storeEmpty`: the link's key supply had no key for it (only with a supply; keySupply.ts). */
+  | { readonly type: 'sync.failed'; readonly poolId: string; readonly failedAttempts: number; readonly storeEmpty?: true }
   | { readonly type: 'pool.levelChanged'; readonly poolId: string; readonly from: PoolLevel; readonly to: PoolLevel }
   | { readonly type: 'keys.arrived'; readonly poolId: string; readonly count: number; readonly origin: KeyOrigin }
   | { readonly type: 'keys.expired'; readonly poolId: string; readonly count: number }
@@ -74,11 +75,11 @@ export function retrySync(world: World, pool: Pool, effects: KmeEffect[]): boole
   return requestKeys(pool, pool.syncReason ?? 'threshold', effects);
 }
 
-export function failSync(world: World, pool: Pool, nowMs: number, effects: KmeEffect[]): void {
+export function failSync(world: World, pool: Pool, nowMs: number, effects: KmeEffect[], storeEmpty = false): void {
   pool.state = stepPool(world, pool.state, 'sync.fail');
   pool.failedAttempts += 1;
   pool.retryAtMs = nowMs + computeBackoffMs(pool.failedAttempts, world.config.profile.backoff);
-  effects.push({ type: 'sync.failed', poolId: pool.id, failedAttempts: pool.failedAttempts });
+  effects.push({ type: 'sync.failed', poolId: pool.id, failedAttempts: pool.failedAttempts, ...(storeEmpty ? { storeEmpty: true as const } : {}) });
   effects.push({ type: 'sync.retryScheduled', poolId: pool.id, atMs: pool.retryAtMs, attempt: pool.syncAttempt });
 }
 

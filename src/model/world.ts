@@ -2,6 +2,7 @@
 // it in place (see docs/decisions/0002-owned-world.md); nothing else writes to it.
 import type { BugName } from './bugs.js';
 import type { DeliveredKey } from './encKeys.js';
+import { createSupply, type KeySupply, type SupplySpec } from './keySupply.js';
 import { assertLifecycleTables, createMachineCoverage, INITIAL_POOL_STATE, MACHINE_TABLES, type LifecycleTables, type MachineCoverage } from './lifecycles.js';
 import type { RemoteState, SyncReason } from './poolMachine.js';
 import { assertProfile, type Profile } from './profiles.js';
@@ -25,6 +26,8 @@ export interface LinkRecord {
   readonly id: string;
   readonly kmeIds: readonly [string, string];
   remote: RemoteState;
+  /** What the link produces, and its store; null: an endless source. */
+  readonly supply: KeySupply | null;
 }
 
 export type KeyOrigin = 'remote' | 'local';
@@ -134,6 +137,8 @@ export interface WorldOptions {
   readonly kmeIds: readonly string[];
   readonly bugs?: ReadonlySet<BugName>;
   readonly startMs?: number;
+  /** Every link's key supply (keySupply.ts); absent: the remote key manager is an endless source. */
+  readonly supply?: SupplySpec;
   /**
    * Tables to step keys and pools through instead of the compiled machines' own. Only the mutation test
    * uses it, to show that each transition of the machines is needed for some behaviour.
@@ -163,7 +168,7 @@ export function createWorld(options: WorldOptions): World {
   for (const a of options.kmeIds) {
     for (const b of options.kmeIds) {
       const id = linkIdOf(a, b);
-      if (!links.has(id)) links.set(id, { id, kmeIds: a <= b ? [a, b] : [b, a], remote: 'online' });
+      if (!links.has(id)) links.set(id, { id, kmeIds: a <= b ? [a, b] : [b, a], remote: 'online', supply: options.supply === undefined ? null : createSupply(options.supply, options.startMs ?? 0) });
     }
   }
   if (options.lifecycles !== undefined) assertLifecycleTables(options.lifecycles);

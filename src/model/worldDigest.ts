@@ -46,7 +46,7 @@ export function describeWorldState(world: World): string {
     retrievalCount: world.retrievalCount,
     kmes: [...world.kmes].sort(),
     saes: [...world.saes.values()].sort(byId).map((sae) => [sae.id, sae.kmeId, sae.name ?? null, sae.email ?? null]),
-    links: [...world.links.values()].sort(byId).map((link) => [link.id, link.kmeIds, link.remote]),
+    links: [...world.links.values()].sort(byId).map((link) => [link.id, link.kmeIds, link.remote, link.supply]),
     pools: [...world.pools.values()].sort(byId).map(describePool),
     reserved: keys.map(describeKey),
     // Retrievals a repeat may still get again; stale ones are forgotten lazily, which is bookkeeping.

@@ -2,6 +2,7 @@
 // plus the instant detection of lost deliveries (I2). The simulator and the property tests run checkStep
 // after every command and checkWorld whenever they want a full audit.
 import type { DeliveredKey } from './encKeys.js';
+import { supplyImbalance } from './keySupply.js';
 import type { KmeCommand, StepOutcome } from './kmeCore.js';
 import { describePoolState, KEY_STATE_INDEX } from './lifecycles.js';
 import { levelFor } from './poolOps.js';
@@ -233,6 +234,11 @@ function checkDelivered(world: World, keys: readonly DeliveredKey[], expectedSiz
 /** A full audit of the world: conservation, provenance, expiry and sync health of every pool. */
 export function checkWorld(world: World): Violation[] {
   const found: Violation[] = [];
+  // No key from nowhere (I10): a link's store hands out only what it held and produced.
+  for (const link of world.links.values()) {
+    const imbalance = link.supply === null ? null : supplyImbalance(link.supply);
+    if (imbalance !== null) found.push(violation('I10', `link ${link.id}: ${imbalance}`, { link: link.id }));
+  }
   const { profile } = world.config;
   const reservedPerPool = new Map<string, number>();
   for (const key of world.reserved.values()) {

@@ -7,6 +7,7 @@
 // lives: agenda.ts (the events, and what is queued at time 0), mailSend.ts and mailRead.ts (the mail
 // flow), syncs.ts, faults.ts, liveness.ts, runTallies.ts (counts and series) and runResult.ts (the
 // report). They share the run's state through one RunState (runState.ts).
+import { supplyRateOf, supplySpecOf } from './supply.js';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveProfile, type Profile } from '../model/profiles.js';
@@ -108,6 +109,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     safety: formatDuration(scenario.duration),
     livenessBound: formatDuration(scenario.liveness.bound),
     auditEvery,
+    ...(scenario.world.supply === undefined ? {} : { supplyBitsPerSecond: supplyRateOf(scenario.world.supply) }),
     firstUsers: users.slice(0, 3).map((user) => `${user.name} ${user.displayName} <${user.email}> ${user.saeId}@${kmeIds[user.kmeIndex]}`),
   };
   options.onDerived?.(derived);
@@ -139,7 +141,8 @@ function createSources(state: RunState, bugs: readonly BugName[], auditEvery: nu
     onPoolChanged: createPoolWatcher(state),
   };
   return Array.from({ length: scenario.world.sources }, (_, source) => {
-    const world = createWorld({ seed: `${state.runSeed}/source-${source}`, profile, kmeIds, bugs: new Set(bugs) });
+    const supply = supplySpecOf(scenario, profile);
+    const world = createWorld({ seed: `${state.runSeed}/source-${source}`, profile, kmeIds, bugs: new Set(bugs), ...(supply === undefined ? {} : { supply }) });
     return createSimKme(source, world, trace, hooks, auditEvery);
   });
 }

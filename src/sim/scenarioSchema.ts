@@ -33,6 +33,33 @@ const worldSchema = z.strictObject({
   maxKeysPerRequest: z.number().int().min(1).optional(),
   maxSaeIdCount: z.number().int().min(0).optional(),
   keyTtl: duration.optional(),
+  /**
+   * What each QKD link produces (keySupply.ts): `rate` in secret bits per second, or a `link` description
+   * whose rate the decoy-state BB84 formula gives (keyRate.ts; unset fields take the GYS experiment's
+   * values); the store holds `storeBits` (default: one pool's worth), full at the start unless
+   * `initialBits` says otherwise. Absent: the remote key manager is an endless source.
+   */
+  supply: z
+    .strictObject({
+      rate: z.number().min(0).optional(),
+      link: z
+        .strictObject({
+          distanceKm: z.number().min(0).max(10_000),
+          fibreLossDbPerKm: z.number().min(0).max(10).optional(),
+          detectorEfficiency: z.number().gt(0).max(1).optional(),
+          darkCountYield: z.number().min(0).max(1).optional(),
+          detectorErrorRate: z.number().min(0).max(0.5).optional(),
+          errorCorrectionInefficiency: z.number().min(1).max(10).optional(),
+          pulseRateHz: z.number().gt(0).max(1e12).optional(),
+          meanPhotonNumber: z.number().gt(0).max(10).optional(),
+        })
+        .optional(),
+      storeBits: z.number().gt(0).optional(),
+      initialBits: z.number().min(0).optional(),
+    })
+    .refine((supply) => (supply.rate === undefined) !== (supply.link === undefined), { message: 'give either rate (bits per second) or link (a QKD link description)' })
+    .refine((supply) => supply.initialBits === undefined || supply.storeBits === undefined || supply.initialBits <= supply.storeBits, { message: 'initialBits must not exceed storeBits' })
+    .optional(),
   sync: z
     .strictObject({
       scheduled: duration.optional(),

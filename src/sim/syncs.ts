@@ -26,7 +26,7 @@ export function onKmeEffects(state: RunState, source: number, effects: readonly 
         break;
       case 'sync.failed':
         tally.syncsFailed += 1;
-        state.series.event(at, 'sync.failed', effect.poolId);
+        state.series.event(at, 'sync.failed', effect.storeEmpty === true ? `${effect.poolId}: the link's key store is empty` : effect.poolId);
         break;
       case 'keys.expired':
         tally.keysExpired += effect.count;
