@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { CheckCommandOptions } from './checkCommand.js';
+import type { PlanCommandOptions } from './planCommand.js';
 import type { RunCommandOptions } from './runCommand.js';
 import type { ServeCommandOptions } from './serveCommand.js';
 import { formatCommandLine } from './buildInfo.js';
@@ -73,6 +74,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (options: CheckCommandOptions) => {
       const { checkCommand } = await import('./checkCommand.js');
       exitCode = await checkCommand(options);
+    });
+
+  program
+    .command('plan')
+    .description('size pools: run a plan\'s grid of scenarios over seeds and find the smallest pool that meets its objective')
+    .argument('<file>', 'a plan file (YAML): base scenario, parameters to vary, seeds per point, objective')
+    .option('--workers <n>', 'run on n worker threads')
+    .option('--shard <i/n>', 'run only the i-th of n slices of the runs and write them for --merge (for CI matrices)')
+    .option('--merge <dir>', 'join the shards written in these folders into one report (repeatable)', collect)
+    .option('--out <dir>', 'where to write plan.json and plan.md', 'reports')
+    .action(async (file: string, options: PlanCommandOptions) => {
+      const { planCommand } = await import('./planCommand.js');
+      exitCode = await planCommand(file, options);
     });
 
   program

@@ -15,12 +15,17 @@ export interface RunTally {
   keysDelivered: number;
   keysExpired: number;
   maxDeliveryMs: number;
+  /** Messages that waited for their keys longer than each of KEY_WAIT_EDGES_MS (from writing to sending). */
+  keyWaitOver: number[];
   /** Per user name: the worst level any of its pools reached (0 healthy … 3 exhausted). */
   worstLevel: Map<string, number>;
   undelivered: number;
 }
 
 const LEVELS = ['healthy', 'low', 'critical', 'exhausted'] as const;
+
+/** The key-wait thresholds every run counts: 1 s, 10 s, 1 min, 10 min, 1 h. */
+export const KEY_WAIT_EDGES_MS: readonly number[] = [1_000, 10_000, 60_000, 600_000, 3_600_000];
 
 function sum(counts: Readonly<Record<string, number>>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);

@@ -1,6 +1,7 @@
 // Sending mail: status first if the scenario says so, then enc_keys on the sender's KME for the
 // receiver's pool (one request per source, in chunks), sealing with the keys, and transmitting, which
 // queues a read for each reader. A refused send is queued again with backoff, as a mail client does.
+import { KEY_WAIT_EDGES_MS } from './expectations.js';
 import { transmitLatency } from './faults.js';
 import type { SimEventOf } from './agenda.js';
 import { countKeysNeeded, OtpError, sealOtp, type OtpKey } from '../model/otpEnvelope.js';
@@ -129,6 +130,8 @@ function seal(state: RunState, flow: SendFlow): void {
   }
   message.sentAtMs = nowMs;
   state.tally.messagesSent += 1;
+  const waitedMs = nowMs - message.createdAtMs;
+  for (let i = 0; i < KEY_WAIT_EDGES_MS.length && waitedMs > (KEY_WAIT_EDGES_MS[i] as number); i++) state.tally.keyWaitOver[i] = (state.tally.keyWaitOver[i] as number) + 1;
   state.series.count(nowMs, 'sent');
   const arrival = nowMs + transmitLatency(state) + mailRng.int(scenario.workload.transmitDelay.min, scenario.workload.transmitDelay.max);
   for (const reader of message.readers) {

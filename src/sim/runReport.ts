@@ -61,6 +61,10 @@ export interface RunStats {
   readonly keysExpired: number;
   /** Longest time from sending a message to decrypting it. */
   readonly maxDeliveryMs: number;
+  /** Messages written by the users (sent or not). */
+  readonly messagesWritten: number;
+  /** For each threshold, the messages that waited longer than it for their keys (never sent: longer than all). */
+  readonly keyWaits: ReadonlyArray<{ readonly overMs: number; readonly messages: number }>;
 }
 
 /**

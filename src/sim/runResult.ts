@@ -1,5 +1,6 @@
 // The report of a finished run: the verdict (safety, liveness, expectations), the fingerprint of its
 // trace, the counts, the series for the charts, the machines' coverage and the command that repeats it.
+import { KEY_WAIT_EDGES_MS } from './expectations.js';
 import type { BugName } from '../model/bugs.js';
 import { reportCoverage } from './coverageReport.js';
 import { evaluateExpectations } from './expectations.js';
@@ -54,6 +55,9 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
       keysDelivered: tally.keysDelivered,
       keysExpired: tally.keysExpired,
       maxDeliveryMs: tally.maxDeliveryMs,
+      messagesWritten: state.nextMessageId - 1,
+      // A message never sent waited longer than every threshold.
+      keyWaits: KEY_WAIT_EDGES_MS.map((overMs, i) => ({ overMs, messages: (tally.keyWaitOver[i] ?? 0) + (state.nextMessageId - 1 - tally.messagesSent) })),
     },
     series: finished,
     coverage: reportCoverage(sims.map((sim) => sim.world.coverage)),

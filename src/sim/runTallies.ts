@@ -3,7 +3,7 @@
 // below its low threshold (which the liveness verdict reads).
 import { describePoolState } from '../model/lifecycles.js';
 import { availableKeys } from '../model/world.js';
-import type { RunTally } from './expectations.js';
+import { KEY_WAIT_EDGES_MS, type RunTally } from './expectations.js';
 import type { RunState } from './runState.js';
 import type { SimKme } from './simKme.js';
 
@@ -22,6 +22,7 @@ export function createTally(): RunTally {
     keysDelivered: 0,
     keysExpired: 0,
     maxDeliveryMs: 0,
+    keyWaitOver: KEY_WAIT_EDGES_MS.map(() => 0),
     worstLevel: new Map(),
     undelivered: 0,
   };

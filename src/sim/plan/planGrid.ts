@@ -1,0 +1,54 @@
+// A plan's grid: every combination of the values it varies, in a fixed order (the axes in the order below,
+// the first varying slowest), and the base scenario with one point's values put in.
+import { scenarioSchema, type Scenario } from '../scenarioSchema.js';
+import type { Vary, VaryName } from './planSchema.js';
+
+/** The axes in the order the grid nests them. */
+export const AXES: readonly VaryName[] = ['supplyRate', 'distanceKm', 'users', 'mailsPerUserPerDay', 'lowThresholdPct', 'syncPeriod', 'poolCapacity'];
+
+export type Point = Readonly<Partial<Record<VaryName, number>>>;
+
+/** Every point of the grid, in order. */
+export function gridPoints(vary: Vary): Point[] {
+  let points: Point[] = [{}];
+  for (const axis of AXES) {
+    const list = vary[axis];
+    if (list === undefined) continue;
+    points = points.flatMap((point) => list.map((value) => ({ ...point, [axis]: value })));
+  }
+  return points;
+}
+
+/** The base scenario with a point's values put in; the result is validated like a scenario file. */
+export function scenarioAt(base: Scenario, point: Point, name: string): Scenario {
+  const world = structuredClone(base.world);
+  const workload = structuredClone(base.workload);
+  if (point.poolCapacity !== undefined) {
+    world.pool.capacity = point.poolCapacity;
+    if (world.pool.initialKeys !== undefined) world.pool.initialKeys = Math.min(world.pool.initialKeys, point.poolCapacity);
+  }
+  if (point.supplyRate !== undefined) {
+    const { link: _link, rate: _rate, ...rest } = world.supply ?? {};
+    world.supply = { ...rest, rate: point.supplyRate };
+  }
+  if (point.distanceKm !== undefined) {
+    const { rate: _rate, link, ...rest } = world.supply ?? {};
+    world.supply = { ...rest, link: { ...link, distanceKm: point.distanceKm } };
+  }
+  if (point.users !== undefined) world.users = { count: point.users };
+  if (point.mailsPerUserPerDay !== undefined) workload.mailsPerUserPerDay = point.mailsPerUserPerDay;
+  if (point.lowThresholdPct !== undefined) {
+    world.pool.lowThresholdPct = point.lowThresholdPct;
+    if (world.pool.emergencyThresholdPct !== undefined) world.pool.emergencyThresholdPct = Math.min(world.pool.emergencyThresholdPct, point.lowThresholdPct);
+  }
+  if (point.syncPeriod !== undefined) world.sync.scheduled = point.syncPeriod;
+  // Expectations belong to the base scenario's own story, not to a point of the grid.
+  return scenarioSchema.parse({ ...base, name, world, workload, expect: [] });
+}
+
+/** A point as a short label: `poolCapacity=100 supplyRate=400`. */
+export function describePoint(point: Point): string {
+  return AXES.filter((axis) => point[axis] !== undefined)
+    .map((axis) => `${axis}=${point[axis]}`)
+    .join(' ');
+}

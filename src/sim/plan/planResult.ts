@@ -1,0 +1,107 @@
+// What a plan found: per point of the grid, the share of messages that waited longer than the objective's
+// threshold for their keys, with its Wilson interval, and per combination of the other parameters the
+// smallest pool that meets the objective with the plan's confidence. Everything here is a function of the
+// runs' reports, so the same plan and seeds give byte-identical results, however the runs were spread
+// over threads or machines.
+import type { RunReport } from '../runReport.js';
+import { AXES, describePoint, type Point } from './planGrid.js';
+import type { Plan } from './planSchema.js';
+import { wilsonInterval, type Interval } from './wilson.js';
+
+/** One run of one point, as much of its report as the plan needs. */
+export interface PlanRun {
+  readonly point: number;
+  readonly seed: number;
+  readonly passed: boolean;
+  readonly fingerprint: string;
+  readonly messages: number;
+  readonly waited: number;
+}
+
+export interface PointResult {
+  readonly point: Point;
+  readonly label: string;
+  readonly runs: number;
+  /** Runs that broke an invariant or an expectation: the point cannot be recommended. */
+  readonly failedRuns: number;
+  readonly messages: number;
+  readonly waited: number;
+  readonly share: number;
+  readonly interval: Interval;
+  readonly meets: boolean;
+}
+
+export interface Recommendation {
+  /** The values of the other parameters, fixed for this line of the grid. */
+  readonly given: Point;
+  readonly label: string;
+  /** The smallest pool that meets the objective on this line, or null when none does. */
+  readonly poolCapacity: number | null;
+  readonly point: Point | null;
+}
+
+export interface PlanResult {
+  readonly plan: string;
+  readonly objective: { readonly keyWaitOverMs: number; readonly atMost: number; readonly confidence: number };
+  readonly seeds: number;
+  readonly points: readonly PointResult[];
+  readonly recommendations: readonly Recommendation[];
+}
+
+/** What the plan needs of one run's report. */
+export function planRunOf(report: RunReport, point: number, keyWaitOverMs: number): PlanRun {
+  const row = report.stats.keyWaits.find((entry) => entry.overMs === keyWaitOverMs);
+  if (row === undefined) throw new Error(`planRunOf: the report counts no key wait over ${keyWaitOverMs} ms`);
+  return { point, seed: report.seed, passed: report.passed, fingerprint: report.fingerprint, messages: report.stats.messagesWritten, waited: row.messages };
+}
+
+export function summarizePlan(plan: Plan, points: readonly Point[], runs: readonly PlanRun[]): PlanResult {
+  const { objective } = plan;
+  const results = points.map((point, index): PointResult => {
+    const mine = runs.filter((run) => run.point === index);
+    const messages = mine.reduce((sum, run) => sum + run.messages, 0);
+    const waited = mine.reduce((sum, run) => sum + run.waited, 0);
+    const failedRuns = mine.filter((run) => !run.passed).length;
+    const interval = wilsonInterval(waited, messages, objective.confidence);
+    return {
+      point,
+      label: describePoint(point),
+      runs: mine.length,
+      failedRuns,
+      messages,
+      waited,
+      share: messages === 0 ? 0 : waited / messages,
+      interval,
+      meets: mine.length === plan.seeds && failedRuns === 0 && messages > 0 && interval.high <= objective.atMost,
+    };
+  });
+  return {
+    plan: plan.name,
+    objective: { keyWaitOverMs: objective.keyWaitOver, atMost: objective.atMost, confidence: objective.confidence },
+    seeds: plan.seeds,
+    points: results,
+    recommendations: recommend(results),
+  };
+}
+
+/** Per line of the grid (every axis but the pool's capacity fixed), the smallest pool that meets the objective. */
+function recommend(results: readonly PointResult[]): Recommendation[] {
+  const lines = new Map<string, PointResult[]>();
+  for (const result of results) {
+    const { poolCapacity: _capacity, ...given } = result.point;
+    const key = describePoint(given);
+    const line = lines.get(key) ?? [];
+    line.push(result);
+    lines.set(key, line);
+  }
+  return [...lines.entries()].map(([label, line]) => {
+    const { poolCapacity: _capacity, ...given } = (line[0] as PointResult).point;
+    const best = [...line].sort((a, b) => (a.point.poolCapacity ?? 0) - (b.point.poolCapacity ?? 0)).find((result) => result.meets);
+    return { given, label: label === '' ? 'as in the scenario' : label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null };
+  });
+}
+
+/** The axes a plan varies, in grid order. */
+export function variedAxes(points: readonly Point[]): string[] {
+  return AXES.filter((axis) => points.some((point) => point[axis] !== undefined));
+}

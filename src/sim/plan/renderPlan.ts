@@ -1,0 +1,46 @@
+// A plan's results for people (Markdown) and for programs (canonical JSON: the same plan and seeds give the
+// same bytes).
+import { formatDuration } from '../../engine/duration.js';
+import type { PlanResult } from './planResult.js';
+
+function percent(share: number): string {
+  if (share === 0) return '0 %';
+  const value = share * 100;
+  return `${value >= 1 ? value.toFixed(1) : value.toPrecision(2)} %`;
+}
+
+/** The objective in one sentence. */
+export function describeObjective(result: PlanResult): string {
+  const { keyWaitOverMs, atMost, confidence } = result.objective;
+  return `at most ${percent(atMost)} of messages wait longer than ${formatDuration(keyWaitOverMs)} for their keys, judged on the upper end of the ${confidence * 100} % Wilson interval, ${result.seeds} seed(s) per point`;
+}
+
+/** One line per line of the grid: its smallest pool, or that none of the sizes tried is enough. */
+export function recommendationLines(result: PlanResult): string[] {
+  return result.recommendations.map((entry) =>
+    entry.poolCapacity === null ? `${entry.label}: no pool size tried meets the objective` : `${entry.label}: pools of ${entry.poolCapacity} keys`,
+  );
+}
+
+export function renderPlanMarkdown(result: PlanResult): string {
+  const lines = [`# Plan ${result.plan}`, '', `Objective: ${describeObjective(result)}.`, '', '## Recommendation', ''];
+  lines.push('| given | smallest pool that meets the objective |', '| --- | --- |');
+  for (const entry of result.recommendations) lines.push(`| ${entry.label} | ${entry.poolCapacity === null ? 'none of the sizes tried' : `${entry.poolCapacity} keys`} |`);
+  const over = formatDuration(result.objective.keyWaitOverMs);
+  lines.push('', '## Every point', '', `| point | runs | failed runs | messages | waited > ${over} | share | ${result.objective.confidence * 100} % interval | meets |`, '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const point of result.points) {
+    lines.push(
+      `| ${point.label} | ${point.runs} | ${point.failedRuns} | ${point.messages} | ${point.waited} | ${percent(point.share)} | ${percent(point.interval.low)} – ${percent(point.interval.high)} | ${point.meets ? 'yes' : 'no'} |`,
+    );
+  }
+  lines.push(
+    '',
+    'A point meets the objective when every one of its runs passed (no invariant broken) and the upper end of its interval is at most the share allowed. The interval treats messages as independent trials; messages of one run share its pools, so read it as a guide, and add seeds where a point is close to the line.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+export function renderPlanJson(result: PlanResult): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}
