@@ -110,7 +110,9 @@ export function createCheckSession(target: Target, context: CheckContext): Check
   const history: HistoryChecker = createHistoryChecker({
     ...(target.limits.keyTtlMs === undefined ? {} : { keyTtlMs: target.limits.keyTtlMs }),
     consumeOnDecrypt: target.profile !== 'lenient',
-    ...(target.limits.repeatGraceMs === undefined ? {} : { repeatGraceMs: target.limits.repeatGraceMs }),
+    // The KME times its grace from when it served the first retrieval, the checker from when the answer
+    // arrived: a margin keeps a repeat the KME rightly served near the edge from being called an I3.
+    ...(target.limits.repeatGraceMs === undefined || target.limits.repeatGraceMs === 0 ? {} : { repeatGraceMs: target.limits.repeatGraceMs + Math.max(1_000, Math.ceil(target.limits.repeatGraceMs / 10)) }),
     attributeLosses: true,
     masterMayReadBack: true,
   });

@@ -5,12 +5,16 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import { stringify } from 'yaml';
+import { z } from 'zod';
 import { contentHash } from '../sim/trace.js';
-import { gridPoints, scenarioAt } from '../sim/plan/planGrid.js';
+import { gridPoints, PointError, scenarioAt } from '../sim/plan/planGrid.js';
+import type { Scenario } from '../sim/scenarioSchema.js';
 import { planRunOf, summarizePlan, type PlanRun } from '../sim/plan/planResult.js';
 import { loadPlan, PlanError, type Plan } from '../sim/plan/planSchema.js';
 import { recommendationLines, renderPlanJson, renderPlanMarkdown } from '../sim/plan/renderPlan.js';
 import { renderPlanHtml } from '../sim/plan/renderPlanHtml.js';
+import { describeBuild } from './buildInfo.js';
 import { checkOutputFolder } from './outputPaths.js';
 import type { RunJob } from './runJob.js';
 import { runJobs } from './runPool.js';
@@ -22,6 +26,19 @@ export interface PlanCommandOptions {
   readonly merge?: readonly string[];
   readonly out: string;
 }
+
+const count = z.number().int().min(0);
+const shardSchema = z.object({
+  format: z.literal('kmesim-plan-shard/1'),
+  plan: z.string(),
+  planHash: z.string(),
+  shard: z.object({ index: count, count }),
+  runs: z.array(
+    z
+      .object({ point: count, seed: count.min(1), passed: z.boolean(), fingerprint: z.string(), messages: count, waited: count })
+      .refine((run) => run.waited <= run.messages, { message: 'more messages waited than were written' }),
+  ),
+});
 
 /** The runs of one shard, as `--shard` writes them and `--merge` reads them back. */
 interface ShardFile {
@@ -44,10 +61,19 @@ export async function planCommand(file: string, options: PlanCommandOptions, out
   }
   const { plan, scenario, scenarioFile } = loaded;
   const points = gridPoints(plan.vary);
-  const planHash = contentHash({ plan, scenario });
+  // Shards of another plan, scenario or build of kmesim would not add up to this plan's results.
+  const planHash = contentHash({ plan, scenario, build: describeBuild() });
   if (options.merge !== undefined && options.shard !== undefined) throw new UsageError('give --shard or --merge, not both');
   const workers = options.workers === undefined ? 0 : parseInteger('--workers', options.workers);
   await checkOutputFolder('--out', options.out);
+
+  let variants: Scenario[];
+  try {
+    variants = points.map((point, index) => scenarioAt(scenario, point, `${plan.name}-${index + 1}`));
+  } catch (error) {
+    if (error instanceof PointError) throw new UsageError(`${file}: a point of the grid makes no valid scenario: ${error.message}`);
+    throw error;
+  }
 
   let runs: PlanRun[];
   if (options.merge !== undefined) {
@@ -55,7 +81,7 @@ export async function planCommand(file: string, options: PlanCommandOptions, out
     print(`kmesim plan ${file}: ${runs.length} run(s) merged from ${options.merge.length} folder(s)`);
   } else {
     const shard = options.shard === undefined ? { index: 1, count: 1 } : parseShard(options.shard);
-    const all = points.flatMap((point, index) => Array.from({ length: plan.seeds }, (_, s) => ({ index, seed: s + 1, scenario: scenarioAt(scenario, point, `${plan.name}-${index + 1}`) })));
+    const all = points.flatMap((_, index) => Array.from({ length: plan.seeds }, (_, s) => ({ index, seed: s + 1, scenario: variants[index] as Scenario })));
     const mine = all.filter((_, i) => i % shard.count === shard.index - 1);
     const jobs: RunJob[] = mine.map((job) => ({ file: scenarioFile, seed: job.seed, bugs: [], scenario: job.scenario }));
     print(`kmesim plan ${file}: ${points.length} point(s) × ${plan.seeds} seed(s) = ${all.length} run(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}: ${jobs.length}` : ''}${workers > 0 ? `, ${workers} worker(s)` : ''}`);
@@ -81,8 +107,14 @@ export async function planCommand(file: string, options: PlanCommandOptions, out
   await writeFile(join(options.out, 'plan.md'), renderPlanMarkdown(result));
   await writeFile(join(options.out, 'plan.html'), renderPlanHtml(result));
   for (const line of recommendationLines(result)) print(`recommendation: ${line}`);
-  const failed = result.points.filter((point) => point.failedRuns > 0);
-  for (const point of failed) print(`warning: ${point.label}: ${point.failedRuns} run(s) broke an invariant or an expectation (see kmesim run)`);
+  // A point whose runs failed is written out as a scenario, so that `kmesim run` shows why.
+  for (const [index, point] of result.points.entries()) {
+    if (point.failedRuns === 0) continue;
+    const pointFile = join(options.out, `point-${index + 1}.yaml`);
+    await writeFile(pointFile, stringify(variants[index]));
+    const seed = runs.find((run) => run.point === index && !run.passed)?.seed ?? 1;
+    print(`warning: ${point.label}: ${point.failedRuns} of ${point.runs} run(s) failed; see why: npx kmesim run ${pointFile} --seed ${seed}`);
+  }
   print(`reports: ${join(options.out, 'plan.html')} ${join(options.out, 'plan.md')} ${join(options.out, 'plan.json')}`);
   return 0;
 }
@@ -100,14 +132,18 @@ async function mergeShards(folders: readonly string[], plan: Plan, planHash: str
     if (names.length === 0) throw new UsageError(`--merge: ${folder}: no plan-shard-*.json in it`);
     for (const name of names) {
       const path = join(folder, name);
-      let shard: ShardFile;
+      let raw: unknown;
       try {
-        shard = JSON.parse(await readFile(path, 'utf8')) as ShardFile;
+        raw = JSON.parse(await readFile(path, 'utf8'));
       } catch {
         throw new UsageError(`--merge: ${path}: not a plan shard`);
       }
-      if (shard.format !== 'kmesim-plan-shard/1' || !Array.isArray(shard.runs)) throw new UsageError(`--merge: ${path}: not a plan shard`);
+      const parsed = shardSchema.safeParse(raw);
+      if (!parsed.success) throw new UsageError(`--merge: ${path}: not a plan shard (${parsed.error.issues[0]?.path.join('.') || 'file'}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
+      const shard = parsed.data;
       if (shard.planHash !== planHash) throw new UsageError(`--merge: ${path} is a shard of another plan (or of another version of this one)`);
+      const stray = shard.runs.find((run) => run.point >= pointCount || run.seed > plan.seeds);
+      if (stray !== undefined) throw new UsageError(`--merge: ${path}: a run (point ${stray.point}, seed ${stray.seed}) outside the plan's grid`);
       runs.push(...shard.runs);
     }
   }

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { isDeepStrictEqual } from 'node:util';
 import type { BugName } from '../model/bugs.js';
 import { executeCommand, type KmeCommand } from '../model/kmeCore.js';
-import type { Profile } from '../model/profiles.js';
+import { strictProfile, type Profile } from '../model/profiles.js';
 import { createWorld, type World } from '../model/world.js';
 import type { CommandJournal } from './kmeHost.js';
 
@@ -159,6 +159,15 @@ function worldOf(setup: WorldSetup, kmeIds: readonly string[]): World {
   return createWorld({ seed: setup.seed, profile: setup.profile, kmeIds, bugs: new Set(setup.bugs) });
 }
 
+/** Profile settings added after journals were first written, with the behaviour those journals had. */
+const SETTINGS_ADDED_LATER: Readonly<Record<string, unknown>> = {
+  insufficientKeys: strictProfile.insufficientKeys,
+  retry: strictProfile.retry,
+  retryGraceMs: strictProfile.retryGraceMs,
+  poolApi: strictProfile.poolApi,
+  extraKeyPrefixes: strictProfile.extraKeyPrefixes,
+};
+
 function describeDifferences(stored: WorldSetup, given: WorldSetup): string[] {
   const differences: string[] = [];
   const show = (value: unknown): string => JSON.stringify(value);
@@ -169,7 +178,8 @@ function describeDifferences(stored: WorldSetup, given: WorldSetup): string[] {
   } else {
     // Same name, other settings (overrides) would replay into another world just the same.
     const givenProfile = JSON.parse(JSON.stringify(given.profile)) as Record<string, unknown>;
-    const storedProfile = stored.profile as unknown as Record<string, unknown>;
+    // A journal written before a setting existed behaved as its default does: it matches that default.
+    const storedProfile = { ...SETTINGS_ADDED_LATER, ...(stored.profile as unknown as Record<string, unknown>) };
     const keys = [...new Set([...Object.keys(storedProfile), ...Object.keys(givenProfile)])];
     const changed = keys.filter((key) => !isDeepStrictEqual(storedProfile[key], givenProfile[key]));
     if (changed.length > 0) differences.push(`profile ${show(given.profile.name)} settings differ: ${changed.join(', ')}`);

@@ -59,6 +59,8 @@ export function decoyRatePerPulse(link: QkdLinkDescription, mu: number): number 
   const y0 = link.darkCountYield;
   const y1 = 1 - (1 - y0) * (1 - eta);
   const gain = 1 - (1 - y0) * Math.exp(-eta * mu);
+  // Nothing reaches Bob (no dark counts, a channel too lossy to tell from zero): no key.
+  if (!(y1 > 0 && gain > 0)) return 0;
   const qber = (0.5 * y0 + link.detectorErrorRate * (1 - Math.exp(-eta * mu))) / gain;
   const e1 = (0.5 * y0 + link.detectorErrorRate * eta) / y1;
   const q1 = y1 * mu * Math.exp(-mu);

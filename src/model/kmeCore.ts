@@ -211,6 +211,11 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
     pool.discarded += 1;
     effects.push({ type: 'keys.discarded', poolId: pool.id, count: 1 });
   }
+  // Its retrievals, as slave or as master, can no longer be repeated: an SAE registered later under the
+  // same ID is someone else.
+  for (const [id, recent] of world.recentRetrievals) {
+    if (recent.masterSaeId === saeId || id.endsWith(`\u0000${saeId}`)) world.recentRetrievals.delete(id);
+  }
   return DONE;
 }
 

@@ -15,7 +15,7 @@ export interface RunTally {
   keysDelivered: number;
   keysExpired: number;
   maxDeliveryMs: number;
-  /** Messages that waited for their keys longer than each of KEY_WAIT_EDGES_MS (from writing to sending). */
+  /** Messages that waited for their keys at least each of KEY_WAIT_EDGES_MS (from writing to sending). */
   keyWaitOver: number[];
   /** Per user name: the worst level any of its pools reached (0 healthy … 3 exhausted). */
   worstLevel: Map<string, number>;

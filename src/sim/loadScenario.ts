@@ -89,6 +89,11 @@ export function parseScenario(text: string, file: string): Scenario {
   return result.data;
 }
 
+/** What is wrong with a scenario built in code (a plan's point), as `field: message` lines: the rules that span fields. */
+export function scenarioProblems(scenario: Scenario): string[] {
+  return checkCrossFieldRules(scenario).map(({ path, message }) => `${formatPath(path)}: ${message}`);
+}
+
 /** zod reports in schema order; the author reads top to bottom, so the first issue is the first in the file. */
 function sortByPosition(issues: ScenarioIssue[]): ScenarioIssue[] {
   return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));

@@ -131,7 +131,7 @@ function seal(state: RunState, flow: SendFlow): void {
   message.sentAtMs = nowMs;
   state.tally.messagesSent += 1;
   const waitedMs = nowMs - message.createdAtMs;
-  for (let i = 0; i < KEY_WAIT_EDGES_MS.length && waitedMs > (KEY_WAIT_EDGES_MS[i] as number); i++) state.tally.keyWaitOver[i] = (state.tally.keyWaitOver[i] as number) + 1;
+  for (let i = 0; i < KEY_WAIT_EDGES_MS.length && waitedMs >= (KEY_WAIT_EDGES_MS[i] as number); i++) state.tally.keyWaitOver[i] = (state.tally.keyWaitOver[i] as number) + 1;
   state.series.count(nowMs, 'sent');
   const arrival = nowMs + transmitLatency(state) + mailRng.int(scenario.workload.transmitDelay.min, scenario.workload.transmitDelay.max);
   for (const reader of message.readers) {

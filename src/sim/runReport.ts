@@ -63,7 +63,7 @@ export interface RunStats {
   readonly maxDeliveryMs: number;
   /** Messages written by the users (sent or not). */
   readonly messagesWritten: number;
-  /** For each threshold, the messages that waited longer than it for their keys (never sent: longer than all). */
+  /** For each threshold, the messages that waited at least that long for their keys (never sent: longer than all). */
   readonly keyWaits: ReadonlyArray<{ readonly overMs: number; readonly messages: number }>;
 }
 

@@ -8,7 +8,7 @@ import { runCheck } from '../../src/check/runCheck.js';
 import { targetSchema } from '../../src/check/targetSchema.js';
 import { startOtherKme, type RunningOtherKme } from '../fixtures/otherKme/index.js';
 
-const GRACE_MS = 120_000;
+const GRACE_MS = 2_000;
 let kme: RunningOtherKme;
 
 beforeAll(async () => {
@@ -29,11 +29,29 @@ it('is clean when the target file declares the window: each repeat is the same k
   expect(report.violations).toEqual([]);
   expect(report.conformance.filter((result) => result.verdict === 'fail')).toEqual([]);
   const c37 = report.conformance.filter((result) => result.item === 'C37');
-  expect(c37.map((result) => result.detail)).toContainEqual(expect.stringMatching(/re-read within the declared repeat grace \(120000 ms\): answered again to its slave/));
+  expect(c37.map((result) => result.detail)).toContainEqual(expect.stringMatching(/re-read within the declared repeat grace \(2000 ms\): answered again to its slave/));
+  // And once the grace is over, the key is gone.
+  expect(c37.map((result) => result.detail)).toContainEqual(expect.stringMatching(/re-read after the declared repeat grace: 400/));
 }, 90_000);
 
 it('reports the repeats as second retrievals when the window is not declared', async () => {
   const report = await check({});
   expect(report.violations.map((violation) => violation.invariant)).toContain('I3');
   expect(report.conformance.filter((result) => result.item === 'C37' && result.verdict === 'fail')).not.toEqual([]);
+}, 90_000);
+
+it('still finds a KME that never consumes, when its target file declares a repeat grace', async () => {
+  const { startServer } = await import('../../src/http/startServer.js');
+  const { describeTarget } = await import('../../src/http/targetFile.js');
+  const server = await startServer({ port: 0, seed: 4, kmes: 2, bugs: ['no-consume'], retry: 'idempotent', retryGraceMs: GRACE_MS });
+  try {
+    const target = targetSchema.parse(describeTarget(server));
+    expect(target.limits.repeatGraceMs).toBe(GRACE_MS);
+    const { report } = await runCheck(target, { file: 'no-consume.yaml', seed: 5, runs: 3, budgetMs: 60_000, destructive: false, replays: 0 });
+    const c37 = report.conformance.find((result) => result.item === 'C37');
+    expect(c37?.verdict).toBe('fail');
+    expect(c37?.detail).toMatch(/past the declared repeat grace \(2000 ms\)/);
+  } finally {
+    await server.close();
+  }
 }, 90_000);

@@ -55,7 +55,7 @@ it('runs the grid, prints a recommendation per line of it, and writes plan.json 
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(result.stdout).toMatch(/^kmesim plan .*plan\.yaml: 4 point\(s\) × 2 seed\(s\) = 8 run\(s\)\n/);
-  expect(result.stdout).toMatch(/^recommendation: supplyRate=8: (pools of \d+ keys|no pool size tried meets the objective)$/m);
+  expect(result.stdout).toMatch(/^recommendation: supplyRate=8: (pools of \d+ keys|no configuration tried meets the objective)$/m);
   expect(result.stdout).toMatch(/^recommendation: supplyRate=256: pools of (4|40) keys$/m);
   const json = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as { points: Array<{ runs: number; messages: number }> };
   expect(json.points).toHaveLength(4);
@@ -93,6 +93,13 @@ it('refuses a missing plan, a bad field and shards of another plan with one line
   const refused = await kmesim('plan', bad);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toBe('kmesim: ' + bad + ': objective.keyWaitOver: one of 1s, 10s, 1m, 10m, 1h\n');
+  const broken = join(dir, 'broken');
+  await rm(broken, { recursive: true, force: true });
+  await import('node:fs/promises').then(({ mkdir }) => mkdir(broken));
+  await writeFile(join(broken, 'plan-shard-1-of-2.json'), 'null\n');
+  const notShard = await kmesim('plan', plan, '--merge', broken, '--out', join(dir, 'broken-out'));
+  expect(notShard.code).toBe(2);
+  expect(notShard.stderr).toMatch(/^kmesim: --merge: .*plan-shard-1-of-2\.json: not a plan shard/);
   const other = join(dir, 'other.yaml');
   await writeFile(other, (await readFile(plan, 'utf8')).replace('seeds: 2', 'seeds: 3'));
   const foreign = await kmesim('plan', other, '--merge', join(dir, 'shard-1'), '--out', join(dir, 'foreign'));

@@ -2,7 +2,7 @@
 import { isCanonicalUuid } from '../../model/keyIds.js';
 import { SPEC_ERROR, type KeyIds } from '../../model/wireSchema.js';
 import type { Issued } from './keyItems.js';
-import { add, decOf, encOf, passed, refusal, reread, retrieval, skipped, UNKNOWN_KEY_UUID, type IssuedKey, type Run } from './conformanceRun.js';
+import { add, decOf, encOf, failed, passed, refusal, reread, retrieval, skipped, UNKNOWN_KEY_UUID, type Case, type IssuedKey, type Run } from './conformanceRun.js';
 
 // ---- Get key with key IDs: C33 C34 C35 C36 C37 C38 -------------------------------------------------------------
 
@@ -64,6 +64,7 @@ export async function checkRetrieval(run: Run, issued: Issued): Promise<void> {
       const otherEnd = await decOf(run, roles.slave, [again.keyId], { kme: otherKme });
       add(run, 'C37', reread(run, otherEnd, `re-read through ${otherKme}`, `key ${again.keyId} was retrieved again through ${otherKme}`));
     }
+    if (run.repeatGraceMs > 0) add(run, 'C37', await rereadAfterGrace(run, again.keyId));
   }
 
   // C36: unknown, already consumed, issued under another master (below, with C38).
@@ -110,6 +111,25 @@ export async function checkRetrieval(run: Run, issued: Issued): Promise<void> {
   if (refused.length === 0) return;
   const kept = retrieval(`${roles.slave} afterwards`, await decOf(run, roles.slave, [second.keyId]), [second]);
   add(run, 'C38', kept.verdict === 'pass' ? passed(`after ${refused.join(' and ')} the slave got the key`, ...kept.entries) : { ...kept, note: `after ${refused.join(' and ')}: ${kept.note}` });
+}
+
+/** The longest repeat grace the checker waits out to see a key consumed; a longer one is not judged. */
+const GRACE_WAITED_MAX_MS = 10_000;
+
+/**
+ * Under a declared repeat grace a re-read may be answered: consumption shows only once the grace is over.
+ * The checker waits it out (with a margin for the answers' own travel) and asks again: now only a refusal
+ * will do. A target that never consumes passes every re-read within the grace, but not this one.
+ */
+async function rereadAfterGrace(run: Run, keyId: string): Promise<Case> {
+  const grace = run.repeatGraceMs;
+  if (grace > GRACE_WAITED_MAX_MS) return skipped(`after the grace: the declared repeat grace (${grace} ms) is longer than the ${GRACE_WAITED_MAX_MS} ms the checker waits out`);
+  const margin = Math.max(1_000, Math.ceil(grace / 10));
+  await new Promise((resolve) => setTimeout(resolve, grace + margin));
+  const after = await decOf(run, run.roles.slave, [keyId]);
+  return after.response.status === 200
+    ? failed(`key ${keyId} was retrieved again ${grace + margin} ms after its first retrieval, past the declared repeat grace (${grace} ms)`, after)
+    : passed(`re-read after the declared repeat grace: ${after.response.status}`, after);
 }
 
 // ---- C39 -------------------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 // A plan's grid: every combination of the values it varies, in a fixed order (the axes in the order below,
 // the first varying slowest), and the base scenario with one point's values put in.
+import { resolveProfile } from '../../model/profiles.js';
+import { scenarioProblems } from '../loadScenario.js';
+import { buildProfile } from '../runScenario.js';
 import { scenarioSchema, type Scenario } from '../scenarioSchema.js';
 import type { Vary, VaryName } from './planSchema.js';
 
@@ -39,12 +42,27 @@ export function scenarioAt(base: Scenario, point: Point, name: string): Scenario
   if (point.mailsPerUserPerDay !== undefined) workload.mailsPerUserPerDay = point.mailsPerUserPerDay;
   if (point.lowThresholdPct !== undefined) {
     world.pool.lowThresholdPct = point.lowThresholdPct;
-    if (world.pool.emergencyThresholdPct !== undefined) world.pool.emergencyThresholdPct = Math.min(world.pool.emergencyThresholdPct, point.lowThresholdPct);
+    // The emergency mark stays at or below the low one.
+    const emergency = world.pool.emergencyThresholdPct ?? resolveProfile(world.profile).emergencyThresholdPct;
+    world.pool.emergencyThresholdPct = Math.min(emergency, point.lowThresholdPct);
   }
   if (point.syncPeriod !== undefined) world.sync.scheduled = point.syncPeriod;
   // Expectations belong to the base scenario's own story, not to a point of the grid.
-  return scenarioSchema.parse({ ...base, name, world, workload, expect: [] });
+  const scenario = scenarioSchema.parse({ ...base, name, world, workload, expect: [] });
+  // Every rule a scenario file must keep, and a profile that holds together: a point that breaks one is
+  // refused before anything runs.
+  const problems = scenarioProblems(scenario);
+  try {
+    buildProfile(scenario);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length > 0) throw new PointError(`${describePoint(point)}: ${problems[0]}`);
+  return scenario;
 }
+
+/** A point of the grid that makes no valid scenario. */
+export class PointError extends Error {}
 
 /** A point as a short label: `poolCapacity=100 supplyRate=400`. */
 export function describePoint(point: Point): string {

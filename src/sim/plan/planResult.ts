@@ -1,4 +1,4 @@
-// What a plan found: per point of the grid, the share of messages that waited longer than the objective's
+// What a plan found: per point of the grid, the share of messages that waited at least the objective's
 // threshold for their keys, with its Wilson interval, and per combination of the other parameters the
 // smallest pool that meets the objective with the plan's confidence. Everything here is a function of the
 // runs' reports, so the same plan and seeds give byte-identical results, however the runs were spread
@@ -35,9 +35,10 @@ export interface Recommendation {
   /** The values of the other parameters, fixed for this line of the grid. */
   readonly given: Point;
   readonly label: string;
-  /** The smallest pool that meets the objective on this line, or null when none does. */
-  readonly poolCapacity: number | null;
+  /** The point that meets the objective on this line with the smallest pool, or null when none does. */
   readonly point: Point | null;
+  /** Its pool capacity, when the plan varies it (null: none meets, or the scenario's own). */
+  readonly poolCapacity: number | null;
 }
 
 export interface PlanResult {

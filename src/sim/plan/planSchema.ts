@@ -43,7 +43,7 @@ export const planSchema = z.strictObject({
   seeds: z.number().int().min(1).max(10_000),
   vary: varySchema,
   objective: z.strictObject({
-    /** A message "waits" when it waits longer than this for its keys (1s, 10s, 1m, 10m or 1h). */
+    /** A message "waits" when it waits this long or longer for its keys (1s, 10s, 1m, 10m or 1h). */
     keyWaitOver: durationSchema.refine((ms) => KEY_WAIT_EDGES_MS.includes(ms), { message: 'one of 1s, 10s, 1m, 10m, 1h' }),
     /** The largest share of messages that may wait that long. */
     atMost: z.number().gt(0).lt(1),
@@ -82,5 +82,9 @@ export async function loadPlan(file: string): Promise<{ plan: Plan; scenario: Sc
   } catch {
     throw new PlanError(`${file}: scenario: no such file ${parsed.data.scenario}`);
   }
-  return { plan: parsed.data, scenario: parseScenario(scenarioText, scenarioFile), scenarioFile };
+  const scenario = parseScenario(scenarioText, scenarioFile);
+  if (parsed.data.vary.users !== undefined && Array.isArray(scenario.world.users)) {
+    throw new PlanError(`${file}: vary.users: the base scenario lists its users by name; vary users only over a scenario that gives a count`);
+  }
+  return { plan: parsed.data, scenario, scenarioFile };
 }

@@ -8,7 +8,7 @@ import { readChartAssets, type ChartAssets } from '../report/readChartAssets.js'
 import { serializeForScript } from '../report/renderHtml.js';
 import { AXES, describePoint } from './planGrid.js';
 import type { PlanResult } from './planResult.js';
-import { describeObjective } from './renderPlan.js';
+import { describeChoice, describeObjective } from './renderPlan.js';
 
 const DATA_ID = 'plan-data';
 const LINE_COLOURS = ['#0969da', '#1a7f37', '#8250df', '#bc4c00', '#1b7c83', '#bf3989', '#6e7781', '#953800'];
@@ -37,7 +37,7 @@ function chartData(result: PlanResult): ChartData {
   }
   return {
     xLabel: xAxis === 'poolCapacity' ? 'pool capacity (keys)' : xAxis,
-    yLabel: `% of messages waiting > ${formatDuration(result.objective.keyWaitOverMs)}`,
+    yLabel: `% of messages waiting ≥ ${formatDuration(result.objective.keyWaitOverMs)}`,
     x,
     series: [...lines.entries()].map(([label, line]) => ({ label, y: x.map((value) => line.get(value)?.share ?? null), high: x.map((value) => line.get(value)?.high ?? null) })),
     objective: result.objective.atMost * 100,
@@ -66,8 +66,8 @@ const SCRIPT = `
 `;
 
 export function renderPlanHtml(result: PlanResult, assets: ChartAssets = readChartAssets()): string {
-  const met = result.recommendations.filter((entry) => entry.poolCapacity !== null);
-  const verdict = met.length === result.recommendations.length ? 'pass' : met.length === 0 ? 'fail' : 'pass';
+  const met = result.recommendations.filter((entry) => entry.point !== null);
+  const verdict = met.length === 0 ? 'fail' : 'pass';
   const headline = met.length === 0 ? 'No configuration tried meets the objective' : `${met.length} of ${result.recommendations.length} line(s) of the grid have a pool size that meets the objective`;
   const over = formatDuration(result.objective.keyWaitOverMs);
   const pct = (share: number): string => `${(share * 100).toPrecision(3)} %`;
@@ -86,14 +86,14 @@ export function renderPlanHtml(result: PlanResult, assets: ChartAssets = readCha
     `<header class="banner ${verdict}"><div class="banner-inner"><div class="verdict">PLAN</div><div><div class="headline">${escape(headline)}</div><div class="subline">${escape(result.plan)} · ${escape(describeObjective(result))}</div></div></div></header>`,
     '<main>',
     '<h2>Recommendation</h2>',
-    '<table><thead><tr><th>given</th><th>smallest pool that meets the objective</th></tr></thead><tbody>',
-    ...result.recommendations.map((entry) => `<tr><td>${escape(entry.label)}</td><td>${entry.poolCapacity === null ? 'none of the sizes tried' : `${entry.poolCapacity} keys`}</td></tr>`),
+    '<table><thead><tr><th>given</th><th>what meets the objective</th></tr></thead><tbody>',
+    ...result.recommendations.map((entry) => `<tr><td>${escape(entry.label)}</td><td>${escape(describeChoice(entry))}</td></tr>`),
     '</tbody></table>',
-    `<h2>Messages waiting more than ${escape(over)} for their keys</h2>`,
+    `<h2>Messages waiting ${escape(over)} or longer for their keys</h2>`,
     '<p class="note">Solid: the share measured over every seed; dotted: the top of its interval; dashed red: the share the objective allows.</p>',
     '<div id="plan-chart"></div>',
     '<h2>Every point</h2>',
-    `<table><thead><tr><th>point</th><th>runs</th><th>failed runs</th><th>messages</th><th>waited &gt; ${escape(over)}</th><th>share</th><th>interval</th><th>meets</th></tr></thead><tbody>`,
+    `<table><thead><tr><th>point</th><th>runs</th><th>failed runs</th><th>messages</th><th>waited ≥ ${escape(over)}</th><th>share</th><th>interval</th><th>meets</th></tr></thead><tbody>`,
     ...result.points.map(
       (point) =>
         `<tr><td>${escape(point.label)}</td><td>${point.runs}</td><td>${point.failedRuns}</td><td>${point.messages}</td><td>${point.waited}</td><td>${pct(point.share)}</td><td>${pct(point.interval.low)} – ${pct(point.interval.high)}</td><td>${point.meets ? 'yes' : 'no'}</td></tr>`,

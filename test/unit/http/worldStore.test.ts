@@ -459,3 +459,30 @@ it('reset starts a new world and an empty journal under the new setup', () => {
     reopened.close();
   }
 });
+
+it('opens a journal written before the retry, shortage and pool-route settings existed, as the behaviour it had', () => {
+  const file = join(dir, 'older.db');
+  const store = openWorldStore(file);
+  store.open(setupOf(perUserPoolProfile));
+  store.close();
+  // The setup as an older version wrote it: without the settings added since.
+  const db = new Database(file);
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'setup'").get() as { value: string };
+  const older = JSON.parse(row.value) as { profile: Record<string, unknown> };
+  for (const key of ['insufficientKeys', 'retry', 'retryGraceMs', 'poolApi', 'extraKeyPrefixes']) delete older.profile[key];
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'setup'").run(JSON.stringify(older));
+  db.close();
+  const again = openWorldStore(file);
+  try {
+    expect(again.open(setupOf(perUserPoolProfile)).restored).toBe(true);
+  } finally {
+    again.close();
+  }
+  // A setting that did change is still refused.
+  const changed = openWorldStore(file);
+  try {
+    expect(() => changed.open(setupOf(resolveProfile('per-user-pool', { retry: 'idempotent' })))).toThrow(/settings differ: retry/);
+  } finally {
+    changed.close();
+  }
+});

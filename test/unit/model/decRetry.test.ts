@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { createHistoryChecker, type Exchange } from '../../../src/model/historyChecker.js';
 import { resolveProfile } from '../../../src/model/profiles.js';
 import { worldDigest } from '../../../src/model/worldDigest.js';
-import { bytesOf, dec, enc, errorOf, idsOf, keysOf, makeWorld, poolOf } from './coreWorld.js';
+import { bytesOf, dec, enc, errorOf, idsOf, keysOf, makeWorld, poolOf, run } from './coreWorld.js';
 
 const GRACE_MS = 30_000;
 const idempotent = resolveProfile('strict', { retry: 'idempotent', retryGraceMs: GRACE_MS });
@@ -46,6 +46,17 @@ it('idempotent: nobody else gets a repeat, nor the slave under another master, n
   // All or nothing: a repeat mixed with a key that is not the caller's is refused whole, and consumes nothing.
   expect(errorOf(world, dec(world, 'bob', 'alice', [...ids, ...carols])).status).toBe(401);
   expect(idsOf(dec(world, 'carol', 'alice', carols))).toEqual(carols);
+});
+
+it('idempotent: a repeat does not outlive the deletion of its slave or of its master', () => {
+  for (const deleted of ['bob', 'alice']) {
+    const world = makeWorld({ profile: idempotent });
+    const ids = idsOf(enc(world, 'alice', 'bob'));
+    dec(world, 'bob', 'alice', ids, undefined, 1_000);
+    run(world, { type: 'sae.delete', saeId: deleted }, 2_000);
+    run(world, { type: 'sae.register', saeId: deleted, kmeId: 'kme-a' }, 3_000);
+    expect(errorOf(world, dec(world, 'bob', 'alice', ids, undefined, 4_000)).status, `after deleting ${deleted}`).toBe(400);
+  }
 });
 
 it('idempotent: a repeat never outlives the key’s TTL', () => {

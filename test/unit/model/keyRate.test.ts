@@ -59,6 +59,12 @@ it('a given intensity is used as given, and bits per second scale with the pulse
   expect(secretKeyRate({ ...fixed, pulseRateHz: 4e6 })).toBeCloseTo(2 * secretKeyRate(fixed), 9);
 });
 
+it('gives no key, never NaN, where nothing reaches Bob', () => {
+  expect(secretKeyRate({ ...GYS_LINK, darkCountYield: 0, distanceKm: 800 })).toBe(0);
+  expect(secretKeyRate({ ...GYS_LINK, distanceKm: 20, fibreLossDbPerKm: 10 })).toBe(0);
+  expect(secretKeyRate({ ...GYS_LINK, distanceKm: 10_000 })).toBe(0);
+});
+
 it('refuses a link it cannot compute, saying which field', () => {
   expect(linkProblem(GYS_LINK)).toBeNull();
   expect(linkProblem({ ...GYS_LINK, detectorEfficiency: 0 })).toMatch(/detectorEfficiency/);

@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import { gridPoints, scenarioAt } from '../../../src/sim/plan/planGrid.js';
 import { summarizePlan, type PlanRun } from '../../../src/sim/plan/planResult.js';
 import { planSchema } from '../../../src/sim/plan/planSchema.js';
+import { recommendationLines } from '../../../src/sim/plan/renderPlan.js';
 import { wilsonInterval } from '../../../src/sim/plan/wilson.js';
 import { scenarioSchema } from '../../../src/sim/scenarioSchema.js';
 
@@ -22,6 +23,8 @@ it('Wilson intervals match the published ones (Newcombe, Stat. Med. 17 (1998) 85
     expect(interval.high).toBeCloseTo(high, 4);
   }
   expect(wilsonInterval(0, 0, 0.95)).toEqual({ low: 0, high: 1 });
+  expect(wilsonInterval(0, 40_000, 0.95).low).toBe(0);
+  expect(wilsonInterval(7, 7, 0.95).high).toBe(1);
   expect(wilsonInterval(0, 40_000, 0.99).high).toBeGreaterThan(wilsonInterval(0, 40_000, 0.95).high);
   expect(() => wilsonInterval(3, 2, 0.95)).toThrow(RangeError);
   expect(() => wilsonInterval(1, 2, 0.8)).toThrow(RangeError);
@@ -80,6 +83,20 @@ it('recommends per line of the grid the smallest pool whose interval meets the o
   ]);
   expect(result.points[1]).toMatchObject({ failedRuns: 1, waited: 0, meets: false });
   expect(result.points[2]?.interval.high).toBeLessThanOrEqual(0.001);
+});
+
+it('recommends a point that meets the objective when the plan does not vary the pool', () => {
+  const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 1, vary: { supplyRate: [100, 1_000] }, objective: { keyWaitOver: '1m', atMost: 0.01 } });
+  const points = gridPoints(plan.vary);
+  const result = summarizePlan(plan, points, [
+    { point: 0, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 5_000 },
+    { point: 1, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 0 },
+  ]);
+  expect(result.recommendations.map((entry) => [entry.label, entry.point, entry.poolCapacity])).toEqual([
+    ['supplyRate=100', null, null],
+    ['supplyRate=1000', { supplyRate: 1_000 }, null],
+  ]);
+  expect(recommendationLines(result)).toEqual(['supplyRate=100: no configuration tried meets the objective', "supplyRate=1000: meets the objective with the scenario's pools"]);
 });
 
 it('refuses a plan that varies nothing, an objective threshold it does not count, or two ways to rate a link', () => {
