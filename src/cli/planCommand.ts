@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { contentHash } from '../sim/trace.js';
 import { gridPoints, PointError, scenarioAt } from '../sim/plan/planGrid.js';
 import type { Scenario } from '../sim/scenarioSchema.js';
-import { planRunOf, summarizePlan, type PlanRun } from '../sim/plan/planResult.js';
+import { objectiveOf, planRunOf, summarizePlan, type PlanRun } from '../sim/plan/planResult.js';
 import { loadPlan, PlanError, type Plan } from '../sim/plan/planSchema.js';
 import { recommendationLines, renderPlanJson, renderPlanMarkdown } from '../sim/plan/renderPlan.js';
 import { renderPlanHtml } from '../sim/plan/renderPlanHtml.js';
@@ -35,7 +35,7 @@ const shardSchema = z.object({
   shard: z.object({ index: count, count }),
   runs: z.array(
     z
-      .object({ point: count, seed: count.min(1), passed: z.boolean(), fingerprint: z.string(), messages: count, waited: count })
+      .object({ point: count, seed: count.min(1), passed: z.boolean(), fingerprint: z.string(), messages: count, waited: count, exhausted: z.boolean() })
       .refine((run) => run.waited <= run.messages, { message: 'more messages waited than were written' }),
   ),
 });
@@ -90,7 +90,7 @@ export async function planCommand(file: string, options: PlanCommandOptions, out
     bar?.start(jobs.length, 0);
     const reports = await runJobs(jobs, workers, () => bar?.increment(1));
     bar?.stop();
-    runs = reports.map((report, i) => planRunOf(report, (mine[i] as { index: number }).index, plan.objective.keyWaitOver));
+    runs = reports.map((report, i) => planRunOf(report, (mine[i] as { index: number }).index, objectiveOf(plan)));
     await mkdir(options.out, { recursive: true });
     if (shard.count > 1) {
       const shardFile: ShardFile = { format: 'kmesim-plan-shard/1', plan: plan.name, planHash, shard, runs };

@@ -19,6 +19,8 @@ export interface RunTally {
   keyWaitOver: number[];
   /** Per user name: the worst level any of its pools reached (0 healthy … 3 exhausted). */
   worstLevel: Map<string, number>;
+  /** Users one of whose pools ran empty during the safety phase. */
+  exhaustedUsers: Set<string>;
   undelivered: number;
 }
 

@@ -65,6 +65,8 @@ export interface RunStats {
   readonly messagesWritten: number;
   /** For each threshold, the messages that waited at least that long for their keys (never sent: longer than all). */
   readonly keyWaits: ReadonlyArray<{ readonly overMs: number; readonly messages: number }>;
+  /** Users at least one of whose pools ran empty (level exhausted) while the workload ran (the safety phase). */
+  readonly usersExhausted: number;
 }
 
 /**

@@ -57,6 +57,7 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
       maxDeliveryMs: tally.maxDeliveryMs,
       messagesWritten: state.nextMessageId - 1,
       // A message never sent waited longer than every threshold.
+      usersExhausted: tally.exhaustedUsers.size,
       keyWaits: KEY_WAIT_EDGES_MS.map((overMs, i) => ({ overMs, messages: (tally.keyWaitOver[i] ?? 0) + (state.nextMessageId - 1 - tally.messagesSent) })),
     },
     series: finished,

@@ -24,6 +24,7 @@ export function createTally(): RunTally {
     maxDeliveryMs: 0,
     keyWaitOver: KEY_WAIT_EDGES_MS.map(() => 0),
     worstLevel: new Map(),
+    exhaustedUsers: new Set(),
     undelivered: 0,
   };
 }
@@ -69,6 +70,8 @@ export function createPoolWatcher(state: RunState): (source: number, poolId: str
     const name = state.userOfSae.get(pool.slaveSaeId)?.name ?? pool.slaveSaeId;
     const severity = LEVEL_ORDER[describePoolState(pool.state).level];
     if (severity > (tally.worstLevel.get(name) ?? 0)) tally.worstLevel.set(name, severity);
+    // While the workload runs (the safety phase); an idle liveness phase may let keys expire.
+    if (severity === LEVEL_ORDER.exhausted && state.phase === 'safety') tally.exhaustedUsers.add(name);
     if (severity === 0) belowSince.delete(key);
     else if (!belowSince.has(key)) belowSince.set(key, at);
   };

@@ -57,9 +57,9 @@ it('runs the grid, prints a recommendation per line of it, and writes plan.json 
   expect(result.stdout).toMatch(/^kmesim plan .*plan\.yaml: 4 point\(s\) × 2 seed\(s\) = 8 run\(s\)\n/);
   expect(result.stdout).toMatch(/^recommendation: supplyRate=8: (pools of \d+ keys|no configuration tried meets the objective)$/m);
   expect(result.stdout).toMatch(/^recommendation: supplyRate=256: pools of (4|40) keys$/m);
-  const json = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as { points: Array<{ runs: number; messages: number }> };
+  const json = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as { points: Array<{ runs: number; trials: number }> };
   expect(json.points).toHaveLength(4);
-  expect(json.points.every((point) => point.runs === 2 && point.messages > 0)).toBe(true);
+  expect(json.points.every((point) => point.runs === 2 && point.trials > 0)).toBe(true);
   expect(await readFile(join(out, 'plan.md'), 'utf8')).toMatch(/^# Plan office-pools\n/);
 }, TIMEOUT_MS);
 

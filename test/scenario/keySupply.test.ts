@@ -69,3 +69,22 @@ it('derives the rate from a link description by the decoy-state formula (unset f
   expect(supplyRateOf({ rate: 12 })).toBe(12);
   expect(() => scenarioSchema.parse({ ...starved(1), world: { users: { count: 2 }, supply: { storeBits: 10 } } })).toThrow(/give either rate/);
 });
+
+it('counts users whose pools ran empty while the workload ran, not keys expiring in the idle liveness phase after it', () => {
+  const starvedRun = runScenario(starved(6), { seed: 1, file: 'supply-starved.yaml' });
+  expect(starvedRun.stats.usersExhausted).toBeGreaterThan(0);
+  // Plenty of supply, little mail: the pools hold. In the day after the workload their keys expire
+  // (24 h TTL), which empties them, but that is not the operating period the count is about.
+  const calm = scenarioSchema.parse({
+    name: 'calm',
+    seeds: [1],
+    duration: '6h',
+    liveness: { bound: '1d' },
+    world: { kmes: 1, users: { count: 4 }, keySizeBits: 256, pool: { capacity: 400 } },
+    workload: { mailsPerUserPerDay: 200, messageBytes: { min: 10, max: 200 } },
+  });
+  const calmRun = runScenario(calm, { seed: 1, file: 'calm.yaml' });
+  expect(calmRun.passed).toBe(true);
+  expect(calmRun.stats.usersExhausted).toBe(0);
+  expect(Math.min(...calmRun.series.pools.flatMap((pool) => pool.points.map((point) => point[1])))).toBe(0);
+});

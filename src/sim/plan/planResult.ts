@@ -15,7 +15,10 @@ export interface PlanRun {
   readonly passed: boolean;
   readonly fingerprint: string;
   readonly messages: number;
+  /** Messages that waited at least the objective's threshold (0 under the exhaustion objective). */
   readonly waited: number;
+  /** Whether any pool ran empty in the run. */
+  readonly exhausted: boolean;
 }
 
 export interface PointResult {
@@ -24,8 +27,10 @@ export interface PointResult {
   readonly runs: number;
   /** Runs that broke an invariant or an expectation: the point cannot be recommended. */
   readonly failedRuns: number;
-  readonly messages: number;
-  readonly waited: number;
+  /** What the share counts: messages (key wait), or runs (pool exhaustion). */
+  readonly trials: number;
+  /** Of those, the ones the objective counts against: messages that waited, or runs where a pool ran empty. */
+  readonly events: number;
   readonly share: number;
   readonly interval: Interval;
   readonly meets: boolean;
@@ -43,42 +48,60 @@ export interface Recommendation {
 
 export interface PlanResult {
   readonly plan: string;
-  readonly objective: { readonly keyWaitOverMs: number; readonly atMost: number; readonly confidence: number };
+  readonly objective: PlanObjective;
   readonly seeds: number;
   readonly points: readonly PointResult[];
   readonly recommendations: readonly Recommendation[];
 }
 
+/** The objective as the results state it: messages waiting at least a threshold, or runs with a pool run empty. */
+export type PlanObjective =
+  | { readonly kind: 'keyWait'; readonly keyWaitOverMs: number; readonly atMost: number; readonly confidence: number }
+  | { readonly kind: 'poolExhausted'; readonly atMost: number; readonly confidence: number };
+
+export function objectiveOf(plan: Plan): PlanObjective {
+  const { keyWaitOver, atMost, confidence } = plan.objective;
+  return keyWaitOver === undefined ? { kind: 'poolExhausted', atMost, confidence } : { kind: 'keyWait', keyWaitOverMs: keyWaitOver, atMost, confidence };
+}
+
 /** What the plan needs of one run's report. */
-export function planRunOf(report: RunReport, point: number, keyWaitOverMs: number): PlanRun {
-  const row = report.stats.keyWaits.find((entry) => entry.overMs === keyWaitOverMs);
-  if (row === undefined) throw new Error(`planRunOf: the report counts no key wait over ${keyWaitOverMs} ms`);
-  return { point, seed: report.seed, passed: report.passed, fingerprint: report.fingerprint, messages: report.stats.messagesWritten, waited: row.messages };
+export function planRunOf(report: RunReport, point: number, objective: PlanObjective): PlanRun {
+  const row = objective.kind === 'keyWait' ? report.stats.keyWaits.find((entry) => entry.overMs === objective.keyWaitOverMs) : undefined;
+  if (objective.kind === 'keyWait' && row === undefined) throw new Error(`planRunOf: the report counts no key wait over ${objective.keyWaitOverMs} ms`);
+  return {
+    point,
+    seed: report.seed,
+    passed: report.passed,
+    fingerprint: report.fingerprint,
+    messages: report.stats.messagesWritten,
+    waited: row?.messages ?? 0,
+    exhausted: report.stats.usersExhausted > 0,
+  };
 }
 
 export function summarizePlan(plan: Plan, points: readonly Point[], runs: readonly PlanRun[]): PlanResult {
-  const { objective } = plan;
+  const objective = objectiveOf(plan);
   const results = points.map((point, index): PointResult => {
     const mine = runs.filter((run) => run.point === index);
-    const messages = mine.reduce((sum, run) => sum + run.messages, 0);
-    const waited = mine.reduce((sum, run) => sum + run.waited, 0);
     const failedRuns = mine.filter((run) => !run.passed).length;
-    const interval = wilsonInterval(waited, messages, objective.confidence);
+    const trials = objective.kind === 'keyWait' ? mine.reduce((sum, run) => sum + run.messages, 0) : mine.length;
+    const events = objective.kind === 'keyWait' ? mine.reduce((sum, run) => sum + run.waited, 0) : mine.filter((run) => run.exhausted).length;
+    const interval = wilsonInterval(events, trials, objective.confidence);
     return {
       point,
       label: describePoint(point),
       runs: mine.length,
       failedRuns,
-      messages,
-      waited,
-      share: messages === 0 ? 0 : waited / messages,
+      trials,
+      events,
+      share: trials === 0 ? 0 : events / trials,
       interval,
-      meets: mine.length === plan.seeds && failedRuns === 0 && messages > 0 && interval.high <= objective.atMost,
+      meets: mine.length === plan.seeds && failedRuns === 0 && trials > 0 && interval.high <= objective.atMost,
     };
   });
   return {
     plan: plan.name,
-    objective: { keyWaitOverMs: objective.keyWaitOver, atMost: objective.atMost, confidence: objective.confidence },
+    objective,
     seeds: plan.seeds,
     points: results,
     recommendations: recommend(results),
@@ -98,7 +121,7 @@ function recommend(results: readonly PointResult[]): Recommendation[] {
   return [...lines.entries()].map(([label, line]) => {
     const { poolCapacity: _capacity, ...given } = (line[0] as PointResult).point;
     const best = [...line].sort((a, b) => (a.point.poolCapacity ?? 0) - (b.point.poolCapacity ?? 0)).find((result) => result.meets);
-    return { given, label: label === '' ? 'as in the scenario' : label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null };
+    return { given, label: label === '' ? 'the base scenario' : label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null };
   });
 }
 

@@ -42,14 +42,21 @@ export const planSchema = z.strictObject({
   /** Seeds per point: 1…n. */
   seeds: z.number().int().min(1).max(10_000),
   vary: varySchema,
-  objective: z.strictObject({
-    /** A message "waits" when it waits this long or longer for its keys (1s, 10s, 1m, 10m or 1h). */
-    keyWaitOver: durationSchema.refine((ms) => KEY_WAIT_EDGES_MS.includes(ms), { message: 'one of 1s, 10s, 1m, 10m, 1h' }),
-    /** The largest share of messages that may wait that long. */
-    atMost: z.number().gt(0).lt(1),
-    /** Confidence of the interval the recommendation is judged on. */
-    confidence: z.union(CONFIDENCES.map((c) => z.literal(c)) as [z.ZodLiteral<0.9>, z.ZodLiteral<0.95>, z.ZodLiteral<0.99>]).default(0.95),
-  }),
+  /**
+   * What a configuration must achieve, one of: at most `atMost` of messages wait `keyWaitOver` or longer
+   * for their keys; or at most `atMost` of runs see any pool run empty (`anyPoolExhausted: true`).
+   */
+  objective: z
+    .strictObject({
+      /** A message "waits" when it waits this long or longer for its keys (1s, 10s, 1m, 10m or 1h). */
+      keyWaitOver: durationSchema.refine((ms) => KEY_WAIT_EDGES_MS.includes(ms), { message: 'one of 1s, 10s, 1m, 10m, 1h' }).optional(),
+      anyPoolExhausted: z.literal(true).optional(),
+      /** The largest share (of messages, or of runs) allowed. */
+      atMost: z.number().gt(0).lt(1),
+      /** Confidence of the interval the recommendation is judged on. */
+      confidence: z.union(CONFIDENCES.map((c) => z.literal(c)) as [z.ZodLiteral<0.9>, z.ZodLiteral<0.95>, z.ZodLiteral<0.99>]).default(0.95),
+    })
+    .refine((objective) => (objective.keyWaitOver === undefined) !== (objective.anyPoolExhausted === undefined), { message: 'give either keyWaitOver or anyPoolExhausted: true' }),
 });
 
 export type Plan = z.output<typeof planSchema>;

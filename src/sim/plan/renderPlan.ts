@@ -11,8 +11,20 @@ function percent(share: number): string {
 
 /** The objective in one sentence. */
 export function describeObjective(result: PlanResult): string {
-  const { keyWaitOverMs, atMost, confidence } = result.objective;
-  return `at most ${percent(atMost)} of messages wait ${formatDuration(keyWaitOverMs)} or longer for their keys, judged on the upper end of the ${confidence * 100} % Wilson interval, ${result.seeds} seed(s) per point`;
+  const { objective } = result;
+  const what =
+    objective.kind === 'keyWait'
+      ? `at most ${percent(objective.atMost)} of messages wait ${formatDuration(objective.keyWaitOverMs)} or longer for their keys`
+      : `at most ${percent(objective.atMost)} of runs see any pool run empty`;
+  return `${what}, judged on the upper end of the ${objective.confidence * 100} % Wilson interval, ${result.seeds} seed(s) per point`;
+}
+
+/** Column headings for what a point's share counts: its trials, and the events among them. */
+export function shareColumns(result: PlanResult): { readonly trials: string; readonly events: string; readonly chart: string } {
+  const { objective } = result;
+  if (objective.kind === 'poolExhausted') return { trials: 'runs judged', events: 'runs with a pool empty', chart: '% of runs with a pool run empty' };
+  const over = formatDuration(objective.keyWaitOverMs);
+  return { trials: 'messages', events: `waited ≥ ${over}`, chart: `% of messages waiting ≥ ${over}` };
 }
 
 /** What a line of the grid gets: the smallest pool that meets the objective, or that nothing tried does. */
@@ -30,16 +42,20 @@ export function renderPlanMarkdown(result: PlanResult): string {
   const lines = [`# Plan ${result.plan}`, '', `Objective: ${describeObjective(result)}.`, '', '## Recommendation', ''];
   lines.push('| given | what meets the objective |', '| --- | --- |');
   for (const entry of result.recommendations) lines.push(`| ${entry.label} | ${describeChoice(entry)} |`);
-  const over = formatDuration(result.objective.keyWaitOverMs);
-  lines.push('', '## Every point', '', `| point | runs | failed runs | messages | waited ≥ ${over} | share | ${result.objective.confidence * 100} % interval | meets |`, '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const columns = shareColumns(result);
+  lines.push('', '## Every point', '', `| point | runs | failed runs | ${columns.trials} | ${columns.events} | share | ${result.objective.confidence * 100} % interval | meets |`, '| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const point of result.points) {
     lines.push(
-      `| ${point.label} | ${point.runs} | ${point.failedRuns} | ${point.messages} | ${point.waited} | ${percent(point.share)} | ${percent(point.interval.low)} – ${percent(point.interval.high)} | ${point.meets ? 'yes' : 'no'} |`,
+      `| ${point.label} | ${point.runs} | ${point.failedRuns} | ${point.trials} | ${point.events} | ${percent(point.share)} | ${percent(point.interval.low)} – ${percent(point.interval.high)} | ${point.meets ? 'yes' : 'no'} |`,
     );
   }
   lines.push(
     '',
-    'A point meets the objective when every one of its runs passed (no invariant broken) and the upper end of its interval is at most the share allowed. The interval treats messages as independent trials; messages of one run share its pools, so read it as a guide, and add seeds where a point is close to the line.',
+    `A point meets the objective when every one of its runs passed (no invariant broken) and the upper end of its interval is at most the share allowed. ${
+      result.objective.kind === 'keyWait'
+        ? 'The interval treats messages as independent trials; messages of one run share its pools, so read it as a guide, and add seeds where a point is close to the line.'
+        : 'Each run is one trial (its own seed); a pool counts as run empty only while the workload runs, not in the liveness phase after it.'
+    }`,
     '',
   );
   return lines.join('\n');

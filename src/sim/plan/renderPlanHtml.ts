@@ -1,14 +1,13 @@
 // plan.html: one self-contained page (uPlot, styles, data and script inlined; it opens offline) with the
 // recommendation in its banner, a chart of the share of messages that waited too long against the pool's
 // size (one line per line of the grid, the objective as a dashed line), and every point in a table.
-import { formatDuration } from '../../engine/duration.js';
 import { escapeXmlText as escape } from '../../report/escapeXml.js';
 import { REPORT_CSS } from '../../report/reportStyle.js';
 import { readChartAssets, type ChartAssets } from '../report/readChartAssets.js';
 import { serializeForScript } from '../report/renderHtml.js';
 import { AXES, describePoint } from './planGrid.js';
 import type { PlanResult } from './planResult.js';
-import { describeChoice, describeObjective } from './renderPlan.js';
+import { describeChoice, describeObjective, shareColumns } from './renderPlan.js';
 
 const DATA_ID = 'plan-data';
 const LINE_COLOURS = ['#0969da', '#1a7f37', '#8250df', '#bc4c00', '#1b7c83', '#bf3989', '#6e7781', '#953800'];
@@ -30,14 +29,14 @@ function chartData(result: PlanResult): ChartData {
   const lines = new Map<string, Map<number, { share: number; high: number }>>();
   for (const point of result.points) {
     const { [xAxis]: _x, ...rest } = point.point;
-    const label = describePoint(rest) || 'as in the scenario';
+    const label = describePoint(rest) || 'the base scenario';
     const line = lines.get(label) ?? new Map<number, { share: number; high: number }>();
     line.set(point.point[xAxis] ?? 0, { share: point.share * 100, high: point.interval.high * 100 });
     lines.set(label, line);
   }
   return {
     xLabel: xAxis === 'poolCapacity' ? 'pool capacity (keys)' : xAxis,
-    yLabel: `% of messages waiting ≥ ${formatDuration(result.objective.keyWaitOverMs)}`,
+    yLabel: shareColumns(result).chart,
     x,
     series: [...lines.entries()].map(([label, line]) => ({ label, y: x.map((value) => line.get(value)?.share ?? null), high: x.map((value) => line.get(value)?.high ?? null) })),
     objective: result.objective.atMost * 100,
@@ -69,7 +68,7 @@ export function renderPlanHtml(result: PlanResult, assets: ChartAssets = readCha
   const met = result.recommendations.filter((entry) => entry.point !== null);
   const verdict = met.length === 0 ? 'fail' : 'pass';
   const headline = met.length === 0 ? 'No configuration tried meets the objective' : `${met.length} of ${result.recommendations.length} line(s) of the grid have a pool size that meets the objective`;
-  const over = formatDuration(result.objective.keyWaitOverMs);
+  const columns = shareColumns(result);
   const pct = (share: number): string => `${(share * 100).toPrecision(3)} %`;
   return [
     '<!DOCTYPE html>',
@@ -89,14 +88,14 @@ export function renderPlanHtml(result: PlanResult, assets: ChartAssets = readCha
     '<table><thead><tr><th>given</th><th>what meets the objective</th></tr></thead><tbody>',
     ...result.recommendations.map((entry) => `<tr><td>${escape(entry.label)}</td><td>${escape(describeChoice(entry))}</td></tr>`),
     '</tbody></table>',
-    `<h2>Messages waiting ${escape(over)} or longer for their keys</h2>`,
+    `<h2>${escape(columns.chart.replace(/^% of /, 'Share of '))}</h2>`,
     '<p class="note">Solid: the share measured over every seed; dotted: the top of its interval; dashed red: the share the objective allows.</p>',
     '<div id="plan-chart"></div>',
     '<h2>Every point</h2>',
-    `<table><thead><tr><th>point</th><th>runs</th><th>failed runs</th><th>messages</th><th>waited ≥ ${escape(over)}</th><th>share</th><th>interval</th><th>meets</th></tr></thead><tbody>`,
+    `<table><thead><tr><th>point</th><th>runs</th><th>failed runs</th><th>${escape(columns.trials)}</th><th>${escape(columns.events)}</th><th>share</th><th>interval</th><th>meets</th></tr></thead><tbody>`,
     ...result.points.map(
       (point) =>
-        `<tr><td>${escape(point.label)}</td><td>${point.runs}</td><td>${point.failedRuns}</td><td>${point.messages}</td><td>${point.waited}</td><td>${pct(point.share)}</td><td>${pct(point.interval.low)} – ${pct(point.interval.high)}</td><td>${point.meets ? 'yes' : 'no'}</td></tr>`,
+        `<tr><td>${escape(point.label)}</td><td>${point.runs}</td><td>${point.failedRuns}</td><td>${point.trials}</td><td>${point.events}</td><td>${pct(point.share)}</td><td>${pct(point.interval.low)} – ${pct(point.interval.high)}</td><td>${point.meets ? 'yes' : 'no'}</td></tr>`,
     ),
     '</tbody></table>',
     '<p class="note">A point meets the objective when every run passed (no invariant broken) and the top of its interval is at most the share allowed.</p>',

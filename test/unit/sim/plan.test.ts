@@ -74,14 +74,14 @@ it('recommends per line of the grid the smallest pool whose interval meets the o
     [60, true],
   ];
   const runs: PlanRun[] = points.flatMap((_, point) =>
-    [1, 2].map((seed) => ({ point, seed, passed: seed === 1 || (outcomes[point] as [number, boolean])[1], fingerprint: 'f', messages: 20_000, waited: (outcomes[point] as [number, boolean])[0] })),
+    [1, 2].map((seed) => ({ point, seed, passed: seed === 1 || (outcomes[point] as [number, boolean])[1], fingerprint: 'f', messages: 20_000, waited: (outcomes[point] as [number, boolean])[0], exhausted: false })),
   );
   const result = summarizePlan(plan, points, runs);
   expect(result.recommendations).toEqual([
     { given: { distanceKm: 25 }, label: 'distanceKm=25', poolCapacity: 40, point: { distanceKm: 25, poolCapacity: 40 } },
     { given: { distanceKm: 50 }, label: 'distanceKm=50', poolCapacity: null, point: null },
   ]);
-  expect(result.points[1]).toMatchObject({ failedRuns: 1, waited: 0, meets: false });
+  expect(result.points[1]).toMatchObject({ failedRuns: 1, events: 0, trials: 40_000, meets: false });
   expect(result.points[2]?.interval.high).toBeLessThanOrEqual(0.001);
 });
 
@@ -89,14 +89,30 @@ it('recommends a point that meets the objective when the plan does not vary the 
   const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 1, vary: { supplyRate: [100, 1_000] }, objective: { keyWaitOver: '1m', atMost: 0.01 } });
   const points = gridPoints(plan.vary);
   const result = summarizePlan(plan, points, [
-    { point: 0, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 5_000 },
-    { point: 1, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 0 },
+    { point: 0, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 5_000, exhausted: false },
+    { point: 1, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 0, exhausted: false },
   ]);
   expect(result.recommendations.map((entry) => [entry.label, entry.point, entry.poolCapacity])).toEqual([
     ['supplyRate=100', null, null],
     ['supplyRate=1000', { supplyRate: 1_000 }, null],
   ]);
   expect(recommendationLines(result)).toEqual(['supplyRate=100: no configuration tried meets the objective', "supplyRate=1000: meets the objective with the scenario's pools"]);
+});
+
+it('judges the exhaustion objective on runs: the share of runs in which any pool ran empty', () => {
+  const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 40, vary: { poolCapacity: [10, 80] }, objective: { anyPoolExhausted: true, atMost: 0.2 } });
+  const points = gridPoints(plan.vary);
+  // 10 keys: every run empties a pool; 80 keys: none does.
+  const runs = points.flatMap((_, point) => Array.from({ length: 40 }, (_, s) => ({ point, seed: s + 1, passed: true, fingerprint: 'f', messages: 100, waited: 0, exhausted: point === 0 })));
+  const result = summarizePlan(plan, points, runs);
+  expect(result.objective).toEqual({ kind: 'poolExhausted', atMost: 0.2, confidence: 0.95 });
+  expect(result.points.map((point) => [point.trials, point.events, point.meets])).toEqual([
+    [40, 40, false],
+    [40, 0, true],
+  ]);
+  expect(result.recommendations[0]?.poolCapacity).toBe(80);
+  expect(planSchema.safeParse({ ...plan, objective: { atMost: 0.1 } }).success).toBe(false);
+  expect(planSchema.safeParse({ ...plan, objective: { anyPoolExhausted: true, keyWaitOver: '1m', atMost: 0.1 } }).success).toBe(false);
 });
 
 it('refuses a plan that varies nothing, an objective threshold it does not count, or two ways to rate a link', () => {

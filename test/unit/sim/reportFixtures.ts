@@ -37,7 +37,7 @@ export function createPassingRun(): RunReport {
     stats: {
       users: 3, messagesSent: 1_080, messagesDecrypted: 1_080, messagesPending: 0, encRefused: {}, decRefused: {},
       syncsRequested: 9, syncsCompleted: 9, syncsFailed: 0, keysDelivered: 2_160, keysExpired: 0, maxDeliveryMs: 14 * 60_000,
-      messagesWritten: 1_080, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs) => ({ overMs, messages: 0 })),
+      usersExhausted: 0, messagesWritten: 1_080, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs) => ({ overMs, messages: 0 })),
     },
     series: {
       pools,
@@ -87,7 +87,7 @@ export function createFailingRun(): RunReport {
     stats: {
       users: 2, messagesSent: 640, messagesDecrypted: 598, messagesPending: 3, encRefused: { '503': 39 }, decRefused: { '400': 3 },
       syncsRequested: 11, syncsCompleted: 6, syncsFailed: 5, keysDelivered: 1_238, keysExpired: 12, maxDeliveryMs: 7 * HOUR_MS,
-      messagesWritten: 643, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs, i) => ({ overMs, messages: [60, 52, 41, 20, 7][i] as number })),
+      usersExhausted: 1, messagesWritten: 643, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs, i) => ({ overMs, messages: [60, 52, 41, 20, 7][i] as number })),
     },
     series: {
       pools,
