@@ -147,6 +147,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
     ...(server.retryGraceMs === undefined ? {} : { retry: 'idempotent' as const, retryGraceMs: server.retryGraceMs }),
     auth: server.auth,
     admin: server.admin,
+    health: server.health,
     ...(server.adminToken === undefined ? {} : { adminToken: server.adminToken }),
     ...(server.db === undefined ? {} : { db: server.db }),
     ...(server.certs === undefined ? {} : { certs: server.certs }),

@@ -19,6 +19,7 @@ import { createHostClock } from './hostClock.js';
 import { isLoopback, type AuthMode } from './identity.js';
 import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
+import { listenHealth } from './healthServer.js';
 import { answerProtocolErrorsAsJson } from './protocolErrors.js';
 import type { WorldStore } from './worldStore.js';
 
@@ -78,6 +79,8 @@ export interface ReadyInfo {
   readonly retryGraceMs?: number;
   readonly auth: 'header' | 'mtls';
   readonly admin: string;
+  /** A GET here answers 200 while the server serves, with no identity in any auth mode (under mTLS, a plain-HTTP listener). */
+  readonly health: string;
   readonly adminToken?: string;
   readonly db?: string;
   /** The serving process (in `kmesim serve`'s ready line: the PID to signal to stop it). */
@@ -291,6 +294,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const servers: Server[] = [];
   const kmes: Array<{ id: string; url: string }> = [];
+  let healthUrl: string | null = null;
   const scheme = auth === 'mtls' ? 'https' : 'http';
   // A wildcard bind listens everywhere; the URL a client on this machine can use is loopback.
   const advertised = bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost === '::' ? '::1' : bindHost;
@@ -317,6 +321,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const port = await listen(server, options.port === undefined || options.port === 0 ? 0 : options.port + index, bindHost);
       kmes.push({ id: kmeId, url: `${scheme}://${urlHost}:${port}` });
     }
+    // Under mTLS the KMEs' own /health needs a certificate: a plain listener answers it for a CI's probe.
+    if (auth === 'mtls') {
+      const health = await listenHealth(bindHost, urlHost, setup.kmeIds);
+      servers.push(health.server);
+      healthUrl = health.url;
+    }
   } catch (error) {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     host.close();
@@ -332,6 +342,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(setup.profile.retry === 'idempotent' ? { retry: 'idempotent' as const, retryGraceMs: setup.profile.retryGraceMs } : {}),
     auth,
     admin: `${(kmes[0] as { url: string }).url}/_kmesim`,
+    health: healthUrl ?? `${(kmes[0] as { url: string }).url}/health`,
     ...(isLoopback(bindHost) ? {} : { adminToken }),
     ...(options.db === undefined ? {} : { db: options.db }),
     ...(certs === null

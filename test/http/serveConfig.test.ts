@@ -165,6 +165,30 @@ it('makes mTLS certificates under names a client can guess, and they work', asyn
   expect(JSON.parse(reply.body)).toMatchObject({ master_SAE_ID: 'alice', slave_SAE_ID: 'bob' });
 });
 
+it('answers /health without a certificate in every auth mode, at the URL the ready line names', async () => {
+  const dir = await freshDir();
+  for (const env of [{ KMESIM_AUTH: 'mtls', KMESIM_CERT_DIR: dir, KMESIM_KMES: '2' }, { KMESIM_AUTH: 'header' }]) {
+    const { serve } = withEnv(env);
+    const { ready } = await serve();
+    const health = (ready as unknown as { health: string }).health;
+    // A CI probe with no certificate and no identity header.
+    const reply = await fetch(health);
+    expect(reply.status, env.KMESIM_AUTH).toBe(200);
+    expect(await reply.json()).toMatchObject({ status: 'ok' });
+    if (env.KMESIM_AUTH === 'mtls') {
+      expect(health).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/);
+      // Nothing else is served there, and the KMEs still refuse a connection without a certificate.
+      expect((await fetch(health.replace('/health', '/api/v1/keys/SAE_A2/status'))).status).toBe(404);
+      const handshake = await new Promise<string>((resolve) => {
+        const req = httpsRequest(`${urlOf(ready, 'KME_A')}/health`, { ca: readFileSync(join(dir, 'ca.pem')) }, () => resolve('answered'));
+        req.on('error', (error) => resolve(`refused: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+        req.end();
+      });
+      expect(handshake).toMatch(/^refused/);
+    }
+  }
+});
+
 
 it('runs the Python example: serve started by environment variables alone, a key used end to end', async () => {
   const { execFile } = await import('node:child_process');
