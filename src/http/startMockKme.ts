@@ -2,7 +2,7 @@
 // API (the same operations other languages reach over HTTP, listed at GET /_kmesim), and a way to stop it.
 import type { z } from 'zod';
 import type { faultSchema } from '../engine/faults.js';
-import { isProfileName, PROFILE_NAMES, RETRY_MODES } from '../model/profiles.js';
+import { isProfileName, isRetryMode, PROFILE_NAMES, RETRY_MODES } from '../model/profiles.js';
 import type { InvariantId, Violation } from '../model/violation.js';
 import type { RequestQuery, RequestRecord } from './requestJournal.js';
 import { startServer, type RunningServer, type ServerOptions } from './startServer.js';
@@ -72,7 +72,7 @@ export async function startMockKme(options: ServerOptions = {}): Promise<MockKme
     throw new RangeError(`startMockKme: profile must be one of ${PROFILE_NAMES.join(', ')}, got ${JSON.stringify(profile)}`);
   }
   const retry: unknown = options.retry;
-  if (retry !== undefined && (typeof retry !== 'string' || !(RETRY_MODES as readonly string[]).includes(retry))) {
+  if (retry !== undefined && (typeof retry !== 'string' || !isRetryMode(retry))) {
     throw new RangeError(`startMockKme: retry must be one of ${RETRY_MODES.join(', ')}, got ${JSON.stringify(retry)}`);
   }
   const grace: unknown = options.retryGraceMs;

@@ -101,7 +101,7 @@ function retrieve(world: World, key: ReservedKey, saeId: string, kmeId: string):
   world.retrievalCount += 1;
   if (profile.retry === 'idempotent' && profile.retryGraceMs > 0) {
     const untilMs = Math.min(world.nowMs + profile.retryGraceMs, key.expiresAtMs);
-    world.recentRetrievals.set(recentRetrievalKey(key.keyId, saeId), { key: delivered, masterSaeId: key.masterSaeId, linkId: key.linkId, untilMs });
+    world.recentRetrievals.set(recentRetrievalKey(key.keyId, saeId), { key: delivered, saeId, masterSaeId: key.masterSaeId, linkId: key.linkId, untilMs });
   }
   const everyone = key.slaveSaeIds.every((slave) => key.retrievals.some((r) => r.saeId === slave));
   const event = everyone ? 'key.consume' : 'key.retrieve';

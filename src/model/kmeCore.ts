@@ -214,7 +214,7 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
   // Its retrievals, as slave or as master, can no longer be repeated: an SAE registered later under the
   // same ID is someone else.
   for (const [id, recent] of world.recentRetrievals) {
-    if (recent.masterSaeId === saeId || id.endsWith(`\u0000${saeId}`)) world.recentRetrievals.delete(id);
+    if (recent.masterSaeId === saeId || recent.saeId === saeId) world.recentRetrievals.delete(id);
   }
   return DONE;
 }

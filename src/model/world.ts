@@ -99,6 +99,8 @@ export interface ReservedKey {
 /** A retrieval a repeated dec_keys may get again (profile `retry: idempotent`), until `untilMs`. */
 export interface RecentRetrieval {
   readonly key: DeliveredKey;
+  /** The slave that retrieved it. */
+  readonly saeId: string;
   readonly masterSaeId: string;
   readonly linkId: string;
   readonly untilMs: number;

@@ -70,3 +70,24 @@ export function describePoint(point: Point): string {
     .map((axis) => `${axis}=${point[axis]}`)
     .join(' ');
 }
+
+/** The axes the points vary, in grid order. */
+export function variedAxes(points: readonly Point[]): VaryName[] {
+  return AXES.filter((axis) => points.some((point) => point[axis] !== undefined));
+}
+
+/**
+ * The lines of the grid along one axis: the items grouped by the values of every other axis, in grid
+ * order, each line with what it holds fixed and its label.
+ */
+export function linesAlong<T extends { readonly point: Point }>(items: readonly T[], axis: VaryName): Array<{ readonly given: Point; readonly label: string; readonly items: T[] }> {
+  const lines = new Map<string, { readonly given: Point; readonly label: string; readonly items: T[] }>();
+  for (const item of items) {
+    const { [axis]: _along, ...given } = item.point;
+    const label = describePoint(given) || 'the base scenario';
+    const line = lines.get(label) ?? { given, label, items: [] as T[] };
+    line.items.push(item);
+    lines.set(label, line);
+  }
+  return [...lines.values()];
+}

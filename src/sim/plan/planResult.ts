@@ -4,7 +4,7 @@
 // runs' reports, so the same plan and seeds give byte-identical results, however the runs were spread
 // over threads or machines.
 import type { RunReport } from '../runReport.js';
-import { AXES, describePoint, type Point } from './planGrid.js';
+import { describePoint, linesAlong, type Point } from './planGrid.js';
 import type { Plan } from './planSchema.js';
 import { wilsonInterval, type Interval } from './wilson.js';
 
@@ -81,8 +81,10 @@ export function planRunOf(report: RunReport, point: number, objective: PlanObjec
 
 export function summarizePlan(plan: Plan, points: readonly Point[], runs: readonly PlanRun[]): PlanResult {
   const objective = objectiveOf(plan);
+  const runsOf = points.map((): PlanRun[] => []);
+  for (const run of runs) runsOf[run.point]?.push(run);
   const results = points.map((point, index): PointResult => {
-    const mine = runs.filter((run) => run.point === index);
+    const mine = runsOf[index] ?? [];
     const failedRuns = mine.filter((run) => !run.passed).length;
     const trials = objective.kind === 'keyWait' ? mine.reduce((sum, run) => sum + run.messages, 0) : mine.length;
     const events = objective.kind === 'keyWait' ? mine.reduce((sum, run) => sum + run.waited, 0) : mine.filter((run) => run.exhausted).length;
@@ -110,22 +112,8 @@ export function summarizePlan(plan: Plan, points: readonly Point[], runs: readon
 
 /** Per line of the grid (every axis but the pool's capacity fixed), the smallest pool that meets the objective. */
 function recommend(results: readonly PointResult[]): Recommendation[] {
-  const lines = new Map<string, PointResult[]>();
-  for (const result of results) {
-    const { poolCapacity: _capacity, ...given } = result.point;
-    const key = describePoint(given);
-    const line = lines.get(key) ?? [];
-    line.push(result);
-    lines.set(key, line);
-  }
-  return [...lines.entries()].map(([label, line]) => {
-    const { poolCapacity: _capacity, ...given } = (line[0] as PointResult).point;
-    const best = [...line].sort((a, b) => (a.point.poolCapacity ?? 0) - (b.point.poolCapacity ?? 0)).find((result) => result.meets);
-    return { given, label: label === '' ? 'the base scenario' : label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null };
+  return linesAlong(results, 'poolCapacity').map(({ given, label, items }) => {
+    const best = [...items].sort((a, b) => (a.point.poolCapacity ?? 0) - (b.point.poolCapacity ?? 0)).find((result) => result.meets);
+    return { given, label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null };
   });
-}
-
-/** The axes a plan varies, in grid order. */
-export function variedAxes(points: readonly Point[]): string[] {
-  return AXES.filter((axis) => points.some((point) => point[axis] !== undefined));
 }

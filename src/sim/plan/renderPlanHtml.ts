@@ -5,7 +5,7 @@ import { escapeXmlText as escape } from '../../report/escapeXml.js';
 import { REPORT_CSS } from '../../report/reportStyle.js';
 import { readChartAssets, type ChartAssets } from '../report/readChartAssets.js';
 import { serializeForScript } from '../report/renderHtml.js';
-import { AXES, describePoint } from './planGrid.js';
+import { linesAlong, variedAxes } from './planGrid.js';
 import type { PlanResult } from './planResult.js';
 import { describeChoice, describeObjective, shareColumns } from './renderPlan.js';
 
@@ -23,22 +23,19 @@ interface ChartData {
 
 /** The chart's data: x is the pool's capacity (or the last axis the plan varies), one series per line of the grid. */
 function chartData(result: PlanResult): ChartData {
-  const varied = AXES.filter((axis) => result.points.some((point) => point.point[axis] !== undefined));
+  const varied = variedAxes(result.points.map((point) => point.point));
   const xAxis = varied.includes('poolCapacity') ? 'poolCapacity' : (varied[varied.length - 1] ?? 'poolCapacity');
   const x = [...new Set(result.points.map((point) => point.point[xAxis] ?? 0))].sort((a, b) => a - b);
-  const lines = new Map<string, Map<number, { share: number; high: number }>>();
-  for (const point of result.points) {
-    const { [xAxis]: _x, ...rest } = point.point;
-    const label = describePoint(rest) || 'the base scenario';
-    const line = lines.get(label) ?? new Map<number, { share: number; high: number }>();
-    line.set(point.point[xAxis] ?? 0, { share: point.share * 100, high: point.interval.high * 100 });
-    lines.set(label, line);
-  }
+  const lines = linesAlong(result.points, xAxis).map(({ label, items }) => ({ label, at: new Map(items.map((point) => [point.point[xAxis] ?? 0, point])) }));
   return {
     xLabel: xAxis === 'poolCapacity' ? 'pool capacity (keys)' : xAxis,
     yLabel: shareColumns(result).chart,
     x,
-    series: [...lines.entries()].map(([label, line]) => ({ label, y: x.map((value) => line.get(value)?.share ?? null), high: x.map((value) => line.get(value)?.high ?? null) })),
+    series: lines.map(({ label, at }) => ({
+      label,
+      y: x.map((value) => (at.has(value) ? (at.get(value)?.share ?? 0) * 100 : null)),
+      high: x.map((value) => (at.has(value) ? (at.get(value)?.interval.high ?? 0) * 100 : null)),
+    })),
     objective: result.objective.atMost * 100,
     colours: LINE_COLOURS,
   };
