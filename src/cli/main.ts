@@ -47,6 +47,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--trace <file>', 'write the JSONL trace of the (single) run')
     .option('--out <dir>', 'where to write reports', 'reports')
     .option('--check-determinism', 'run every seed again in a worker thread and compare trace hashes')
+    .option('--merge <dir>', 'join the reports that --shard runs of this same selection wrote in these folders (repeatable)', collect)
     .addOption(new Option('--no-shrink', 'do not shrink failing runs'))
     .action(async (target: string, options: RunCommandOptions) => {
       const { runCommand } = await import('./runCommand.js');
@@ -81,6 +82,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('size pools: run a plan\'s grid of scenarios over seeds and find the smallest pool that meets its objective')
     .argument('<file>', 'a plan file (YAML): base scenario, parameters to vary, seeds per point, objective')
     .option('--workers <n>', 'run on n worker threads')
+    .option('--seeds <n>', "seeds 1…n per point instead of the plan's own count")
     .option('--shard <i/n>', 'run only the i-th of n slices of the runs and write them for --merge (for CI matrices)')
     .option('--merge <dir>', 'join the shards written in these folders into one report (repeatable)', collect)
     .option('--out <dir>', 'where to write plan.json and plan.md', 'reports')

@@ -11,7 +11,7 @@ import { contentHash } from '../sim/trace.js';
 import { gridPoints, PointError, scenarioAt } from '../sim/plan/planGrid.js';
 import type { Scenario } from '../sim/scenarioSchema.js';
 import { objectiveOf, planRunOf, summarizePlan, type PlanRun } from '../sim/plan/planResult.js';
-import { loadPlan, PlanError, type Plan } from '../sim/plan/planSchema.js';
+import { loadPlan, MAX_SEEDS, PlanError, type Plan } from '../sim/plan/planSchema.js';
 import { recommendationLines, renderPlanJson, renderPlanMarkdown } from '../sim/plan/renderPlan.js';
 import { renderPlanHtml } from '../sim/plan/renderPlanHtml.js';
 import { describeBuild } from './buildInfo.js';
@@ -22,6 +22,8 @@ import { parseInteger, parseShard, UsageError } from './usageError.js';
 
 export interface PlanCommandOptions {
   readonly workers?: string;
+  /** Seeds per point instead of the plan's own count. */
+  readonly seeds?: string;
   readonly shard?: string;
   readonly merge?: readonly string[];
   readonly out: string;
@@ -35,7 +37,7 @@ const shardSchema = z.object({
   shard: z.object({ index: count, count }),
   runs: z.array(
     z
-      .object({ point: count, seed: count.min(1), passed: z.boolean(), fingerprint: z.string(), messages: count, waited: count, exhausted: z.boolean() })
+      .object({ point: count, seed: count.min(1), passed: z.boolean(), fingerprint: z.string(), messages: count, waited: count, exhausted: z.boolean(), deferred: z.boolean() })
       .refine((run) => run.waited <= run.messages, { message: 'more messages waited than were written' }),
   ),
 });
@@ -59,7 +61,8 @@ export async function planCommand(file: string, options: PlanCommandOptions, out
     if (error instanceof PlanError) throw new UsageError(error.message);
     throw error;
   }
-  const { plan, scenario, scenarioFile } = loaded;
+  const { scenario, scenarioFile } = loaded;
+  const plan = options.seeds === undefined ? loaded.plan : { ...loaded.plan, seeds: parseSeeds(options.seeds) };
   const points = gridPoints(plan.vary);
   // Shards of another plan, scenario or build of kmesim would not add up to this plan's results.
   const planHash = contentHash({ plan, scenario, build: describeBuild() });
@@ -117,6 +120,12 @@ export async function planCommand(file: string, options: PlanCommandOptions, out
   }
   print(`reports: ${join(options.out, 'plan.html')} ${join(options.out, 'plan.md')} ${join(options.out, 'plan.json')}`);
   return 0;
+}
+
+function parseSeeds(value: string): number {
+  const seeds = parseInteger('--seeds', value, 1);
+  if (seeds > MAX_SEEDS) throw new UsageError(`--seeds must be at most ${MAX_SEEDS}, got "${value}"`);
+  return seeds;
 }
 
 /** Reads every shard file in the folders, checks they belong to this plan and cover it once, and joins their runs. */

@@ -16,7 +16,10 @@ import { formatDuration } from '../engine/duration.js';
 import { describeBuild } from './buildInfo.js';
 import { shrinkFailure } from './shrinkFailure.js';
 import { checkOutputFile, checkOutputFolder } from './outputPaths.js';
+import { mergeRunReports } from './mergeRuns.js';
 import { parseInteger, parseShard, UsageError } from './usageError.js';
+import { contentHash } from '../sim/trace.js';
+import type { ReportMeta } from '../sim/report/reportMeta.js';
 
 export interface RunCommandOptions {
   readonly seed?: string;
@@ -28,6 +31,8 @@ export interface RunCommandOptions {
   readonly out: string;
   readonly checkDeterminism?: boolean;
   readonly shrink: boolean;
+  /** Folders of `--shard` runs to join into one report instead of running. */
+  readonly merge?: readonly string[];
 }
 
 export async function runCommand(target: string, options: RunCommandOptions, out: NodeJS.WritableStream = process.stdout, commandLine = `kmesim run ${target}`): Promise<number> {
@@ -44,12 +49,21 @@ export async function runCommand(target: string, options: RunCommandOptions, out
   const scenarios = await loadScenarios(target);
   const sweep = options.seeds === undefined ? undefined : parseInteger('--seeds', options.seeds, 1);
   const oneSeed = options.seed === undefined ? undefined : parseInteger('--seed', options.seed);
-  const jobs: RunJob[] = scenarios
-    .flatMap(({ file, scenario }) => {
-      const seeds = oneSeed !== undefined ? [oneSeed] : sweep !== undefined ? Array.from({ length: sweep }, (_, i) => i + 1) : scenario.seeds;
-      return seeds.map((seed) => ({ file, seed, bugs }));
-    })
-    .filter((_, i) => i % shard.count === shard.index - 1);
+  const selected: RunJob[] = scenarios.flatMap(({ file, scenario }) => {
+    const seeds = oneSeed !== undefined ? [oneSeed] : sweep !== undefined ? Array.from({ length: sweep }, (_, i) => i + 1) : scenario.seeds;
+    return seeds.map((seed) => ({ file, seed, bugs }));
+  });
+  // What the selection is, so that `--merge` joins only slices of this same selection.
+  const build = describeBuild();
+  const selection = contentHash({ runs: selected.map((job) => [job.file, job.seed]), scenarios: scenarios.map((entry) => entry.scenario), bugs, build });
+  if (options.merge !== undefined) {
+    if (options.shard !== undefined || options.trace !== undefined || options.checkDeterminism === true) throw new UsageError('--merge joins reports already run: give it without --shard, --trace or --check-determinism');
+    await checkOutputFolder('--out', options.out);
+    const reports = await mergeRunReports(options.merge, { index: 1, count: 1, runs: selected.length, selection });
+    print(`kmesim run ${target}: ${reports.length} run(s) merged from ${options.merge.length} folder(s)`);
+    return finish(reports, { title: `kmesim run ${target}`, command: commandLine, build, slice: { index: 1, count: 1, runs: selected.length, selection } }, options.out, print);
+  }
+  const jobs = selected.filter((_, i) => i % shard.count === shard.index - 1);
   if (jobs.length === 0) throw new UsageError('no runs selected (check --shard)');
   if (options.trace !== undefined && jobs.length !== 1) throw new UsageError(`--trace needs exactly one run, this selects ${jobs.length}`);
   // Where the run writes is checked before it starts, not found wanting once it has ended.
@@ -111,9 +125,14 @@ export async function runCommand(target: string, options: RunCommandOptions, out
     }
     reports = shrunk;
   }
-  const paths = await writeReports(reports, options.out, { title: `kmesim run ${target}`, command: commandLine, build: describeBuild() });
-  print(`reports: ${paths.html} ${paths.json} ${paths.markdown} ${paths.junit}`);
+  return finish(reports, { title: `kmesim run ${target}`, command: commandLine, build, slice: { index: shard.index, count: shard.count, runs: selected.length, selection } }, options.out, print, false);
+}
 
+/** Writes the reports, explains every failure and gives the exit code (0: all held, 1: a run failed). */
+async function finish(reports: readonly RunReport[], meta: ReportMeta, outDir: string, print: (line?: string) => void, summarize = true): Promise<number> {
+  if (summarize) printSummary(reports, print);
+  const paths = await writeReports(reports, outDir, meta);
+  print(`reports: ${paths.html} ${paths.json} ${paths.markdown} ${paths.junit}`);
   const failed = reports.filter((report) => !report.passed);
   for (const report of failed) explainFailure(report, print);
   return failed.length === 0 ? 0 : 1;

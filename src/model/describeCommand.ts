@@ -62,7 +62,8 @@ export function describeCommand(command: KmeCommand): Record<string, unknown> {
     case 'remote.down':
     case 'remote.up':
     case 'clock.tick':
-    case 'kme.restart': {
+    case 'kme.restart':
+    case 'supply.rate': {
       const { type: _type, ...rest } = command;
       return rest;
     }

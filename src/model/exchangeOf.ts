@@ -65,6 +65,7 @@ export function exchangeOf(
     case 'sync.fail':
     case 'sync.retry':
     case 'sync.start':
+    case 'supply.rate':
       return null;
   }
 }

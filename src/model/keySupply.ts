@@ -4,6 +4,11 @@
 // store makes syncs fail and back off, like an unreachable remote. Without a supply, the remote is an
 // endless source, as before. The store is computed lazily from its last change, so it costs nothing per
 // step; it produces only while its link's remote key manager is reachable.
+//
+// How the store reaches the pools (`feed`): `sync` (the default) moves keys only when a pool syncs, after
+// the sync's latency; `continuous` also tops a pool up from the store whenever a client asks about it
+// (status, enc_keys), as a KME whose pool is its link's key buffer does. A continuous feed serves pools in
+// the order their clients ask, each up to its capacity.
 
 export interface SupplySpec {
   /** Secret bits the link produces per second of virtual time (e.g. from keyRate.ts). */
@@ -12,12 +17,18 @@ export interface SupplySpec {
   readonly capacityBits: number;
   /** Bits in the store when the world starts (default: full). */
   readonly initialBits?: number;
+  /** How the store reaches the pools (default `sync`). */
+  readonly feed?: SupplyFeed;
 }
 
+export type SupplyFeed = 'sync' | 'continuous';
+
 export interface KeySupply {
-  readonly rateBitsPerSecond: number;
+  /** The rate now: it fluctuates, and is 0 while the link's quantum channel is down (command supply.rate). */
+  rateBitsPerSecond: number;
   readonly capacityBits: number;
   readonly initialBits: number;
+  readonly feed: SupplyFeed;
   /** Bits in the store at `atMs`. */
   levelBits: number;
   atMs: number;
@@ -33,6 +44,7 @@ export function supplyProblem(spec: SupplySpec): string | null {
   if (!Number.isFinite(spec.capacityBits) || spec.capacityBits <= 0) return 'capacityBits must be a finite number > 0';
   const initial = spec.initialBits ?? spec.capacityBits;
   if (!Number.isFinite(initial) || initial < 0 || initial > spec.capacityBits) return 'initialBits must be from 0 to capacityBits';
+  if (spec.feed !== undefined && spec.feed !== 'sync' && spec.feed !== 'continuous') return 'feed must be sync or continuous';
   return null;
 }
 
@@ -40,7 +52,13 @@ export function createSupply(spec: SupplySpec, atMs: number): KeySupply {
   const problem = supplyProblem(spec);
   if (problem !== null) throw new Error(`createSupply: ${problem}`);
   const initialBits = spec.initialBits ?? spec.capacityBits;
-  return { rateBitsPerSecond: spec.rateBitsPerSecond, capacityBits: spec.capacityBits, initialBits, levelBits: initialBits, atMs, producedBits: 0, drawnBits: 0 };
+  return { rateBitsPerSecond: spec.rateBitsPerSecond, capacityBits: spec.capacityBits, initialBits, feed: spec.feed ?? 'sync', levelBits: initialBits, atMs, producedBits: 0, drawnBits: 0 };
+}
+
+/** Bits the store would hold at `nowMs`, without changing it (for charts). */
+export function levelAt(supply: KeySupply, nowMs: number, producing: boolean): number {
+  if (!producing || nowMs <= supply.atMs) return supply.levelBits;
+  return Math.min(supply.capacityBits, supply.levelBits + (supply.rateBitsPerSecond * (nowMs - supply.atMs)) / 1000);
 }
 
 /** Brings the store to `nowMs`: what the link produced since its last change, if it was producing. */

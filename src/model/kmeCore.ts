@@ -9,6 +9,7 @@ import type { SyncReason } from './poolMachine.js';
 import {
   abortSync,
   addKeys,
+  fedContinuously,
   advanceHead,
   expireDue,
   failSync,
@@ -46,7 +47,9 @@ export type KmeCommand =
   | { readonly type: 'remote.down'; readonly linkId?: string }
   | { readonly type: 'remote.up'; readonly linkId?: string }
   | { readonly type: 'clock.tick' }
-  | { readonly type: 'kme.restart'; readonly kmeId: string };
+  | { readonly type: 'kme.restart'; readonly kmeId: string }
+  /** The link's production rate from now on (a fluctuation, or 0 while its quantum channel is down); every link's when none is named. */
+  | { readonly type: 'supply.rate'; readonly linkId?: string; readonly rateBitsPerSecond: number };
 
 export type KmeResult =
   | { readonly ok: true; readonly kind: 'status'; readonly status: Status }
@@ -79,10 +82,17 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
       return registerSae(world, command, nowMs, effects);
     case 'sae.delete':
       return deleteSae(world, command.saeId, effects);
-    case 'keys.status':
-      return status(world, command.kmeId, command.callerSaeId, command.slaveSaeId);
+    case 'keys.status': {
+      const answer = status(world, command.kmeId, command.callerSaeId, command.slaveSaeId);
+      // A pool fed continuously from its link counts what the store holds for it now.
+      if (!answer.ok) return answer;
+      const pool = poolFor(world, command.kmeId, command.slaveSaeId);
+      return pool !== undefined && feedFromStore(world, pool, nowMs, effects) > 0 ? status(world, command.kmeId, command.callerSaeId, command.slaveSaeId) : answer;
+    }
     case 'keys.enc': {
-      const planned = planEncKeys(world, command);
+      let planned = planEncKeys(world, command);
+      // A pool fed continuously from its link takes what the store holds before it refuses for want of keys.
+      if (!planned.ok && planned.starved !== undefined && feedFromStore(world, planned.starved, nowMs, effects) > 0) planned = planEncKeys(world, command);
       if (!planned.ok) {
         // A request refused for want of keys is demand: the pool asks the remote for keys (unless a sync is
         // already in flight), so a pool left above its threshold but below what clients ask for recovers.
@@ -122,7 +132,23 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
       return UNCHANGED;
     case 'kme.restart':
       return restartKme(world, command.kmeId, effects);
+    case 'supply.rate':
+      return setSupplyRate(world, command.linkId, command.rateBitsPerSecond);
   }
+}
+
+function setSupplyRate(world: World, linkId: string | undefined, rateBitsPerSecond: number): KmeResult {
+  if (!Number.isFinite(rateBitsPerSecond) || rateBitsPerSecond < 0) throw new Error(`supply.rate: bad rate ${rateBitsPerSecond}`);
+  if (linkId !== undefined && !world.links.has(linkId)) throw new Error(`executeCommand: no link "${linkId}"`);
+  let changed = false;
+  for (const link of world.links.values()) {
+    if ((linkId !== undefined && link.id !== linkId) || link.supply === null || link.supply.rateBitsPerSecond === rateBitsPerSecond) continue;
+    // What the link made up to now counts at the rate it had.
+    accrue(link.supply, world.nowMs, link.remote === 'online');
+    link.supply.rateBitsPerSecond = rateBitsPerSecond;
+    changed = true;
+  }
+  return changed ? DONE : UNCHANGED;
 }
 
 function livePool(world: World, poolId: string): Pool {
@@ -161,7 +187,8 @@ function registerSae(world: World, command: RegisterSaeCommand, nowMs: number, e
     pool.deleted = false;
     world.pools.set(poolId, pool);
     const link = world.links.get(linkId);
-    if (link?.remote === 'online') addKeys(world, pool, fromRemote(world, pool, command.initialKeys ?? capacity, nowMs), 'remote', nowMs, effects);
+    // A pool fed continuously takes its keys when first asked, not at registration.
+    if (link?.remote === 'online' && !fedContinuously(world, pool)) addKeys(world, pool, fromRemote(world, pool, command.initialKeys ?? capacity, nowMs), 'remote', nowMs, effects);
     // A new pool starts online; an old one has followed its link all along (setRemote steps every pool).
     if (link?.remote === 'offline' && existing === undefined) pool.state = stepPool(world, pool.state, 'remote.down');
     updateLevel(world, pool, effects);
@@ -262,6 +289,19 @@ function fromRemote(world: World, pool: Pool, keys: number, nowMs: number): numb
   if (link === undefined || link.supply === null) return keys;
   const room = Math.max(0, pool.capacity - availableKeys(pool));
   return drawKeys(link.supply, Math.min(keys, room), world.config.profile.keySizeBits, nowMs, link.remote === 'online');
+}
+
+function poolFor(world: World, kmeId: string, slaveSaeId: string): Pool | undefined {
+  const slave = world.saes.get(slaveSaeId);
+  return slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
+}
+
+/** Tops a pool up from its link's store when the link feeds continuously (keySupply.ts); returns the keys added. */
+function feedFromStore(world: World, pool: Pool, nowMs: number, effects: KmeEffect[]): number {
+  const link = world.links.get(pool.linkId);
+  if (link === undefined || !fedContinuously(world, pool) || link.remote !== 'online' || pool.deleted) return 0;
+  const received = fromRemote(world, pool, pool.capacity - availableKeys(pool), nowMs);
+  return received === 0 ? 0 : addKeys(world, pool, received, 'remote', nowMs, effects);
 }
 
 function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {

@@ -43,9 +43,14 @@ export function updateLevel(world: World, pool: Pool, effects: KmeEffect[]): voi
   }
 }
 
+/** Whether the pool's link feeds it continuously (keySupply.ts): it takes keys when a client asks, and never syncs. */
+export function fedContinuously(world: World, pool: Pool): boolean {
+  return world.links.get(pool.linkId)?.supply?.feed === 'continuous';
+}
+
 /** Starts a sync unless the pool machine refuses (one is already in flight); returns whether it started. */
 export function startSync(world: World, pool: Pool, reason: SyncReason, effects: KmeEffect[], atMost?: number): boolean {
-  if (!canStepPool(world, pool.state, 'sync.start')) return false;
+  if (fedContinuously(world, pool) || !canStepPool(world, pool.state, 'sync.start')) return false;
   pool.state = stepPool(world, pool.state, 'sync.start');
   pool.syncReason = reason;
   return requestKeys(pool, reason, effects, atMost);

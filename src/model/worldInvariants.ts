@@ -5,7 +5,7 @@ import type { DeliveredKey } from './encKeys.js';
 import { supplyImbalance } from './keySupply.js';
 import type { KmeCommand, StepOutcome } from './kmeCore.js';
 import { describePoolState, KEY_STATE_INDEX } from './lifecycles.js';
-import { levelFor } from './poolOps.js';
+import { fedContinuously, levelFor } from './poolOps.js';
 import { violation, type Violation } from './violation.js';
 import { availableKeys, deliverableKeys, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
@@ -87,6 +87,7 @@ export function poolsCommandMayChange(world: World, command: KmeCommand): string
     case 'remote.up':
     case 'clock.tick':
     case 'kme.restart':
+    case 'supply.rate':
       return undefined;
   }
 }
@@ -117,6 +118,7 @@ export function poolsTouchedBy(world: World, command: KmeCommand, outcome: StepO
     case 'remote.up':
     case 'clock.tick':
     case 'kme.restart':
+    case 'supply.rate':
       break;
   }
   return touched;
@@ -276,7 +278,8 @@ export function checkWorld(world: World): Violation[] {
     if (parts.level !== level) {
       found.push(violation('I8', `pool ${pool.id} is in level ${parts.level} but holds ${available} of ${pool.capacity}`, { pool: pool.id, level: parts.level, expected: level }));
     }
-    if (!pool.deleted && level !== 'healthy' && parts.sync === 'idle') {
+    // A pool fed continuously never syncs: it takes what its link's store holds whenever a client asks.
+    if (!pool.deleted && level !== 'healthy' && parts.sync === 'idle' && !fedContinuously(world, pool)) {
       found.push(violation('I12', `pool ${pool.id} is ${level} and no sync is under way`, { pool: pool.id, level, available }));
     }
     if (parts.sync === 'backoff' && (pool.retryAtMs === null || pool.retryAtMs > world.nowMs + profile.backoff.maxMs)) {

@@ -18,6 +18,8 @@ export type SimEvent =
   | SyncTimer
   | { readonly type: 'fault.start'; readonly fault: Fault }
   | { readonly type: 'fault.end'; readonly fault: Fault }
+  | { readonly type: 'supply.fluctuate'; readonly linkId: string }
+  | { readonly type: 'supply.outage'; readonly linkId: string; readonly down: boolean }
   | { readonly type: 'phase.liveness' };
 
 /** The event of one type, for the handlers that take it whole. */
@@ -25,8 +27,8 @@ export type SimEventOf<T extends SimEvent['type']> = Extract<SimEvent, { readonl
 
 /** Queues everything the scenario schedules up front: mail streams, bursts, races, faults, the scheduled sync, the liveness phase. */
 export function seedAgenda(state: RunState): void {
-  const { scenario, users, queue, series, mailRng, meanGapMs } = state;
-  if (Number.isFinite(meanGapMs)) for (const user of users) queue.push(mailRng.exponential(meanGapMs), { type: 'mail.next', user });
+  const { scenario, users, queue, series, mailRng } = state;
+  for (const user of users) if (Number.isFinite(user.meanGapMs)) queue.push(mailRng.exponential(user.meanGapMs), { type: 'mail.next', user });
   const userByName = new Map(users.map((user) => [user.name, user]));
   const recipientNamed = (name: string): SimUser => {
     const user = userByName.get(name);

@@ -17,6 +17,8 @@ export interface RunTally {
   maxDeliveryMs: number;
   /** Messages that waited for their keys at least each of KEY_WAIT_EDGES_MS (from writing to sending). */
   keyWaitOver: number[];
+  /** Messages refused at their first attempt to send, and queued again. */
+  messagesDeferred: number;
   /** Per user name: the worst level any of its pools reached (0 healthy … 3 exhausted). */
   worstLevel: Map<string, number>;
   /** Users one of whose pools ran empty during the safety phase. */

@@ -5,8 +5,10 @@
 import { formatDuration } from '../engine/duration.js';
 import type { Profile } from '../model/profiles.js';
 import { violation, type Violation } from '../model/violation.js';
+import { fedContinuously } from '../model/poolOps.js';
 import { availableKeys } from '../model/world.js';
 import { healFaults } from './faults.js';
+import { healProduction } from './supplyChanges.js';
 import type { Message } from './mailMessage.js';
 import { recordViolations, type RunState } from './runState.js';
 import type { Scenario } from './scenarioSchema.js';
@@ -16,6 +18,7 @@ export function startLiveness(state: RunState): void {
   state.trace.record({ t: state.nowMs, k: 'phase.liveness' });
   state.phase = 'liveness';
   healFaults(state);
+  healProduction(state);
 }
 
 /** After the last event: the clock moves to the end of the run, a last audit, then the I16 verdict. Only for a run not stopped. */
@@ -75,7 +78,8 @@ function checkLiveness(
     for (const pool of sim.world.pools.values()) {
       const since = belowSince.get(`${sim.index}:${pool.id}`);
       // Below its threshold for the whole bound since the faults healed (or since it fell, if later).
-      if (pool.deleted || since === undefined || Math.max(since, scenario.duration) + scenario.liveness.bound > nowMs) continue;
+      // A pool fed continuously fills when its clients ask (keySupply.ts); the messages above are its liveness.
+      if (pool.deleted || since === undefined || fedContinuously(sim.world, pool) || Math.max(since, scenario.duration) + scenario.liveness.bound > nowMs) continue;
       found.push(
         violation('I16', `pool ${pool.id} stayed below its low threshold for ${formatDuration(nowMs - Math.max(since, scenario.duration))} after the faults healed`, {
           pool: pool.id,

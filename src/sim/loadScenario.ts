@@ -279,8 +279,9 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
   if (lowThresholdPct !== undefined && emergencyThresholdPct !== undefined && emergencyThresholdPct > lowThresholdPct) {
     issues.push({ path: ['world', 'pool', 'emergencyThresholdPct'], message: `must be at most lowThresholdPct (${lowThresholdPct})` });
   }
-  if (workload.messageBytes.min > workload.messageBytes.max) {
-    issues.push({ path: ['workload', 'messageBytes', 'min'], message: `must be at most max (${workload.messageBytes.max})` });
+  const sizes = workload.messageBytes;
+  if ('min' in sizes && sizes.min > sizes.max) {
+    issues.push({ path: ['workload', 'messageBytes', 'min'], message: `must be at most max (${sizes.max})` });
   }
   for (const key of ['transmitDelay', 'readDelay'] as const) {
     const { min, max } = workload[key];

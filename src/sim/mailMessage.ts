@@ -3,6 +3,7 @@
 // seeded draws that make a client misbehave.
 import { deriveKeyBytes } from '../model/keyMaterial.js';
 import type { OtpEnvelope } from '../model/otpEnvelope.js';
+import type { Rng } from './rng.js';
 import type { RunState } from './runState.js';
 import type { SimUser } from './simUsers.js';
 
@@ -28,14 +29,19 @@ export interface Message {
 /** A new message from sender to recipient, with CC readers on the recipient's KME drawn from the mail stream. */
 export function newMessage(state: RunState, sender: SimUser, recipient: SimUser, at: number): Message {
   const { scenario, users, mailRng } = state;
-  const { min, max } = scenario.workload.messageBytes;
+  const sizes = scenario.workload.messageBytes;
   const cc: SimUser[] = [];
   for (let i = 0; i < Math.min(scenario.workload.ccMax, state.profile.maxSaeIdCount); i++) {
     const candidate = mailRng.pick(users);
     if (candidate.index !== sender.index && candidate.index !== recipient.index && candidate.kmeIndex === recipient.kmeIndex && !cc.includes(candidate)) cc.push(candidate);
   }
   const sampled = scenario.workload.otpSample >= 1 || state.sampleRng.next() < scenario.workload.otpSample;
-  return { id: state.nextMessageId++, sender, readers: [recipient, ...cc], bytes: mailRng.int(min, max), createdAtMs: at, sentAtMs: null, sendAttempts: 0, envelope: null, sampled, keyIds: [], decryptedBy: new Set(), lost: false };
+  return { id: state.nextMessageId++, sender, readers: [recipient, ...cc], bytes: 'mean' in sizes ? exponentialBytes(mailRng, sizes.mean) : mailRng.int(sizes.min, sizes.max), createdAtMs: at, sentAtMs: null, sendAttempts: 0, envelope: null, sampled, keyIds: [], decryptedBy: new Set(), lost: false };
+}
+
+/** An exponentially distributed size with the given mean, rounded to whole bytes (0 and up). */
+function exponentialBytes(rng: Rng, mean: number): number {
+  return Math.round(-mean * Math.log(1 - rng.next()));
 }
 
 /** A message's text: derived from the seed, kept only while the message is in flight. */

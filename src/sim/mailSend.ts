@@ -27,7 +27,7 @@ export function sendNextMail(state: RunState, user: SimUser): void {
   const message = newMessage(state, user, state.chooseRecipient(user), nowMs);
   state.inFlight.add(message);
   sendBatch(state, [message]);
-  state.queue.push(nowMs + state.mailRng.exponential(state.meanGapMs), { type: 'mail.next', user });
+  state.queue.push(nowMs + state.mailRng.exponential(user.meanGapMs), { type: 'mail.next', user });
 }
 
 /** A queued mail comes due: every mail scheduled for this same instant goes out together, so their requests overlap. */
@@ -110,6 +110,7 @@ function requestOddSize(state: RunState, sim: SimKme, message: Message): void {
 function deferSend(state: RunState, message: Message, status: number): void {
   const { nowMs } = state;
   countRefusal(state.tally.encRefused, status);
+  if (message.sendAttempts === 1) state.tally.messagesDeferred += 1;
   state.series.count(nowMs, 'encRefused');
   // A mail client queues the mail and tries again later, backing off up to an hour.
   const waitMs = Math.min(3_600_000, 60_000 * 2 ** Math.min(message.sendAttempts - 1, 6));

@@ -67,6 +67,16 @@ export interface RunStats {
   readonly keyWaits: ReadonlyArray<{ readonly overMs: number; readonly messages: number }>;
   /** Users at least one of whose pools ran empty (level exhausted) while the workload ran (the safety phase). */
   readonly usersExhausted: number;
+  /** Messages that could not go out at their first attempt (too few keys, or a refusal or fault) and were queued again. */
+  readonly messagesDeferred: number;
+  /** With a key supply: what the links produced, what pools drew, and what the stores held at the end, in bits. */
+  readonly supply?: SupplyStats;
+}
+
+export interface SupplyStats {
+  readonly producedBits: number;
+  readonly drawnBits: number;
+  readonly heldBits: number;
 }
 
 /**
@@ -116,6 +126,8 @@ export interface RunReport {
   readonly stats: RunStats;
   readonly series: {
     readonly pools: readonly PoolSeries[];
+    /** Each link's key store in whole keys (capacity: the store's size), when the scenario has a supply. */
+    readonly stores: readonly PoolSeries[];
     readonly deliveries: readonly DeliveryBucket[];
     readonly events: readonly TimelineEvent[];
   };

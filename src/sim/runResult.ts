@@ -4,7 +4,8 @@ import { KEY_WAIT_EDGES_MS } from './expectations.js';
 import type { BugName } from '../model/bugs.js';
 import { reportCoverage } from './coverageReport.js';
 import { evaluateExpectations } from './expectations.js';
-import type { RunReport } from './runReport.js';
+import { accrue } from '../model/keySupply.js';
+import type { RunReport, SupplyStats } from './runReport.js';
 import type { RunState } from './runState.js';
 import { countUndelivered } from './runTallies.js';
 
@@ -58,10 +59,30 @@ export function assembleReport(state: RunState, run: RunIdentity): RunReport {
       messagesWritten: state.nextMessageId - 1,
       // A message never sent waited longer than every threshold.
       usersExhausted: tally.exhaustedUsers.size,
+      messagesDeferred: tally.messagesDeferred,
+      ...supplyStats(state),
       keyWaits: KEY_WAIT_EDGES_MS.map((overMs, i) => ({ overMs, messages: (tally.keyWaitOver[i] ?? 0) + (state.nextMessageId - 1 - tally.messagesSent) })),
     },
     series: finished,
     coverage: reportCoverage(sims.map((sim) => sim.world.coverage)),
     repro: `npx kmesim run ${run.file} --seed ${run.seed}${bugFlags}`,
   };
+}
+
+/** What the links' stores made, gave and held over the run, summed over every link and key source (absent without a supply). */
+function supplyStats(state: RunState): { supply?: SupplyStats } {
+  const totals = { producedBits: 0, drawnBits: 0, heldBits: 0 };
+  let any = false;
+  for (const sim of state.sims) {
+    for (const link of sim.world.links.values()) {
+      if (link.supply === null) continue;
+      // The store as of the run's end: what the link made since its last change counts too.
+      accrue(link.supply, state.nowMs, link.remote === 'online');
+      totals.producedBits += link.supply.producedBits;
+      totals.drawnBits += link.supply.drawnBits;
+      totals.heldBits += link.supply.levelBits;
+      any = true;
+    }
+  }
+  return any ? { supply: totals } : {};
 }

@@ -8,6 +8,7 @@
 // flow), syncs.ts, faults.ts, liveness.ts, runTallies.ts (counts and series) and runResult.ts (the
 // report). They share the run's state through one RunState (runState.ts).
 import { supplyRateOf, supplySpecOf } from './supply.js';
+import { changeProduction, seedSupplyChanges } from './supplyChanges.js';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
 import { resolveProfile, type Profile } from '../model/profiles.js';
@@ -22,7 +23,7 @@ import { createRng } from './rng.js';
 import type { RunReport } from './runReport.js';
 import { assembleReport } from './runResult.js';
 import { createRunState, recordViolations, type RunState } from './runState.js';
-import { createPoolWatcher, trackPools } from './runTallies.js';
+import { createPoolWatcher, sampleStores, trackPools, trackStores } from './runTallies.js';
 import type { Scenario } from './scenarioSchema.js';
 import { createSimKme, kmeIdOf, type SimKme, type SimKmeHooks } from './simKme.js';
 import { createRecipientChooser, createUsers } from './simUsers.js';
@@ -127,6 +128,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   state.sims = createSources(state, bugs, auditEvery);
   registerUsers(state);
   seedAgenda(state);
+  seedSupplyChanges(state);
   play(state, options.onProgress);
   finishLiveness(state);
   return assembleReport(state, { file: options.file, seed: options.seed, bugs, derived, wallStart, wallClock });
@@ -168,17 +170,21 @@ function registerUsers(state: RunState): void {
       sim.run(registration, 0);
     }
     trackPools(state, sim);
+    trackStores(state, sim);
   }
 }
 
 /** Plays the agenda until it is empty, the run's end has passed, or a violation stopped the run. */
 function play(state: RunState, onProgress?: (progress: RunProgress) => void): void {
   const { queue, endOfRun } = state;
+  // A store fills by itself between draws: its series is sampled as time enters each chart bucket.
+  const sampling = state.scenario.world.supply !== undefined;
   while (!state.stopped) {
     const next = queue.pop();
     if (next === undefined || next.atMs > endOfRun) break;
     state.nowMs = next.atMs;
     state.steps += 1;
+    if (sampling && state.series.enteredBucket(state.nowMs)) sampleStores(state);
     if (onProgress !== undefined && state.steps % PROGRESS_EVERY === 0) onProgress({ virtualMs: state.nowMs, endMs: endOfRun, events: state.steps });
     const event = next.event;
     switch (event.type) {
@@ -209,6 +215,10 @@ function play(state: RunState, onProgress?: (progress: RunProgress) => void): vo
         break;
       case 'fault.end':
         endFault(state, event);
+        break;
+      case 'supply.fluctuate':
+      case 'supply.outage':
+        changeProduction(state, event);
         break;
       case 'phase.liveness':
         startLiveness(state);

@@ -14,6 +14,7 @@ import type { Scenario } from './scenarioSchema.js';
 import { createSeriesRecorder, type SeriesRecorder } from './seriesRecorder.js';
 import type { SimKme } from './simKme.js';
 import type { SimUser } from './simUsers.js';
+import type { LinkProduction } from './supplyChanges.js';
 import type { Trace } from './trace.js';
 
 export type RunPhase = 'safety' | 'liveness';
@@ -38,10 +39,13 @@ export interface RunState {
   /** When the liveness bound has passed and the run ends. */
   readonly endOfRun: number;
   /** Mean time between two mails of one user; Infinity when the scenario sends none. */
-  readonly meanGapMs: number;
   readonly misbehaviour: Scenario['workload']['misbehaviour'];
   readonly mailRng: Rng;
   readonly sampleRng: Rng;
+  /** The run's seeded tree, for modules that fork their own streams. */
+  readonly rng: Rng;
+  /** Each link's production now, when the scenario makes it fluctuate or fail (supplyChanges.ts). */
+  readonly production: Map<string, LinkProduction>;
   readonly badRng: Rng;
   phase: RunPhase;
   /** Set by the first violation: the run stops there. */
@@ -70,12 +74,9 @@ export interface RunStateInit {
   readonly trace: Trace;
 }
 
-const DAY_MS = 86_400_000;
-
 export function createRunState(init: RunStateInit): RunState {
   const { scenario, rng, users } = init;
   const endOfRun = scenario.duration + scenario.liveness.bound;
-  const { mailsPerUserPerDay } = scenario.workload;
   return {
     scenario,
     runSeed: init.runSeed,
@@ -91,10 +92,11 @@ export function createRunState(init: RunStateInit): RunState {
     tally: createTally(),
     endOfSafety: scenario.duration,
     endOfRun,
-    meanGapMs: mailsPerUserPerDay > 0 ? DAY_MS / mailsPerUserPerDay : Infinity,
     misbehaviour: scenario.workload.misbehaviour,
     mailRng: rng.fork('mail'),
     sampleRng: rng.fork('otp-sample'),
+    rng,
+    production: new Map(),
     badRng: rng.fork('misbehaviour'),
     phase: 'safety',
     stopped: false,

@@ -2,6 +2,7 @@
 // worst level each user's pools reached), the pool series the report charts, and when each pool fell
 // below its low threshold (which the liveness verdict reads).
 import { describePoolState } from '../model/lifecycles.js';
+import { levelAt } from '../model/keySupply.js';
 import { availableKeys } from '../model/world.js';
 import { KEY_WAIT_EDGES_MS, type RunTally } from './expectations.js';
 import type { RunState } from './runState.js';
@@ -23,6 +24,7 @@ export function createTally(): RunTally {
     keysExpired: 0,
     maxDeliveryMs: 0,
     keyWaitOver: KEY_WAIT_EDGES_MS.map(() => 0),
+    messagesDeferred: 0,
     worstLevel: new Map(),
     exhaustedUsers: new Set(),
     undelivered: 0,
@@ -44,6 +46,29 @@ export function trackPools(state: RunState, sim: SimKme): void {
     state.series.trackPool(`${sim.index}:${pool.id}`, label, capacity, (capacity * profile.lowThresholdPct) / 100, (capacity * profile.emergencyThresholdPct) / 100, availableKeys(pool));
   }
 }
+
+/** Starts the series of every link's key store of a source, when the scenario has a supply. */
+export function trackStores(state: RunState, sim: SimKme): void {
+  const keyBits = state.profile.keySizeBits;
+  for (const link of sim.world.links.values()) {
+    if (link.supply === null) continue;
+    const label = `store ${link.id}${state.sims.length > 1 ? ` src${sim.index + 1}` : ''}`;
+    state.series.trackStore(storeSeriesId(sim.index, link.id), label, Math.floor(link.supply.capacityBits / keyBits), Math.floor(link.supply.levelBits / keyBits));
+  }
+}
+
+/** Each store's level now, in whole keys: sampled once per chart bucket, since a store fills by itself. */
+export function sampleStores(state: RunState, linkId?: string): void {
+  const keyBits = state.profile.keySizeBits;
+  for (const sim of state.sims) {
+    for (const link of sim.world.links.values()) {
+      if (link.supply === null || (linkId !== undefined && link.id !== linkId)) continue;
+      state.series.recordStore(storeSeriesId(sim.index, link.id), state.nowMs, Math.floor(levelAt(link.supply, state.nowMs, link.remote === 'online') / keyBits));
+    }
+  }
+}
+
+const storeSeriesId = (source: number, linkId: string): string => `${source}:store:${linkId}`;
 
 /**
  * The hook a source calls when a step changed a pool: its series point, its user's worst level, and when

@@ -13,6 +13,8 @@ const userSchema = z.strictObject({
   email: z.string().optional(),
   sae: z.string().min(1).optional(),
   kme: z.number().int().min(0).optional(),
+  /** This user's own mail rate, instead of the workload's mailsPerUserPerDay (0: the user only reads). */
+  mailsPerDay: z.number().min(0).optional(),
 });
 
 const worldSchema = z.strictObject({
@@ -56,6 +58,19 @@ const worldSchema = z.strictObject({
         .optional(),
       storeBits: z.number().gt(0).optional(),
       initialBits: z.number().min(0).optional(),
+      /**
+       * `sync`: keys reach a pool when it syncs; `continuous`: a pool also takes what the store holds
+       * whenever a client asks about it (status, enc_keys), with no sync latency.
+       */
+      feed: z.enum(['sync', 'continuous']).optional(),
+      /** Every `every`, each link's rate is drawn anew, uniformly within ±`spreadPct` % of its mean (seeded). */
+      fluctuation: z.strictObject({ every: duration.refine((ms) => ms >= 1_000, { message: 'at least 1s' }), spreadPct: z.number().min(0).max(100) }).optional(),
+      /**
+       * Each link's quantum channel fails now and then (seeded, exponential times between outages and of their
+       * lengths): no key is produced while it is down, though the store can still be drawn from. Outages are
+       * faults: they start only in the safety phase, and the liveness phase heals them.
+       */
+      outages: z.strictObject({ meanEvery: duration.refine((ms) => ms >= 1_000, { message: 'at least 1s' }), meanLength: duration.refine((ms) => ms >= 1, { message: 'at least 1ms' }) }).optional(),
     })
     .refine((supply) => (supply.rate === undefined) !== (supply.link === undefined), { message: 'give either rate (bits per second) or link (a QKD link description)' })
     .refine((supply) => supply.initialBits === undefined || supply.storeBits === undefined || supply.initialBits <= supply.storeBits, { message: 'initialBits must not exceed storeBits' })
@@ -79,7 +94,10 @@ const recipientsSchema = z.union([
 
 const workloadSchema = z.strictObject({
   mailsPerUserPerDay: z.number().min(0).default(20),
-  messageBytes: z.strictObject({ min: z.number().int().min(0), max: z.number().int().min(1) }).default({ min: 200, max: 4_000 }),
+  /** Message sizes in bytes: uniform from min to max, or exponentially distributed with the given mean. */
+  messageBytes: z
+    .union([z.strictObject({ min: z.number().int().min(0), max: z.number().int().min(1) }), z.strictObject({ mean: z.number().min(1).max(1e9) })])
+    .default({ min: 200, max: 4_000 }),
   recipients: recipientsSchema.default('uniform'),
   /** Extra recipients per mail (multicast), 0 for none. */
   ccMax: z.number().int().min(0).default(0),

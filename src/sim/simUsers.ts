@@ -12,6 +12,14 @@ export interface SimUser {
   readonly email: string;
   readonly saeId: string;
   readonly kmeIndex: number;
+  /** Mean time between this user's mails (Poisson arrivals); Infinity for a user who only reads. */
+  readonly meanGapMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+function meanGapOf(mailsPerDay: number): number {
+  return mailsPerDay > 0 ? DAY_MS / mailsPerDay : Infinity;
 }
 
 export function createFaker(rng: Rng): Faker {
@@ -22,6 +30,7 @@ export function createUsers(scenario: Scenario, rng: Rng): SimUser[] {
   const faker = createFaker(rng);
   const kmes = scenario.world.kmes;
   const users = scenario.world.users;
+  const { mailsPerUserPerDay } = scenario.workload;
   if (Array.isArray(users)) {
     return users.map((user, index) => {
       const displayName = user.name;
@@ -32,6 +41,7 @@ export function createUsers(scenario: Scenario, rng: Rng): SimUser[] {
         email: user.email ?? `${user.name.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@example.org`,
         saeId: user.sae ?? `SAE_${user.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
         kmeIndex: (user.kme ?? index) % kmes,
+        meanGapMs: meanGapOf(user.mailsPerDay ?? mailsPerUserPerDay),
       };
     });
   }
@@ -45,6 +55,7 @@ export function createUsers(scenario: Scenario, rng: Rng): SimUser[] {
       email: faker.internet.email({ firstName: first, lastName: last, provider: 'example.org' }).toLowerCase(),
       saeId: `SAE_${String(index + 1).padStart(5, '0')}`,
       kmeIndex: index % kmes,
+      meanGapMs: meanGapOf(mailsPerUserPerDay),
     };
   });
 }

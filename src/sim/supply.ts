@@ -20,5 +20,10 @@ export function supplySpecOf(scenario: Scenario, profile: Profile): SupplySpec |
   const supply = scenario.world.supply;
   if (supply === undefined) return undefined;
   const capacityBits = supply.storeBits ?? profile.poolCapacity * profile.keySizeBits;
-  return { rateBitsPerSecond: supplyRateOf(supply), capacityBits, ...(supply.initialBits === undefined ? {} : { initialBits: Math.min(supply.initialBits, capacityBits) }) };
+  return {
+    rateBitsPerSecond: supplyRateOf(supply),
+    capacityBits,
+    ...(supply.initialBits === undefined ? {} : { initialBits: Math.min(supply.initialBits, capacityBits) }),
+    ...(supply.feed === undefined ? {} : { feed: supply.feed }),
+  };
 }

@@ -8,6 +8,7 @@ import { commandOfSyncTimer, queueScheduledSync, queueSyncTimers, scheduledSyncC
 import type { KmeEffect } from '../model/poolOps.js';
 import type { SimEventOf } from './agenda.js';
 import type { RunState } from './runState.js';
+import { sampleStores } from './runTallies.js';
 import type { SimKme } from './simKme.js';
 
 /** The effects of one step of one source: sync requests and retries are queued, syncs and expiries tallied. */
@@ -33,8 +34,14 @@ export function onKmeEffects(state: RunState, source: number, effects: readonly 
         break;
       // Retries are queued above; arrivals, discards and level changes are drawn by the pool series from
       // the world, not tallied here.
-      case 'sync.retryScheduled':
       case 'keys.arrived':
+        // Keys from the remote were drawn from the link's store, when it has one.
+        if (effect.origin === 'remote' && state.scenario.world.supply !== undefined) {
+          const linkId = state.sims[source]?.world.pools.get(effect.poolId)?.linkId;
+          if (linkId !== undefined) sampleStores(state, linkId);
+        }
+        break;
+      case 'sync.retryScheduled':
       case 'keys.discarded':
       case 'pool.levelChanged':
         break;

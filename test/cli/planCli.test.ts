@@ -105,7 +105,28 @@ it('refuses a missing plan, a bad field and shards of another plan with one line
   const foreign = await kmesim('plan', other, '--merge', join(dir, 'shard-1'), '--out', join(dir, 'foreign'));
   expect(foreign.code).toBe(2);
   expect(foreign.stderr).toMatch(/^kmesim: --merge: .*plan-shard-1-of-2\.json is a shard of another plan/);
+  for (const seeds of ['0', 'x', '10001']) {
+    const wrong = await kmesim('plan', plan, '--seeds', seeds, '--out', join(dir, 'wrong-seeds'));
+    expect(wrong).toMatchObject({ code: 2, stdout: '' });
+    expect(wrong.stderr).toMatch(/^kmesim: --seeds must be (an integer ≥ 1|at most 10000), got "[^"]*"\n$/);
+  }
+  const noSupply = join(dir, 'no-supply.yaml');
+  await writeFile(join(dir, 'endless.yaml'), 'name: endless\nseeds: [1]\nduration: 1h\nworld: { users: { count: 2 } }\n');
+  await writeFile(noSupply, 'name: u\nscenario: endless.yaml\nseeds: 2\nvary: { initialBits: [0, 100] }\nobjective: { anyMessageDeferred: true, atMost: 0.1 }\n');
+  const unfed = await kmesim('plan', noSupply, '--out', join(dir, 'unfed'));
+  expect(unfed.code).toBe(2);
+  expect(unfed.stderr).toMatch(/^kmesim: .*no-supply\.yaml: vary\.initialBits: the base scenario has no world\.supply/);
 }, 3 * TIMEOUT_MS);
+
+it('--seeds runs each point at seeds 1…n instead of the plan’s count', async () => {
+  const out = join(dir, 'three-seeds');
+  const result = await kmesim('plan', plan, '--seeds', '3', '--out', out);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/4 point\(s\) × 3 seed\(s\) = 12 run\(s\)/);
+  const json = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as { seeds: number; points: Array<{ runs: number }> };
+  expect(json.seeds).toBe(3);
+  expect(json.points.map((point) => point.runs)).toEqual([3, 3, 3, 3]);
+}, TIMEOUT_MS);
 
 it('runs the README’s worked example and prints the recommendation the README shows', async () => {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');

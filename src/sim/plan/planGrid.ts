@@ -7,7 +7,7 @@ import { scenarioSchema, type Scenario } from '../scenarioSchema.js';
 import type { Vary, VaryName } from './planSchema.js';
 
 /** The axes in the order the grid nests them. */
-export const AXES: readonly VaryName[] = ['supplyRate', 'distanceKm', 'users', 'mailsPerUserPerDay', 'lowThresholdPct', 'syncPeriod', 'poolCapacity'];
+export const AXES: readonly VaryName[] = ['supplyRate', 'distanceKm', 'users', 'mailsPerUserPerDay', 'lowThresholdPct', 'syncPeriod', 'initialBits', 'poolCapacity'];
 
 export type Point = Readonly<Partial<Record<VaryName, number>>>;
 
@@ -47,6 +47,7 @@ export function scenarioAt(base: Scenario, point: Point, name: string): Scenario
     world.pool.emergencyThresholdPct = Math.min(emergency, point.lowThresholdPct);
   }
   if (point.syncPeriod !== undefined) world.sync.scheduled = point.syncPeriod;
+  if (point.initialBits !== undefined && world.supply !== undefined) world.supply = { ...world.supply, initialBits: point.initialBits };
   // Expectations belong to the base scenario's own story, not to a point of the grid.
   const scenario = scenarioSchema.parse({ ...base, name, world, workload, expect: [] });
   // Every rule a scenario file must keep, and a profile that holds together: a point that breaks one is

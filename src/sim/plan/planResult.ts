@@ -19,6 +19,8 @@ export interface PlanRun {
   readonly waited: number;
   /** Whether any pool ran empty in the run. */
   readonly exhausted: boolean;
+  /** Whether any message could not go out at its first attempt. */
+  readonly deferred: boolean;
 }
 
 export interface PointResult {
@@ -57,11 +59,12 @@ export interface PlanResult {
 /** The objective as the results state it: messages waiting at least a threshold, or runs with a pool run empty. */
 export type PlanObjective =
   | { readonly kind: 'keyWait'; readonly keyWaitOverMs: number; readonly atMost: number; readonly confidence: number }
-  | { readonly kind: 'poolExhausted'; readonly atMost: number; readonly confidence: number };
+  | { readonly kind: 'poolExhausted' | 'messageDeferred'; readonly atMost: number; readonly confidence: number };
 
 export function objectiveOf(plan: Plan): PlanObjective {
-  const { keyWaitOver, atMost, confidence } = plan.objective;
-  return keyWaitOver === undefined ? { kind: 'poolExhausted', atMost, confidence } : { kind: 'keyWait', keyWaitOverMs: keyWaitOver, atMost, confidence };
+  const { keyWaitOver, anyMessageDeferred, atMost, confidence } = plan.objective;
+  if (keyWaitOver !== undefined) return { kind: 'keyWait', keyWaitOverMs: keyWaitOver, atMost, confidence };
+  return { kind: anyMessageDeferred === true ? 'messageDeferred' : 'poolExhausted', atMost, confidence };
 }
 
 /** What the plan needs of one run's report. */
@@ -76,6 +79,7 @@ export function planRunOf(report: RunReport, point: number, objective: PlanObjec
     messages: report.stats.messagesWritten,
     waited: row?.messages ?? 0,
     exhausted: report.stats.usersExhausted > 0,
+    deferred: report.stats.messagesDeferred > 0,
   };
 }
 
@@ -87,7 +91,10 @@ export function summarizePlan(plan: Plan, points: readonly Point[], runs: readon
     const mine = runsOf[index] ?? [];
     const failedRuns = mine.filter((run) => !run.passed).length;
     const trials = objective.kind === 'keyWait' ? mine.reduce((sum, run) => sum + run.messages, 0) : mine.length;
-    const events = objective.kind === 'keyWait' ? mine.reduce((sum, run) => sum + run.waited, 0) : mine.filter((run) => run.exhausted).length;
+    const events =
+      objective.kind === 'keyWait'
+        ? mine.reduce((sum, run) => sum + run.waited, 0)
+        : mine.filter((run) => (objective.kind === 'poolExhausted' ? run.exhausted : run.deferred)).length;
     const interval = wilsonInterval(events, trials, objective.confidence);
     return {
       point,

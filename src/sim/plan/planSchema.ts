@@ -25,12 +25,17 @@ export const varySchema = z
     lowThresholdPct: values(z.number().min(0).max(100)).optional(),
     /** The scheduled sync's period. */
     syncPeriod: values(durationSchema).optional(),
+    /** Bits in each link's key store at the start (the base scenario must have a supply). */
+    initialBits: values(z.number().min(0)).optional(),
   })
   .refine((vary) => Object.values(vary).some((list) => list !== undefined), { message: 'vary at least one parameter' })
   .refine((vary) => vary.supplyRate === undefined || vary.distanceKm === undefined, { message: 'vary supplyRate or distanceKm, not both' });
 
 export type Vary = z.output<typeof varySchema>;
 export type VaryName = keyof Vary;
+
+/** The most seeds a point may have. */
+export const MAX_SEEDS = 10_000;
 
 const CONFIDENCES = [0.9, 0.95, 0.99] as const;
 
@@ -40,23 +45,28 @@ export const planSchema = z.strictObject({
   /** The base scenario file, relative to the plan file. */
   scenario: z.string().min(1),
   /** Seeds per point: 1…n. */
-  seeds: z.number().int().min(1).max(10_000),
+  seeds: z.number().int().min(1).max(MAX_SEEDS),
   vary: varySchema,
   /**
    * What a configuration must achieve, one of: at most `atMost` of messages wait `keyWaitOver` or longer
-   * for their keys; or at most `atMost` of runs see any pool run empty (`anyPoolExhausted: true`).
+   * for their keys; at most `atMost` of runs see any pool run empty (`anyPoolExhausted: true`); or at most
+   * `atMost` of runs have any message that could not go out at its first attempt (`anyMessageDeferred: true`,
+   * the probability of ruin when key demand outruns the store).
    */
   objective: z
     .strictObject({
       /** A message "waits" when it waits this long or longer for its keys (1s, 10s, 1m, 10m or 1h). */
       keyWaitOver: durationSchema.refine((ms) => KEY_WAIT_EDGES_MS.includes(ms), { message: 'one of 1s, 10s, 1m, 10m, 1h' }).optional(),
       anyPoolExhausted: z.literal(true).optional(),
+      anyMessageDeferred: z.literal(true).optional(),
       /** The largest share (of messages, or of runs) allowed. */
       atMost: z.number().gt(0).lt(1),
       /** Confidence of the interval the recommendation is judged on. */
       confidence: z.union(CONFIDENCES.map((c) => z.literal(c)) as [z.ZodLiteral<0.9>, z.ZodLiteral<0.95>, z.ZodLiteral<0.99>]).default(0.95),
     })
-    .refine((objective) => (objective.keyWaitOver === undefined) !== (objective.anyPoolExhausted === undefined), { message: 'give either keyWaitOver or anyPoolExhausted: true' }),
+    .refine((objective) => [objective.keyWaitOver, objective.anyPoolExhausted, objective.anyMessageDeferred].filter((given) => given !== undefined).length === 1, {
+      message: 'give one of keyWaitOver, anyPoolExhausted: true or anyMessageDeferred: true',
+    }),
 });
 
 export type Plan = z.output<typeof planSchema>;
@@ -90,6 +100,9 @@ export async function loadPlan(file: string): Promise<{ plan: Plan; scenario: Sc
     throw new PlanError(`${file}: scenario: no such file ${parsed.data.scenario}`);
   }
   const scenario = parseScenario(scenarioText, scenarioFile);
+  if (parsed.data.vary.initialBits !== undefined && scenario.world.supply === undefined) {
+    throw new PlanError(`${file}: vary.initialBits: the base scenario has no world.supply whose store could start at these levels`);
+  }
   if (parsed.data.vary.users !== undefined && Array.isArray(scenario.world.users)) {
     throw new PlanError(`${file}: vary.users: the base scenario lists its users by name; vary users only over a scenario that gives a count`);
   }

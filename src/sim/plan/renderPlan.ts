@@ -15,14 +15,20 @@ export function describeObjective(result: PlanResult): string {
   const what =
     objective.kind === 'keyWait'
       ? `at most ${percent(objective.atMost)} of messages wait ${formatDuration(objective.keyWaitOverMs)} or longer for their keys`
-      : `at most ${percent(objective.atMost)} of runs see any pool run empty`;
+      : objective.kind === 'poolExhausted'
+        ? `at most ${percent(objective.atMost)} of runs see any pool run empty`
+        : `at most ${percent(objective.atMost)} of runs have any message that could not go out at once`;
   return `${what}, judged on the upper end of the ${objective.confidence * 100} % Wilson interval, ${result.seeds} seed(s) per point`;
 }
 
 /** Column headings for what a point's share counts: its trials, and the events among them. */
 export function shareColumns(result: PlanResult): { readonly trials: string; readonly events: string; readonly chart: string } {
   const { objective } = result;
-  if (objective.kind === 'poolExhausted') return { trials: 'runs judged', events: 'runs with a pool empty', chart: '% of runs with a pool run empty' };
+  if (objective.kind !== 'keyWait') {
+    return objective.kind === 'poolExhausted'
+      ? { trials: 'runs judged', events: 'runs with a pool empty', chart: '% of runs with a pool run empty' }
+      : { trials: 'runs judged', events: 'runs with a message deferred', chart: '% of runs with a message deferred' };
+  }
   const over = formatDuration(objective.keyWaitOverMs);
   return { trials: 'messages', events: `waited ≥ ${over}`, chart: `% of messages waiting ≥ ${over}` };
 }
@@ -54,7 +60,9 @@ export function renderPlanMarkdown(result: PlanResult): string {
     `A point meets the objective when every one of its runs passed (no invariant broken) and the upper end of its interval is at most the share allowed. ${
       result.objective.kind === 'keyWait'
         ? 'The interval treats messages as independent trials; messages of one run share its pools, so read it as a guide, and add seeds where a point is close to the line.'
-        : 'Each run is one trial (its own seed); a pool counts as run empty only while the workload runs, not in the liveness phase after it.'
+        : result.objective.kind === 'poolExhausted'
+          ? 'Each run is one trial (its own seed); a pool counts as run empty only while the workload runs, not in the liveness phase after it.'
+          : 'Each run is one trial (its own seed); a message is deferred when its first attempt to get keys is refused and it is queued again.'
     }`,
     '',
   );

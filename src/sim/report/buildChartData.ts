@@ -45,6 +45,13 @@ export interface RunChartData {
     readonly series: readonly PoolChartSeries[];
     readonly thresholds: ReadonlyArray<{ readonly kind: 'capacity' | 'low' | 'emergency'; readonly value: number }>;
   };
+  /** Each link's key store, when the run had a supply (no thresholds). */
+  readonly stores: {
+    readonly total: number;
+    readonly x: readonly number[] | null;
+    readonly series: readonly PoolChartSeries[];
+    readonly thresholds: readonly [];
+  };
   readonly deliveries: {
     /** How many recorded buckets each point sums, 1 unless the run had more than the point cap. */
     readonly bucketsPerPoint: number;
@@ -67,6 +74,7 @@ export function buildChartData(run: RunReport, id: string): RunChartData {
     id,
     virtualHours: toHours(endMs),
     pools: { total: run.series.pools.length, ...shareTimeAxis(selected.map(toPoolChartSeries)), thresholds: collectThresholds(selected) },
+    stores: { total: run.series.stores.length, ...shareTimeAxis(selectPools(run.series.stores).map(toPoolChartSeries)), thresholds: [] },
     deliveries: mergeDeliveries(run.series.deliveries),
     markers: { bands: pairOutages(run.series.events, endMs), marks: collectMarks(run.series.events, endMs) },
   };

@@ -115,19 +115,20 @@ export const CHART_SCRIPT = String.raw`
     };
   }
 
-  function createPoolChart(run, target, width) {
-    var pools = run.pools.series;
+  // Pools and the links' key stores: levels over time, one stepped line each.
+  function createLevelChart(run, block, yLabel, target, width) {
+    var pools = block.series;
     if (pools.length === 0) return null;
     // One shared time axis needs no joining; otherwise uPlot.join aligns the series, leaving gaps it spans.
-    var data = run.pools.x
-      ? [run.pools.x].concat(pools.map(function (pool) { return pool.y; }))
+    var data = block.x
+      ? [block.x].concat(pools.map(function (pool) { return pool.y; }))
       : uPlot.join(pools.map(function (pool) { return [pool.x, pool.y]; }));
     var maxValue = 0;
     pools.forEach(function (pool) {
       maxValue = Math.max(maxValue, pool.capacity);
       pool.y.forEach(function (y) { maxValue = Math.max(maxValue, y); });
     });
-    var opts = baseOptions(run, width, 300, 'stored keys');
+    var opts = baseOptions(run, width, 300, yLabel);
     opts.scales.y = { range: [0, Math.max(1, maxValue * 1.12)] };
     opts.series = [{ label: 'time', value: function (u, v) { return formatHours(v); } }].concat(pools.map(function (pool, i) {
       return {
@@ -140,8 +141,16 @@ export const CHART_SCRIPT = String.raw`
         value: function (u, v) { return formatCount(v); }
       };
     }));
-    opts.plugins = [markersPlugin(run, run.pools.thresholds)];
+    opts.plugins = [markersPlugin(run, block.thresholds)];
     return new uPlot(opts, data, target);
+  }
+
+  function createPoolChart(run, target, width) {
+    return createLevelChart(run, run.pools, 'stored keys', target, width);
+  }
+
+  function createStoreChart(run, target, width) {
+    return createLevelChart(run, run.stores, 'keys in the store', target, width);
   }
 
   function createDeliveryChart(run, target, width) {
@@ -168,7 +177,7 @@ export const CHART_SCRIPT = String.raw`
     return new uPlot(opts, [d.x, d.sent, d.decrypted, d.encRefused, d.decRefused], target);
   }
 
-  var CREATORS = { pools: createPoolChart, deliveries: createDeliveryChart };
+  var CREATORS = { pools: createPoolChart, stores: createStoreChart, deliveries: createDeliveryChart };
 
   function buildCharts(section) {
     if (section.getAttribute('data-drawn') === 'yes') return;

@@ -134,7 +134,11 @@ function renderCharts(chart: RunChartData): string {
   const deliveries = chart.deliveries.x.length === 0
     ? '<p class="note">No deliveries were recorded.</p>'
     : `<div class="chart" data-chart="deliveries" data-run="${runAttribute}"></div>${renderChartKey(chart, false)}`;
-  return `<h3>Pool levels</h3>${pools}\n<h3>Messages and refusals</h3>${deliveries}`;
+  const stores = chart.stores.series.length === 0
+    ? ''
+    : `\n<h3>Key stores</h3><p class="note">${escape(`${formatPlural(chart.stores.total, 'link')}.`)} Whole keys in each link's store: the link fills it, pools draw from it.</p>`
+      + `<div class="chart" data-chart="stores" data-run="${runAttribute}"></div>`;
+  return `<h3>Pool levels</h3>${pools}${stores}\n<h3>Messages and refusals</h3>${deliveries}`;
 }
 
 function renderTimeline(events: readonly TimelineEvent[]): string {

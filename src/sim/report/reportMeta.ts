@@ -7,4 +7,9 @@ export interface ReportMeta {
   readonly command: string;
   /** The build the runs were made with (version, commit); fingerprints are only comparable within one. */
   readonly build: string;
+  /**
+   * Which slice of a selection of runs these are (`run --shard i/n`), so that `run --merge` can join the
+   * slices: the selection's hash (its scenarios, seeds, bugs and the build), and how many runs it has.
+   */
+  readonly slice?: { readonly index: number; readonly count: number; readonly runs: number; readonly selection: string };
 }

@@ -74,7 +74,7 @@ it('recommends per line of the grid the smallest pool whose interval meets the o
     [60, true],
   ];
   const runs: PlanRun[] = points.flatMap((_, point) =>
-    [1, 2].map((seed) => ({ point, seed, passed: seed === 1 || (outcomes[point] as [number, boolean])[1], fingerprint: 'f', messages: 20_000, waited: (outcomes[point] as [number, boolean])[0], exhausted: false })),
+    [1, 2].map((seed) => ({ point, seed, passed: seed === 1 || (outcomes[point] as [number, boolean])[1], fingerprint: 'f', messages: 20_000, waited: (outcomes[point] as [number, boolean])[0], exhausted: false, deferred: false })),
   );
   const result = summarizePlan(plan, points, runs);
   expect(result.recommendations).toEqual([
@@ -89,8 +89,8 @@ it('recommends a point that meets the objective when the plan does not vary the 
   const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 1, vary: { supplyRate: [100, 1_000] }, objective: { keyWaitOver: '1m', atMost: 0.01 } });
   const points = gridPoints(plan.vary);
   const result = summarizePlan(plan, points, [
-    { point: 0, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 5_000, exhausted: false },
-    { point: 1, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 0, exhausted: false },
+    { point: 0, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 5_000, exhausted: false, deferred: false },
+    { point: 1, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: 0, exhausted: false, deferred: false },
   ]);
   expect(result.recommendations.map((entry) => [entry.label, entry.point, entry.poolCapacity])).toEqual([
     ['supplyRate=100', null, null],
@@ -103,7 +103,7 @@ it('judges the exhaustion objective on runs: the share of runs in which any pool
   const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 40, vary: { poolCapacity: [10, 80] }, objective: { anyPoolExhausted: true, atMost: 0.2 } });
   const points = gridPoints(plan.vary);
   // 10 keys: every run empties a pool; 80 keys: none does.
-  const runs = points.flatMap((_, point) => Array.from({ length: 40 }, (_, s) => ({ point, seed: s + 1, passed: true, fingerprint: 'f', messages: 100, waited: 0, exhausted: point === 0 })));
+  const runs = points.flatMap((_, point) => Array.from({ length: 40 }, (_, s) => ({ point, seed: s + 1, passed: true, fingerprint: 'f', messages: 100, waited: 0, exhausted: point === 0, deferred: false })));
   const result = summarizePlan(plan, points, runs);
   expect(result.objective).toEqual({ kind: 'poolExhausted', atMost: 0.2, confidence: 0.95 });
   expect(result.points.map((point) => [point.trials, point.events, point.meets])).toEqual([
@@ -121,4 +121,23 @@ it('refuses a plan that varies nothing, an objective threshold it does not count
   expect(planSchema.safeParse({ ...plan, vary: { poolCapacity: [1] }, objective: { keyWaitOver: '2m', atMost: 0.01 } }).success).toBe(false);
   expect(planSchema.safeParse({ ...plan, vary: { supplyRate: [1], distanceKm: [2] } }).success).toBe(false);
   expect(planSchema.safeParse({ ...plan, vary: { poolCapacity: [1] } }).success).toBe(true);
+});
+
+it('varies the store’s starting level, and judges the deferral objective on runs', () => {
+  expect(scenarioAt(base, { initialBits: 4_096 }, 'x').world.supply).toEqual({ link: { distanceKm: 10 }, initialBits: 4_096 });
+  const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 10, vary: { initialBits: [0, 8_192] }, objective: { anyMessageDeferred: true, atMost: 0.5 } });
+  const points = gridPoints(plan.vary);
+  expect(points).toEqual([{ initialBits: 0 }, { initialBits: 8_192 }]);
+  // Pools never run empty here, but at u = 0 every run defers a message and at 8,192 bits one in ten does.
+  const runs = points.flatMap((_, point) =>
+    Array.from({ length: 10 }, (_, s) => ({ point, seed: s + 1, passed: true, fingerprint: 'f', messages: 50, waited: 0, exhausted: false, deferred: point === 0 || s === 0 })),
+  );
+  const result = summarizePlan(plan, points, runs);
+  expect(result.objective).toEqual({ kind: 'messageDeferred', atMost: 0.5, confidence: 0.95 });
+  expect(result.points.map((point) => [point.trials, point.events])).toEqual([
+    [10, 10],
+    [10, 1],
+  ]);
+  expect(result.points.map((point) => point.meets)).toEqual([false, true]);
+  expect(planSchema.safeParse({ ...plan, objective: { anyMessageDeferred: true, anyPoolExhausted: true, atMost: 0.1 } }).success).toBe(false);
 });

@@ -18,7 +18,7 @@ it('draws the plan chart offline, with every line of the grid and the objective,
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`planBrowser.test: no Chromium at ${CHROMIUM_PATH}. Install Debian's chromium: apt-get install -y chromium`);
   const plan = planSchema.parse({ name: 'p', scenario: 's.yaml', seeds: 1, vary: { distanceKm: [25, 50], poolCapacity: [10, 20, 40] }, objective: { keyWaitOver: '1m', atMost: 0.01 } });
   const points = gridPoints(plan.vary);
-  const runs = points.map((_, point) => ({ point, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: [900, 120, 10, 2_000, 800, 300][point] as number, exhausted: false }));
+  const runs = points.map((_, point) => ({ point, seed: 1, passed: true, fingerprint: 'f', messages: 10_000, waited: [900, 120, 10, 2_000, 800, 300][point] as number, exhausted: false, deferred: false }));
   const file = join(await mkdtemp(join(tmpdir(), 'kmesim-plan-html-')), 'plan.html');
   await writeFile(file, renderPlanHtml(summarizePlan(plan, points, runs)));
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });

@@ -68,7 +68,9 @@ it('draws a uPlot canvas for every chart once every run is expanded', { timeout:
     chart: `${t.getAttribute('data-run')}/${t.getAttribute('data-chart')}`,
     canvases: t.querySelectorAll('.uplot canvas').length,
   })));
-  expect(charts).toHaveLength(6);
+  // Pools and messages for each of the three runs, and the key stores of the one with a supply.
+  expect(charts).toHaveLength(7);
+  expect(charts.filter((chart) => chart.chart.endsWith('/stores'))).toHaveLength(1);
   for (const chart of charts) expect(chart.canvases, chart.chart).toBeGreaterThanOrEqual(1);
   await page.close();
 });

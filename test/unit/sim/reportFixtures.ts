@@ -37,10 +37,12 @@ export function createPassingRun(): RunReport {
     stats: {
       users: 3, messagesSent: 1_080, messagesDecrypted: 1_080, messagesPending: 0, encRefused: {}, decRefused: {},
       syncsRequested: 9, syncsCompleted: 9, syncsFailed: 0, keysDelivered: 2_160, keysExpired: 0, maxDeliveryMs: 14 * 60_000,
-      usersExhausted: 0, messagesWritten: 1_080, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs) => ({ overMs, messages: 0 })),
+      usersExhausted: 0, messagesDeferred: 0, messagesWritten: 1_080, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs) => ({ overMs, messages: 0 })),
     },
     series: {
       pools,
+      // A link's key store: drawn down by the pools' syncs, refilled by the link between them.
+      stores: [{ ...createPool('store KME_A~KME_B', 4_000, hours, { drainPerHour: 60, syncEveryHours: 24, offset: 3 }), poolId: '0:store:KME_A~KME_B', lowThreshold: 0, emergencyThreshold: 0 }],
       deliveries: createDeliveries(hours, () => ({ refusedEnc: 0, refusedDec: 0 })),
       events: [24, 48].flatMap((h) => ['alice', 'bob', 'carol'].map((name, i) => createEvent(h + i * 0.1, 'sync.completed', `scheduled sync for ${name}`))),
     },
@@ -87,10 +89,11 @@ export function createFailingRun(): RunReport {
     stats: {
       users: 2, messagesSent: 640, messagesDecrypted: 598, messagesPending: 3, encRefused: { '503': 39 }, decRefused: { '400': 3 },
       syncsRequested: 11, syncsCompleted: 6, syncsFailed: 5, keysDelivered: 1_238, keysExpired: 12, maxDeliveryMs: 7 * HOUR_MS,
-      usersExhausted: 1, messagesWritten: 643, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs, i) => ({ overMs, messages: [60, 52, 41, 20, 7][i] as number })),
+      usersExhausted: 1, messagesDeferred: 88, messagesWritten: 643, keyWaits: [1_000, 10_000, 60_000, 600_000, 3_600_000].map((overMs, i) => ({ overMs, messages: [60, 52, 41, 20, 7][i] as number })),
     },
     series: {
       pools,
+      stores: [],
       deliveries: createDeliveries(hours, (h) => (h >= outage.fromHour + 3 && h < outage.toHour ? { refusedEnc: 4 + (h % 3), refusedDec: h === 26 ? 3 : 0 } : { refusedEnc: 0, refusedDec: 0 })),
       events: [
         createEvent(12, 'sync.completed', 'scheduled sync for dave'),
@@ -127,7 +130,7 @@ export function createScaleRun(users: number): RunReport {
     virtualMs: hours * HOUR_MS,
     derived: { users },
     stats: { ...base.stats, users: users + 1 },
-    series: { pools, deliveries: createDeliveries(hours, () => ({ refusedEnc: 0, refusedDec: 0 })), events: [createEvent(12, 'sync.completed', 'scheduled syncs')] },
+    series: { pools, stores: [], deliveries: createDeliveries(hours, () => ({ refusedEnc: 0, refusedDec: 0 })), events: [createEvent(12, 'sync.completed', 'scheduled syncs')] },
     repro: 'kmesim run scenarios/scale-1000.yaml --seed 1',
   };
 }

@@ -3,7 +3,8 @@
 // many decoy states they find key out to about 142 km; the issue's bound is a cutoff between 135 and 150 km,
 // zero key beyond. Also their optimal signal intensity, μ ≈ 0.48 at short distance.
 import { expect, it } from 'vitest';
-import { binaryEntropy, decoyRatePerPulse, GYS_LINK, linkProblem, optimalMeanPhotonNumber, secretKeyRate } from '../../../src/model/keyRate.js';
+import { bySize } from './validationSize.js';
+import { binaryEntropy, decoyRatePerPulse, GYS_LINK, linkProblem, optimalMeanPhotonNumber, secretKeyRate } from '../../src/model/keyRate.js';
 
 const at = (distanceKm: number) => ({ ...GYS_LINK, distanceKm });
 
@@ -34,6 +35,16 @@ it('GYS: positive key out to a cutoff between 135 and 150 km (the paper: about 1
   expect(Math.abs(cutoff - 142)).toBeLessThan(1.5);
   expect(secretKeyRate(at(135))).toBeGreaterThan(0);
   for (const distanceKm of [150, 160, 200, 400]) expect(secretKeyRate(at(distanceKm))).toBe(0);
+});
+
+it('GYS: the rate is finite, never negative and never rises with distance, from 0 to 200 km (CI: every km; full: every 10 m)', () => {
+  const step = bySize(1, 0.01);
+  let previous = Infinity;
+  for (let i = 0; i * step <= 200; i++) {
+    const rate = secretKeyRate(at(i * step));
+    expect(Number.isFinite(rate) && rate >= 0 && rate <= previous, `at ${i * step} km: ${rate} after ${previous}`).toBe(true);
+    previous = rate;
+  }
 });
 
 it('GYS: the rate falls with distance, by about the channel loss (0.21 dB/km) well inside the cutoff', () => {

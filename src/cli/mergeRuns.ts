@@ -1,0 +1,59 @@
+// `kmesim run TARGET --merge DIR…`: joins the report.json files that `run --shard i/n` jobs wrote (on one
+// machine or in a CI matrix) into the reports one machine would have written for the whole selection: the
+// same runs in the same order, with their verdicts, fingerprints and shrunk repros. The shards must be
+// slices of the same selection (scenarios, seeds, bugs and build, hashed), cover it exactly once, and be
+// asked for with the same target and options as the shards were run with.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { REPORT_SCHEMA_VERSION } from '../sim/report/renderJson.js';
+import type { ReportMeta } from '../sim/report/reportMeta.js';
+import type { RunReport } from '../sim/runReport.js';
+import { UsageError } from './usageError.js';
+
+const count = z.number().int().min(0);
+const reportFileSchema = z.object({
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  meta: z.object({ slice: z.object({ index: count.min(1), count: count.min(1), runs: count, selection: z.string() }).optional() }).passthrough(),
+  runs: z.array(z.object({ scenario: z.string(), seed: count, file: z.string(), passed: z.boolean(), fingerprint: z.string() }).passthrough()),
+});
+
+/**
+ * The runs of every shard in the folders, in the order a single machine runs the selection: run i of
+ * the selection is run ⌊i / n⌋ of shard (i mod n) + 1, as `--shard` deals them out.
+ */
+export async function mergeRunReports(folders: readonly string[], slice: NonNullable<ReportMeta['slice']>): Promise<RunReport[]> {
+  const shards = new Map<number, RunReport[]>();
+  let count: number | undefined;
+  for (const folder of folders) {
+    const path = join(folder, 'report.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`--merge: ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a report.json'}`);
+    }
+    const parsed = reportFileSchema.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`--merge: ${path}: not a kmesim run report (${parsed.error.issues[0]?.path.join('.') || 'file'}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    const found = parsed.data.meta.slice;
+    if (found === undefined || found.selection !== slice.selection || found.runs !== slice.runs) {
+      throw new UsageError(`--merge: ${path} holds runs of another selection (scenarios, seeds, bugs or build differ from this command's)`);
+    }
+    if (count !== undefined && found.count !== count) throw new UsageError(`--merge: ${path} is a slice of ${found.count}, the others of ${count}`);
+    count = found.count;
+    if (shards.has(found.index)) throw new UsageError(`--merge: slice ${found.index}/${found.count} appears more than once`);
+    shards.set(found.index, parsed.data.runs as unknown as RunReport[]);
+  }
+  if (count === undefined) throw new UsageError('--merge: no folders given');
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((index) => !shards.has(index));
+  if (missing.length > 0) throw new UsageError(`--merge: slice(s) ${missing.map((index) => `${index}/${count}`).join(', ')} missing`);
+  const merged: RunReport[] = [];
+  for (let i = 0; i < slice.runs; i++) {
+    const run = shards.get((i % count) + 1)?.[Math.floor(i / count)];
+    if (run === undefined) throw new UsageError(`--merge: the slices hold fewer runs than the selection's ${slice.runs}`);
+    merged.push(run);
+  }
+  const held = [...shards.values()].reduce((sum, runs) => sum + runs.length, 0);
+  if (held !== slice.runs) throw new UsageError(`--merge: the slices hold ${held} runs, the selection ${slice.runs}`);
+  return merged;
+}
