@@ -3,8 +3,8 @@
 // same runs in the same order, with their verdicts, fingerprints and shrunk repros. The shards must be
 // slices of the same selection (scenarios, seeds, bugs and build, hashed), cover it exactly once, and be
 // asked for with the same target and options as the shards were run with.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { REPORT_SCHEMA_VERSION } from '../sim/report/renderJson.js';
 import type { ReportMeta } from '../sim/report/reportMeta.js';
@@ -22,7 +22,7 @@ const reportFileSchema = z.object({
  * The runs of every shard in the folders, in the order a single machine runs the selection: run i of
  * the selection is run ⌊i / n⌋ of shard (i mod n) + 1, as `--shard` deals them out.
  */
-export async function mergeRunReports(folders: readonly string[], slice: NonNullable<ReportMeta['slice']>): Promise<RunReport[]> {
+export async function mergeRunReports(folders: readonly string[], slice: NonNullable<ReportMeta['slice']>, outDir: string): Promise<RunReport[]> {
   const shards = new Map<number, RunReport[]>();
   let count: number | undefined;
   for (const folder of folders) {
@@ -36,13 +36,15 @@ export async function mergeRunReports(folders: readonly string[], slice: NonNull
     const parsed = reportFileSchema.safeParse(raw);
     if (!parsed.success) throw new UsageError(`--merge: ${path}: not a kmesim run report (${parsed.error.issues[0]?.path.join('.') || 'file'}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
     const found = parsed.data.meta.slice;
-    if (found === undefined || found.selection !== slice.selection || found.runs !== slice.runs) {
+    if (found === undefined) throw new UsageError(`--merge: ${path} was written without the slice it holds (by a kmesim older than run --merge): run the shards again`);
+    if (found.selection !== slice.selection || found.runs !== slice.runs) {
       throw new UsageError(`--merge: ${path} holds runs of another selection (scenarios, seeds, bugs or build differ from this command's)`);
     }
     if (count !== undefined && found.count !== count) throw new UsageError(`--merge: ${path} is a slice of ${found.count}, the others of ${count}`);
     count = found.count;
     if (shards.has(found.index)) throw new UsageError(`--merge: slice ${found.index}/${found.count} appears more than once`);
-    shards.set(found.index, parsed.data.runs as unknown as RunReport[]);
+    // The runs as the shard wrote them (the parse above only checks them), field order included.
+    shards.set(found.index, (raw as { runs: RunReport[] }).runs);
   }
   if (count === undefined) throw new UsageError('--merge: no folders given');
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((index) => !shards.has(index));
@@ -55,5 +57,20 @@ export async function mergeRunReports(folders: readonly string[], slice: NonNull
   }
   const held = [...shards.values()].reduce((sum, runs) => sum + runs.length, 0);
   if (held !== slice.runs) throw new UsageError(`--merge: the slices hold ${held} runs, the selection ${slice.runs}`);
-  return merged;
+  return Promise.all(merged.map((run) => withShrunkCopied(run, outDir)));
+}
+
+/** A shrunk scenario lives beside its shard's reports: it is copied beside the merged ones, and the run points there. */
+async function withShrunkCopied(run: RunReport, outDir: string): Promise<RunReport> {
+  const { shrunk } = run;
+  if (shrunk === undefined) return run;
+  const file = join(outDir, basename(shrunk.file));
+  try {
+    await mkdir(outDir, { recursive: true });
+    await copyFile(shrunk.file, file);
+  } catch {
+    // The shard's folder no longer holds it: the run keeps pointing where it was written.
+    return run;
+  }
+  return { ...run, shrunk: { ...shrunk, file, repro: shrunk.repro.split(shrunk.file).join(file) } };
 }

@@ -2,6 +2,7 @@
 // and on a violation shrinks the run and prints the repro line. Exit 0: all held; 1: a violation or a
 // failed expectation; 2: usage or scenario error.
 import { createWriteStream } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { parseBugNames, type BugName } from '../model/bugs.js';
 import { INVARIANT_NAMES } from '../model/violation.js';
@@ -55,16 +56,24 @@ export async function runCommand(target: string, options: RunCommandOptions, out
   });
   // What the selection is, so that `--merge` joins only slices of this same selection.
   const build = describeBuild();
-  const selection = contentHash({ runs: selected.map((job) => [job.file, job.seed]), scenarios: scenarios.map((entry) => entry.scenario), bugs, build });
+  // Paths relative to where kmesim runs: shards given ./scenarios, scenarios/ or an absolute path agree.
+  const selection = contentHash({ runs: selected.map((job) => [relative(process.cwd(), resolve(job.file)), job.seed]), scenarios: scenarios.map((entry) => entry.scenario), bugs, build });
   if (options.merge !== undefined) {
     if (options.shard !== undefined || options.trace !== undefined || options.checkDeterminism === true) throw new UsageError('--merge joins reports already run: give it without --shard, --trace or --check-determinism');
     await checkOutputFolder('--out', options.out);
-    const reports = await mergeRunReports(options.merge, { index: 1, count: 1, runs: selected.length, selection });
+    const reports = await mergeRunReports(options.merge, { index: 1, count: 1, runs: selected.length, selection }, options.out);
     print(`kmesim run ${target}: ${reports.length} run(s) merged from ${options.merge.length} folder(s)`);
     return finish(reports, { title: `kmesim run ${target}`, command: commandLine, build, slice: { index: 1, count: 1, runs: selected.length, selection } }, options.out, print);
   }
   const jobs = selected.filter((_, i) => i % shard.count === shard.index - 1);
-  if (jobs.length === 0) throw new UsageError('no runs selected (check --shard)');
+  if (selected.length === 0) throw new UsageError('no runs selected');
+  const slice = { index: shard.index, count: shard.count, runs: selected.length, selection };
+  if (jobs.length === 0) {
+    // More slices than runs: this one is empty, and says so in a report that --merge counts like the others.
+    await checkOutputFolder('--out', options.out);
+    print(`kmesim run ${target}: shard ${shard.index}/${shard.count} has none of the ${selected.length} run(s)`);
+    return finish([], { title: `kmesim run ${target}`, command: commandLine, build, slice }, options.out, print);
+  }
   if (options.trace !== undefined && jobs.length !== 1) throw new UsageError(`--trace needs exactly one run, this selects ${jobs.length}`);
   // Where the run writes is checked before it starts, not found wanting once it has ended.
   if (options.trace !== undefined) await checkOutputFile('--trace', options.trace);
@@ -125,7 +134,7 @@ export async function runCommand(target: string, options: RunCommandOptions, out
     }
     reports = shrunk;
   }
-  return finish(reports, { title: `kmesim run ${target}`, command: commandLine, build, slice: { index: shard.index, count: shard.count, runs: selected.length, selection } }, options.out, print, false);
+  return finish(reports, { title: `kmesim run ${target}`, command: commandLine, build, slice }, options.out, print, false);
 }
 
 /** Writes the reports, explains every failure and gives the exit code (0: all held, 1: a run failed). */

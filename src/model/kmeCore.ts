@@ -18,7 +18,7 @@ import {
   updateLevel,
   type KmeEffect,
 } from './poolOps.js';
-import { accrue, drawKeys } from './keySupply.js';
+import { accrue, drawKeys, levelAt } from './keySupply.js';
 import type { Status } from './wireSchema.js';
 import { availableKeys, createPool, deliverableKeys, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
@@ -91,8 +91,11 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
     }
     case 'keys.enc': {
       let planned = planEncKeys(world, command);
-      // A pool fed continuously from its link takes what the store holds before it refuses for want of keys.
-      if (!planned.ok && planned.starved !== undefined && feedFromStore(world, planned.starved, nowMs, effects) > 0) planned = planEncKeys(world, command);
+      // A pool fed continuously from its link takes what the store holds, when that is enough for the
+      // request: a request refused all the same changes nothing (I7).
+      if (!planned.ok && planned.starved !== undefined && feedWouldServe(world, planned.starved, command.request.number ?? 1, nowMs) && feedFromStore(world, planned.starved, nowMs, effects) > 0) {
+        planned = planEncKeys(world, command);
+      }
       if (!planned.ok) {
         // A request refused for want of keys is demand: the pool asks the remote for keys (unless a sync is
         // already in flight), so a pool left above its threshold but below what clients ask for recovers.
@@ -294,6 +297,15 @@ function fromRemote(world: World, pool: Pool, keys: number, nowMs: number): numb
 function poolFor(world: World, kmeId: string, slaveSaeId: string): Pool | undefined {
   const slave = world.saes.get(slaveSaeId);
   return slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
+}
+
+/** Whether topping the pool up from its continuously feeding link's store now would give it `count` keys. */
+function feedWouldServe(world: World, pool: Pool, count: number, nowMs: number): boolean {
+  const link = world.links.get(pool.linkId);
+  if (link === undefined || link.supply === null || !fedContinuously(world, pool) || link.remote !== 'online' || pool.deleted) return false;
+  const available = availableKeys(pool);
+  const inStore = Math.floor(levelAt(link.supply, nowMs, true) / world.config.profile.keySizeBits);
+  return available + Math.min(inStore, pool.capacity - available) >= count;
 }
 
 /** Tops a pool up from its link's store when the link feeds continuously (keySupply.ts); returns the keys added. */

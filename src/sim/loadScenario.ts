@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatDuration } from '../engine/duration.js';
+import { resolveProfile } from '../model/profiles.js';
 import { linkIdsOf } from '../model/world.js';
 import { scenarioSchema, type Scenario } from './scenarioSchema.js';
 
@@ -282,6 +283,13 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
   const sizes = workload.messageBytes;
   if ('min' in sizes && sizes.min > sizes.max) {
     issues.push({ path: ['workload', 'messageBytes', 'min'], message: `must be at most max (${sizes.max})` });
+  }
+  const supply = world.supply;
+  if (supply?.initialBits !== undefined && supply.storeBits === undefined) {
+    // Without storeBits the store holds one pool's worth: a start above it would be cut down unseen.
+    const profile = resolveProfile(world.profile);
+    const storeBits = (world.pool.capacity ?? profile.poolCapacity) * (world.keySizeBits ?? profile.keySizeBits);
+    if (supply.initialBits > storeBits) issues.push({ path: ['world', 'supply', 'initialBits'], message: `must not exceed the store (${storeBits} bits, one pool's worth: give storeBits for a larger one)` });
   }
   for (const key of ['transmitDelay', 'readDelay'] as const) {
     const { min, max } = workload[key];

@@ -7,7 +7,7 @@
 // lives: agenda.ts (the events, and what is queued at time 0), mailSend.ts and mailRead.ts (the mail
 // flow), syncs.ts, faults.ts, liveness.ts, runTallies.ts (counts and series) and runResult.ts (the
 // report). They share the run's state through one RunState (runState.ts).
-import { supplyRateOf, supplySpecOf } from './supply.js';
+import { describeSupply, supplyRateOf, supplySpecOf } from './supply.js';
 import { changeProduction, seedSupplyChanges } from './supplyChanges.js';
 import type { BugName } from '../model/bugs.js';
 import type { KmeCommand } from '../model/kmeCore.js';
@@ -110,7 +110,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     safety: formatDuration(scenario.duration),
     livenessBound: formatDuration(scenario.liveness.bound),
     auditEvery,
-    ...(scenario.world.supply === undefined ? {} : { supplyBitsPerSecond: supplyRateOf(scenario.world.supply) }),
+    ...(scenario.world.supply === undefined ? {} : { supplyBitsPerSecond: supplyRateOf(scenario.world.supply), supply: describeSupply(scenario, profile) }),
     firstUsers: users.slice(0, 3).map((user) => `${user.name} ${user.displayName} <${user.email}> ${user.saeId}@${kmeIds[user.kmeIndex]}`),
   };
   options.onDerived?.(derived);
@@ -177,14 +177,15 @@ function registerUsers(state: RunState): void {
 /** Plays the agenda until it is empty, the run's end has passed, or a violation stopped the run. */
 function play(state: RunState, onProgress?: (progress: RunProgress) => void): void {
   const { queue, endOfRun } = state;
-  // A store fills by itself between draws: its series is sampled as time enters each chart bucket.
+  // A store fills by itself between draws: its series is sampled at the start of every chart bucket, the
+  // buckets no event fell in included (nothing changed the store between events, so its level there is exact).
   const sampling = state.scenario.world.supply !== undefined;
   while (!state.stopped) {
     const next = queue.pop();
     if (next === undefined || next.atMs > endOfRun) break;
     state.nowMs = next.atMs;
     state.steps += 1;
-    if (sampling && state.series.enteredBucket(state.nowMs)) sampleStores(state);
+    if (sampling) for (const atMs of state.series.bucketsEntered(state.nowMs)) sampleStores(state, undefined, atMs);
     if (onProgress !== undefined && state.steps % PROGRESS_EVERY === 0) onProgress({ virtualMs: state.nowMs, endMs: endOfRun, events: state.steps });
     const event = next.event;
     switch (event.type) {

@@ -57,13 +57,13 @@ export function trackStores(state: RunState, sim: SimKme): void {
   }
 }
 
-/** Each store's level now, in whole keys: sampled once per chart bucket, since a store fills by itself. */
-export function sampleStores(state: RunState, linkId?: string): void {
+/** Each store's level at `atMs` (default now), in whole keys, for every link or one; nothing may have changed a store since. */
+export function sampleStores(state: RunState, linkId?: string, atMs: number = state.nowMs): void {
   const keyBits = state.profile.keySizeBits;
   for (const sim of state.sims) {
     for (const link of sim.world.links.values()) {
       if (link.supply === null || (linkId !== undefined && link.id !== linkId)) continue;
-      state.series.recordStore(storeSeriesId(sim.index, link.id), state.nowMs, Math.floor(levelAt(link.supply, state.nowMs, link.remote === 'online') / keyBits));
+      state.series.recordStore(storeSeriesId(sim.index, link.id), atMs, Math.floor(levelAt(link.supply, atMs, link.remote === 'online') / keyBits));
     }
   }
 }

@@ -4,6 +4,7 @@
 import type { DeliveryBucket, PoolSeries, TimelineEvent } from './runReport.js';
 
 const BUCKETS = 400;
+const NONE: readonly number[] = [];
 
 interface PoolTrack {
   readonly label: string;
@@ -21,8 +22,11 @@ export interface SeriesRecorder {
   /** A link's key store, in whole keys, charted like a pool without thresholds. */
   trackStore(storeId: string, label: string, capacity: number, level: number): void;
   recordStore(storeId: string, atMs: number, level: number): void;
-  /** Whether `atMs` lies in a later bucket than the last time this was asked (when to sample what changes by itself). */
-  enteredBucket(atMs: number): boolean;
+  /**
+   * The start times of the buckets time has entered since the last call, up to the one holding `atMs` (none
+   * when it is still in the same one): when to sample what changes by itself, such as a filling store.
+   */
+  bucketsEntered(atMs: number): readonly number[];
   count(atMs: number, field: Exclude<keyof DeliveryBucket, 'atMs'>): void;
   event(atMs: number, kind: TimelineEvent['kind'], label: string): void;
   /** The series up to `endMs`, when the run ended (early, when a violation stopped it). */
@@ -66,11 +70,13 @@ export function createSeriesRecorder(totalMs: number): SeriesRecorder {
     recordStore(storeId, atMs, level) {
       record(stores.get(storeId), atMs, level);
     },
-    enteredBucket(atMs) {
+    bucketsEntered(atMs) {
       const b = bucketOf(atMs);
-      if (b === lastBucket) return false;
+      if (b <= lastBucket) return NONE;
+      const starts: number[] = [];
+      for (let j = lastBucket + 1; j <= b; j++) starts.push(j * bucketMs);
       lastBucket = b;
-      return true;
+      return starts;
     },
     count(atMs, field) {
       (deliveries[bucketOf(atMs)] as Record<typeof field, number>)[field] += 1;

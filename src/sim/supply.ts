@@ -1,5 +1,6 @@
 // A scenario's key supply as the model takes it: the rate given, or derived from the link description by
 // the decoy-state formula, and the store's size.
+import { formatDuration } from '../engine/duration.js';
 import { GYS_LINK, secretKeyRate } from '../model/keyRate.js';
 import type { SupplySpec } from '../model/keySupply.js';
 import type { Profile } from '../model/profiles.js';
@@ -26,4 +27,15 @@ export function supplySpecOf(scenario: Scenario, profile: Profile): SupplySpec |
     ...(supply.initialBits === undefined ? {} : { initialBits: Math.min(supply.initialBits, capacityBits) }),
     ...(supply.feed === undefined ? {} : { feed: supply.feed }),
   };
+}
+
+/** The supply in one line, for the options a run prints before it starts: store, feed, fluctuation, outages. */
+export function describeSupply(scenario: Scenario, profile: Profile): string {
+  const spec = supplySpecOf(scenario, profile);
+  const supply = scenario.world.supply;
+  if (spec === undefined || supply === undefined) return 'none';
+  const parts = [`store ${spec.capacityBits} bits (${spec.initialBits ?? spec.capacityBits} at the start)`, `feed ${spec.feed ?? 'sync'}`];
+  if (supply.fluctuation !== undefined) parts.push(`rate ±${supply.fluctuation.spreadPct} % every ${formatDuration(supply.fluctuation.every)}`);
+  if (supply.outages !== undefined) parts.push(`outages every ${formatDuration(supply.outages.meanEvery)} for ${formatDuration(supply.outages.meanLength)} on average`);
+  return parts.join(', ');
 }

@@ -53,6 +53,8 @@ it('joins the slices into the runs one machine gives, in its order', { timeout: 
   const single = await runsOf(join(dir, 'single'));
   expect(single).toHaveLength(5);
   expect(await runsOf(join(dir, 'merged'))).toEqual(single);
+  // Field for field in the same order: the runs as the shards wrote them.
+  expect(JSON.stringify(await runsOf(join(dir, 'merged')))).toBe(JSON.stringify(single));
   // Every report format is written for the whole selection.
   const junit = await readFile(join(dir, 'merged', 'junit.xml'), 'utf8');
   expect(junit.match(/<testcase /g)).toHaveLength(5);
@@ -71,4 +73,14 @@ it('refuses slices of another selection, a missing slice and a folder without a 
   expect(empty.stderr).toMatch(/^kmesim: --merge: .*report\.json: no such file\n$/);
   const mixed = await kmesim('run', SCENARIO, '--seeds', '5', '--shard', '1/2', '--merge', join(dir, 'a'), '--out', join(dir, 'x5'));
   expect(mixed.code).toBe(2);
+});
+
+it('writes an empty slice when there are more slices than runs, and merges it with the others', { timeout: TIMEOUT_MS }, async () => {
+  const slices = await Promise.all([1, 2, 3].map((i) => kmesim('run', SCENARIO, '--seeds', '2', '--shard', `${i}/3`, '--out', join(dir, `three-${i}`))));
+  expect(slices.map((slice) => slice.code)).toEqual([0, 0, 0]);
+  expect(slices[2]?.stdout).toMatch(/shard 3\/3 has none of the 2 run\(s\)/);
+  // The target named another way (absolute, with ./) is the same selection.
+  const merged = await kmesim('run', join(ROOT, SCENARIO), '--seeds', '2', ...[1, 2, 3].flatMap((i) => ['--merge', join(dir, `three-${i}`)]), '--out', join(dir, 'three'));
+  expect(merged.stderr).toBe('');
+  expect(merged.stdout).toMatch(/^2\/2 runs passed$/m);
 });

@@ -49,7 +49,12 @@ export function scenarioAt(base: Scenario, point: Point, name: string): Scenario
   if (point.syncPeriod !== undefined) world.sync.scheduled = point.syncPeriod;
   if (point.initialBits !== undefined && world.supply !== undefined) world.supply = { ...world.supply, initialBits: point.initialBits };
   // Expectations belong to the base scenario's own story, not to a point of the grid.
-  const scenario = scenarioSchema.parse({ ...base, name, world, workload, expect: [] });
+  const parsed = scenarioSchema.safeParse({ ...base, name, world, workload, expect: [] });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PointError(`${describePoint(point)}: ${issue?.path.join('.') || 'scenario'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const scenario = parsed.data;
   // Every rule a scenario file must keep, and a profile that holds together: a point that breaks one is
   // refused before anything runs.
   const problems = scenarioProblems(scenario);

@@ -46,6 +46,13 @@ export interface Recommendation {
   readonly point: Point | null;
   /** Its pool capacity, when the plan varies it (null: none meets, or the scenario's own). */
   readonly poolCapacity: number | null;
+  /**
+   * What the line runs along: the pool's capacity when the plan varies it, else the stores' starting level
+   * when it varies that, else nothing (each point is its own line).
+   */
+  readonly along: 'poolCapacity' | 'initialBits' | null;
+  /** The smallest value along it that meets the objective (null: none does, or the line has one point). */
+  readonly value: number | null;
 }
 
 export interface PlanResult {
@@ -117,10 +124,16 @@ export function summarizePlan(plan: Plan, points: readonly Point[], runs: readon
   };
 }
 
-/** Per line of the grid (every axis but the pool's capacity fixed), the smallest pool that meets the objective. */
+/**
+ * Per line of the grid (every axis but one fixed), the smallest value of that axis that meets the
+ * objective: the pool's capacity when the plan varies it, else the stores' starting level.
+ */
 function recommend(results: readonly PointResult[]): Recommendation[] {
-  return linesAlong(results, 'poolCapacity').map(({ given, label, items }) => {
-    const best = [...items].sort((a, b) => (a.point.poolCapacity ?? 0) - (b.point.poolCapacity ?? 0)).find((result) => result.meets);
-    return { given, label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null };
+  const varies = (axis: 'poolCapacity' | 'initialBits'): boolean => results.some((result) => result.point[axis] !== undefined);
+  const along = varies('poolCapacity') ? 'poolCapacity' : varies('initialBits') ? 'initialBits' : null;
+  return linesAlong(results, along ?? 'poolCapacity').map(({ given, label, items }) => {
+    const best = [...items].sort((a, b) => (along === null ? 0 : (a.point[along] ?? 0) - (b.point[along] ?? 0))).find((result) => result.meets);
+    const value = along === null ? null : (best?.point[along] ?? null);
+    return { given, label, poolCapacity: best?.point.poolCapacity ?? null, point: best?.point ?? null, along, value };
   });
 }

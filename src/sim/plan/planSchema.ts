@@ -100,6 +100,10 @@ export async function loadPlan(file: string): Promise<{ plan: Plan; scenario: Sc
     throw new PlanError(`${file}: scenario: no such file ${parsed.data.scenario}`);
   }
   const scenario = parseScenario(scenarioText, scenarioFile);
+  const listed = scenario.world.users;
+  if (parsed.data.vary.mailsPerUserPerDay !== undefined && Array.isArray(listed) && listed.every((user) => user.mailsPerDay !== undefined)) {
+    throw new PlanError(`${file}: vary.mailsPerUserPerDay: every user of the base scenario has its own mailsPerDay, which this would not change`);
+  }
   if (parsed.data.vary.initialBits !== undefined && scenario.world.supply === undefined) {
     throw new PlanError(`${file}: vary.initialBits: the base scenario has no world.supply whose store could start at these levels`);
   }

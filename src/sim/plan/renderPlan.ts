@@ -36,6 +36,7 @@ export function shareColumns(result: PlanResult): { readonly trials: string; rea
 /** What a line of the grid gets: the smallest pool that meets the objective, or that nothing tried does. */
 export function describeChoice(entry: Recommendation): string {
   if (entry.point === null) return 'no configuration tried meets the objective';
+  if (entry.along === 'initialBits' && entry.value !== null) return `stores starting with ${entry.value} bits or more`;
   return entry.poolCapacity === null ? 'meets the objective with the scenario\'s pools' : `pools of ${entry.poolCapacity} keys`;
 }
 

@@ -84,3 +84,15 @@ it('supply.rate: what the link made so far counts at the old rate, and it makes 
   expect(executeCommand(world, { type: 'supply.rate', linkId: linkIdOf('A', 'B'), rateBitsPerSecond: 2 * KEY_BITS }, 25_000).result).toMatchObject({ changed: false });
   expect(() => executeCommand(world, { type: 'supply.rate', rateBitsPerSecond: -1 }, 25_000)).toThrow(/bad rate/);
 });
+
+it('a request the pool and the store together cannot serve is refused and changes nothing (I7)', () => {
+  const world = fedWorld({ initialBits: 2 * KEY_BITS });
+  const before = link(world)?.supply?.levelBits;
+  const refused = encAt(world, 3, 0);
+  expect(refused.result.ok).toBe(false);
+  expect(refused.effects).toEqual([]);
+  expect(link(world)?.supply?.levelBits).toBe(before);
+  expect(aliceToBob(world) && availableKeys(aliceToBob(world)!)).toBe(0);
+  // One second later the link has made the third key: the same request is served.
+  expect(keysOf(encAt(world, 3, 1_000))).toHaveLength(3);
+});

@@ -78,8 +78,8 @@ it('recommends per line of the grid the smallest pool whose interval meets the o
   );
   const result = summarizePlan(plan, points, runs);
   expect(result.recommendations).toEqual([
-    { given: { distanceKm: 25 }, label: 'distanceKm=25', poolCapacity: 40, point: { distanceKm: 25, poolCapacity: 40 } },
-    { given: { distanceKm: 50 }, label: 'distanceKm=50', poolCapacity: null, point: null },
+    { given: { distanceKm: 25 }, label: 'distanceKm=25', poolCapacity: 40, point: { distanceKm: 25, poolCapacity: 40 }, along: 'poolCapacity', value: 40 },
+    { given: { distanceKm: 50 }, label: 'distanceKm=50', poolCapacity: null, point: null, along: 'poolCapacity', value: null },
   ]);
   expect(result.points[1]).toMatchObject({ failedRuns: 1, events: 0, trials: 40_000, meets: false });
   expect(result.points[2]?.interval.high).toBeLessThanOrEqual(0.001);
@@ -124,7 +124,9 @@ it('refuses a plan that varies nothing, an objective threshold it does not count
 });
 
 it('varies the store’s starting level, and judges the deferral objective on runs', () => {
-  expect(scenarioAt(base, { initialBits: 4_096 }, 'x').world.supply).toEqual({ link: { distanceKm: 10 }, initialBits: 4_096 });
+  expect(scenarioAt(base, { initialBits: 2_048 }, 'x').world.supply).toEqual({ link: { distanceKm: 10 }, initialBits: 2_048 });
+  // Above the store (one pool's worth here: 10 keys of 256 bits) is refused before anything runs.
+  expect(() => scenarioAt(base, { initialBits: 4_096 }, 'x')).toThrow(/must not exceed the store/);
   const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 10, vary: { initialBits: [0, 8_192] }, objective: { anyMessageDeferred: true, atMost: 0.5 } });
   const points = gridPoints(plan.vary);
   expect(points).toEqual([{ initialBits: 0 }, { initialBits: 8_192 }]);
@@ -139,5 +141,8 @@ it('varies the store’s starting level, and judges the deferral objective on ru
     [10, 1],
   ]);
   expect(result.points.map((point) => point.meets)).toEqual([false, true]);
+  // Without pool sizes to choose from, the line runs along the starting level: the smallest that meets it.
+  expect(result.recommendations).toEqual([{ given: {}, label: 'the base scenario', poolCapacity: null, point: { initialBits: 8_192 }, along: 'initialBits', value: 8_192 }]);
+  expect(recommendationLines(result)).toEqual(['the base scenario: stores starting with 8192 bits or more']);
   expect(planSchema.safeParse({ ...plan, objective: { anyMessageDeferred: true, anyPoolExhausted: true, atMost: 0.1 } }).success).toBe(false);
 });
