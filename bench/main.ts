@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { simSection } from './sim.js';
 import { renderBenchTable } from './table.js';
 import { checkerSection } from './checker.js';
+import { testingSection } from './testing.js';
 import { httpSection } from './http.js';
 import { memorySection } from './memory.js';
 import { startupSection } from './startup.js';
@@ -20,7 +21,7 @@ export interface BenchSection {
   readonly run: () => Promise<BenchFigures>;
 }
 
-const sections: BenchSection[] = [simSection, httpSection, memorySection, startupSection, checkerSection];
+const sections: BenchSection[] = [simSection, httpSection, memorySection, startupSection, checkerSection, testingSection];
 
 async function main(): Promise<number> {
   const started = performance.now();

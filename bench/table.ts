@@ -16,6 +16,7 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   'memory.bytesPerKey': { op: '<=', value: 100 },
   'startup.readyMs': { op: '<=', value: 500 },
   'checker.detectMedianMs': { op: '<=', value: 2_000 },
+  'testing.exhaustion100RunsMs': { op: '<', value: 1_000 },
 };
 
 function meets(target: Target, value: number): boolean {

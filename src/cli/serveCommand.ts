@@ -34,6 +34,9 @@ export interface ServeCommandOptions {
   readonly clock: string;
   readonly syncLatency?: string;
   readonly maxWaitingKeys?: string;
+  readonly poolCapacity?: string;
+  readonly keySize?: string;
+  readonly maxKeysPerRequest?: string;
   readonly retry?: string;
   readonly retryGrace?: string;
   readonly certDir?: string;
@@ -129,6 +132,9 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
       clock: options.clock,
       ...(options.syncLatency === undefined ? {} : { syncLatencyMs: parseInteger('--sync-latency', options.syncLatency) }),
       ...(options.maxWaitingKeys === undefined ? {} : { maxWaitingKeys: parseInteger('--max-waiting-keys', options.maxWaitingKeys) || null }),
+      ...(options.poolCapacity === undefined ? {} : { poolCapacity: parseInteger('--pool-capacity', options.poolCapacity, 1) }),
+      ...(options.keySize === undefined ? {} : { keySizeBits: parseKeySize(options.keySize) }),
+      ...(options.maxKeysPerRequest === undefined ? {} : { maxKeysPerRequest: parseInteger('--max-keys-per-request', options.maxKeysPerRequest, 1) }),
       ...(retry === undefined ? {} : { retry }),
       ...(options.retryGrace === undefined ? {} : { retryGraceMs: parseInteger('--retry-grace', options.retryGrace) }),
       ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
@@ -235,4 +241,10 @@ function stdinIsPipe(): boolean {
   } catch {
     return false;
   }
+}
+
+function parseKeySize(value: string): number {
+  const bits = parseInteger('--key-size', value, 8);
+  if (bits % 8 !== 0) throw new UsageError(`--key-size must be a multiple of 8 bits, got "${value}"`);
+  return bits;
 }

@@ -59,6 +59,14 @@ export interface ServerOptions {
    */
   readonly retry?: RetryMode;
   readonly retryGraceMs?: number;
+  /**
+   * A small world for property tests, over the profile's own values: keys per pool (exhaustion in a few
+   * requests), the key size in bits (a multiple of 8; the profile's size range widens to take it), and the
+   * most keys one enc_keys may ask for.
+   */
+  readonly poolCapacity?: number;
+  readonly keySizeBits?: number;
+  readonly maxKeysPerRequest?: number;
   /** Where mTLS certificates are made and kept (default .kmesim/certs). */
   readonly certDir?: string;
   /** Token for the admin API beyond loopback (default: a random one, reported in the ready line). */
@@ -128,10 +136,20 @@ function defaultSetup(options: ServerOptions): ServerSetup {
  * client could otherwise fill) unless told not to, and answers repeated dec_keys as asked.
  */
 function withServerTuning(setup: ServerSetup, options: ServerOptions): ServerSetup {
+  const { keySizeBits } = options;
+  const small = {
+    ...(options.poolCapacity === undefined ? {} : { poolCapacity: options.poolCapacity }),
+    ...(options.maxKeysPerRequest === undefined ? {} : { maxKeysPerRequest: options.maxKeysPerRequest }),
+    ...(keySizeBits === undefined
+      ? {}
+      : { keySizeBits, minKeySizeBits: Math.min(setup.profile.minKeySizeBits, keySizeBits), maxKeySizeBits: Math.max(setup.profile.maxKeySizeBits, keySizeBits) }),
+  };
   const bound = options.maxWaitingKeys;
-  const maxWaitingKeys = bound === undefined ? (setup.profile.maxWaitingKeys ?? setup.profile.poolCapacity) : bound;
+  const poolCapacity = small.poolCapacity ?? setup.profile.poolCapacity;
+  const maxWaitingKeys = bound === undefined ? (setup.profile.maxWaitingKeys ?? poolCapacity) : bound;
   const overrides = {
     ...setup.profile,
+    ...small,
     maxWaitingKeys,
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.retryGraceMs === undefined ? {} : { retryGraceMs: options.retryGraceMs }),

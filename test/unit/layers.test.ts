@@ -1,5 +1,6 @@
 // The layers of DESIGN.md, enforced: arrows only point down (model ← engine ← {sim, http}; check ← model;
-// report is used by sim and check; cli and the public index may use anything). Every .ts under src is
+// report is used by sim and check; testing, the kit for key consumers, stands on http and model; cli and
+// the public index may use anything). Every .ts under src is
 // parsed with the TypeScript compiler, and every relative module reference is resolved to the top folder
 // it lands in: static imports and export-froms, dynamic import() calls and import() types alike, so a
 // lazily loaded module cannot cross a layer unseen.
@@ -10,7 +11,7 @@ import { expect, it } from 'vitest';
 
 const SRC_DIR = new URL('../../src/', import.meta.url).pathname;
 
-type Layer = 'model' | 'engine' | 'sim' | 'http' | 'check' | 'report' | 'cli' | 'index';
+type Layer = 'model' | 'engine' | 'sim' | 'http' | 'check' | 'report' | 'testing' | 'cli' | 'index';
 
 /** What each layer may import besides itself; null: anything. */
 const ALLOWED: Readonly<Record<Layer, readonly Layer[] | null>> = {
@@ -20,6 +21,7 @@ const ALLOWED: Readonly<Record<Layer, readonly Layer[] | null>> = {
   http: ['engine', 'model'],
   check: ['model', 'report'],
   report: [],
+  testing: ['http', 'model'],
   cli: null,
   index: null,
 };

@@ -1,0 +1,88 @@
+/**
+ * `testing`: how fast a key consumer's property runs with kmesim/testing. The mail property of
+ * examples/otp-client (1–3 messages across key boundaries, each sealed and opened, the run judged: U1–U6 and
+ * the KMEs' invariants) in runs per second, beside the same property with no recording and no judging (the
+ * baseline: what the mock and the client cost alone); and 100 runs of an exhaustion property (pools of 4 keys,
+ * the client writes until the KME refuses) in milliseconds.
+ */
+import { createOtpClient, OtpClientError } from '../examples/otp-client/otpClient.js';
+import { fc, messageArb, startClientHarness, type ClientRun } from '../src/testing/index.js';
+import type { BenchFigures, BenchSection } from './main.js';
+import { round } from './processes.js';
+
+const KEY_BYTES = 8;
+const RUNS = 200;
+
+function clientOf(run: ClientRun, judged: boolean) {
+  const urlOf = new Map(run.kmes.map((kme) => [kme.id, kme.url]));
+  return createOtpClient({
+    fetch: judged ? run.fetch : globalThis.fetch,
+    kmeOf: (sae) => urlOf.get(run.saes.find((entry) => entry.id === sae)?.kme ?? '') ?? '',
+    keyBytes: KEY_BYTES,
+    maxKeysPerRequest: 8,
+    ...(judged ? { onSeal: (m: string, s: string, k: readonly string[]) => run.ledger.sealed(m, s, k), onOpen: (m: string, r: string, k: readonly string[]) => run.ledger.opened(m, r, k) } : {}),
+  });
+}
+
+async function mailRunsPerSecond(judged: boolean): Promise<number> {
+  const harness = await startClientHarness({ kmes: 2, poolCapacity: 64, keySizeBits: KEY_BYTES * 8, maxKeysPerRequest: 8 });
+  try {
+    const property = fc.asyncProperty(fc.array(messageArb({ keyBytes: KEY_BYTES, maxKeys: 4 }), { minLength: 1, maxLength: 3 }), async (messages) => {
+      const run = await harness.run();
+      const client = clientOf(run, judged);
+      const body = async (): Promise<void> => {
+        for (const [i, message] of messages.entries()) await client.open(await client.seal(`m${i}`, 'SAE_A1', 'SAE_B1', message), 'SAE_B1');
+      };
+      if (judged) await run.judged(body);
+      else await body();
+    });
+    const started = performance.now();
+    await fc.assert(property, { numRuns: RUNS, seed: 1 });
+    return RUNS / ((performance.now() - started) / 1000);
+  } finally {
+    await harness.close();
+  }
+}
+
+async function exhaustionMs(): Promise<number> {
+  const harness = await startClientHarness({ kmes: 2, poolCapacity: 4, keySizeBits: KEY_BYTES * 8, maxKeysPerRequest: 8 });
+  try {
+    const property = fc.asyncProperty(fc.integer({ min: 1, max: 3 }), async (keysEach) => {
+      const run = await harness.run();
+      const client = clientOf(run, true);
+      await run.judged(async () => {
+        // Write until the KME refuses: every message sealed before the refusal opens, none after.
+        for (let i = 0; ; i++) {
+          let envelope;
+          try {
+            envelope = await client.seal(`m${i}`, 'SAE_A1', 'SAE_B1', new Uint8Array(keysEach * KEY_BYTES));
+          } catch (error) {
+            if (error instanceof OtpClientError) return;
+            throw error;
+          }
+          await client.open(envelope, 'SAE_B1');
+        }
+      });
+    });
+    const started = performance.now();
+    await fc.assert(property, { numRuns: 100, seed: 1 });
+    return performance.now() - started;
+  } finally {
+    await harness.close();
+  }
+}
+
+export const testingSection: BenchSection = {
+  name: 'testing',
+  async run(): Promise<BenchFigures> {
+    // The baseline first, then the judged property, each on its own freshly started pair.
+    const bare = await mailRunsPerSecond(false);
+    const judged = await mailRunsPerSecond(true);
+    return {
+      mailRunsPerSec: round(judged, 1),
+      mailRunsPerSecUnjudged: round(bare, 1),
+      judgedRatio: round(judged / bare, 3),
+      exhaustion100RunsMs: round(await exhaustionMs(), 0),
+    };
+  },
+};

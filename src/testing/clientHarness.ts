@@ -1,0 +1,107 @@
+// A mock KME pair for property tests of a key consumer: started once, reset for each run of a property
+// (fresh pools, the same seed), with the run's traffic recorded and its use of keys judged. `check()` turns
+// what the client broke (U1…U6) and what the KMEs saw broken (I1…I16) into one error, with the requests that
+// show each finding, so that fast-check reports it with its seed and path and shrinks it.
+import { startMockKme, type MockKme } from '../http/startMockKme.js';
+import type { ServerOptions } from '../http/startServer.js';
+import type { Violation } from '../model/violation.js';
+import { CLIENT_INVARIANTS, createClientLedger, type ClientFinding, type ClientLedger } from './clientLedger.js';
+import { recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
+
+export type ClientHarnessOptions = Pick<ServerOptions, 'kmes' | 'seed' | 'profile' | 'poolCapacity' | 'keySizeBits' | 'maxKeysPerRequest' | 'retry' | 'retryGraceMs' | 'saes' | 'kmeIds'>;
+
+export interface ClientRun {
+  /** Hand this to the client: it records every request. */
+  readonly fetch: typeof fetch;
+  /** The client's sealing and opening code reports the keys it used here. */
+  readonly ledger: ClientLedger;
+  readonly kmes: MockKme['kmes'];
+  readonly saes: MockKme['saes'];
+  /** The traffic so far. */
+  exchanges(): readonly RecordedExchange[];
+  /** Throws a ClientKeyError naming every rule the client or the KMEs broke in this run. */
+  check(): Promise<void>;
+  /**
+   * Runs a property's body, then judges the run even when the body threw: a client that broke a rule is
+   * reported by the rule (a reused key, say), not by the symptom it caused (a refused dec_keys, a wrong
+   * plaintext). When nothing was broken, the body's own error, if any, is thrown as it was.
+   */
+  judged<T>(body: () => Promise<T>): Promise<T>;
+}
+
+export interface ClientHarness {
+  readonly mock: MockKme;
+  /** A fresh world for the next run of a property. */
+  run(): Promise<ClientRun>;
+  close(): Promise<void>;
+}
+
+/** What a run broke: the client's findings and the KMEs' violations, each with the requests that show it. */
+export class ClientKeyError extends Error {
+  constructor(
+    readonly findings: readonly ClientFinding[],
+    readonly violations: readonly Violation[],
+    exchanges: readonly RecordedExchange[],
+    /** What the property's body threw, when it did: the symptom of what the findings name. */
+    readonly symptom?: unknown,
+  ) {
+    super(describe(findings, violations, exchanges) + (symptom === undefined ? '' : `\n(the run itself failed with: ${symptom instanceof Error ? symptom.message : String(symptom)})`));
+    this.name = 'ClientKeyError';
+  }
+}
+
+export async function startClientHarness(options: ClientHarnessOptions = {}): Promise<ClientHarness> {
+  const mock = await startMockKme({ kmes: 2, seed: 1, clock: 'manual', ...options });
+  const recorder = recordEtsiTraffic();
+  const ledger = createClientLedger();
+  return {
+    mock,
+    async run() {
+      await mock.reset();
+      await mock.clearRequests();
+      recorder.clear();
+      ledger.clear();
+      const judge = async (symptom?: unknown): Promise<void> => {
+        const exchanges = recorder.exchanges();
+        const findings = ledger.judge(exchanges);
+        const verdict = await mock.invariants();
+        if (findings.length > 0 || !verdict.holds) throw new ClientKeyError(findings, verdict.violations, exchanges, symptom);
+      };
+      return {
+        fetch: recorder.fetch,
+        ledger,
+        kmes: mock.kmes,
+        saes: mock.saes,
+        exchanges: () => recorder.exchanges(),
+        check: () => judge(),
+        async judged(body) {
+          let result;
+          try {
+            result = await body();
+          } catch (error) {
+            await judge(error);
+            throw error;
+          }
+          await judge();
+          return result;
+        },
+      };
+    },
+    close: () => mock.close(),
+  };
+}
+
+function describe(findings: readonly ClientFinding[], violations: readonly Violation[], exchanges: readonly RecordedExchange[]): string {
+  const bySeq = new Map(exchanges.map((exchange) => [exchange.seq, exchange]));
+  const lines: string[] = [];
+  for (const finding of findings) {
+    lines.push(`${finding.invariant} ${CLIENT_INVARIANTS[finding.invariant]}: ${finding.message}`);
+    for (const seq of finding.requests.slice(0, 8)) {
+      const exchange = bySeq.get(seq);
+      if (exchange !== undefined) lines.push(`  #${seq} ${exchange.caller ?? '-'} ${exchange.method} ${exchange.path}${exchange.body === null ? '' : ` ${exchange.body}`} → ${exchange.status}`);
+    }
+    if (finding.requests.length > 8) lines.push(`  … ${finding.requests.length - 8} more request(s)`);
+  }
+  for (const found of violations) lines.push(`${found.invariant} (KME): ${found.message}`);
+  return lines.join('\n');
+}

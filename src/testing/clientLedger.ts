@@ -1,0 +1,140 @@
+// Judges a client's use of keys, not only the KME: which key IDs the sender sealed each message with (in
+// order), which the readers opened it with (in the order they applied them), and what the recorded ETSI
+// traffic shows the KMEs delivered and the readers retrieved. Each finding names a client invariant
+// (U1…U6, listed in docs/testing-kit.md) and the requests that show it.
+import type { RecordedExchange } from './etsiRecorder.js';
+
+export type ClientInvariantId = 'U1' | 'U2' | 'U3' | 'U4' | 'U5' | 'U6';
+
+export const CLIENT_INVARIANTS: Readonly<Record<ClientInvariantId, string>> = {
+  U1: 'one key, one message: no key ID seals two messages, or one message twice',
+  U2: 'the reader applies the sender’s keys in the sender’s order',
+  U3: 'the reader opens a message with exactly the keys the sender sealed it with',
+  U4: 'the reader gets every key it opens with from dec_keys, as itself, naming the sender',
+  U5: 'every key the sender fetched with enc_keys seals a message',
+  U6: 'every key that sealed a message is retrieved by a reader (consumed at the KME)',
+};
+
+export interface ClientFinding {
+  readonly invariant: ClientInvariantId;
+  readonly message: string;
+  /** The messages involved, as the client named them. */
+  readonly messages: readonly string[];
+  readonly keyIds: readonly string[];
+  /** The recorded requests that show it (seq numbers), oldest first. */
+  readonly requests: readonly number[];
+}
+
+export interface ClientLedger {
+  /** The sender sealed `message` with these keys, in this order (call it from the client's sealing code). */
+  sealed(message: string, sender: string, keyIds: readonly string[]): void;
+  /** `reader` opened `message` applying these keys, in this order. */
+  opened(message: string, reader: string, keyIds: readonly string[]): void;
+  /** What the client did against what the traffic shows; [] when it kept every rule. */
+  judge(exchanges: readonly RecordedExchange[]): ClientFinding[];
+  clear(): void;
+}
+
+interface Sealing {
+  readonly message: string;
+  readonly sender: string;
+  readonly keyIds: readonly string[];
+}
+
+interface Opening {
+  readonly message: string;
+  readonly reader: string;
+  readonly keyIds: readonly string[];
+}
+
+export function createClientLedger(): ClientLedger {
+  let sealings: Sealing[] = [];
+  let openings: Opening[] = [];
+  return {
+    sealed(message, sender, keyIds) {
+      sealings.push({ message, sender, keyIds: [...keyIds] });
+    },
+    opened(message, reader, keyIds) {
+      openings.push({ message, reader, keyIds: [...keyIds] });
+    },
+    judge(exchanges) {
+      return judgeClient(sealings, openings, exchanges);
+    },
+    clear() {
+      sealings = [];
+      openings = [];
+    },
+  };
+}
+
+function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[], exchanges: readonly RecordedExchange[]): ClientFinding[] {
+  const found: ClientFinding[] = [];
+  const ok = exchanges.filter((exchange) => exchange.status === 200);
+  const delivered = ok.filter((exchange) => exchange.route === 'enc_keys');
+  const retrieved = ok.filter((exchange) => exchange.route === 'dec_keys');
+  /** The requests whose answers carried any of these key IDs. */
+  const carrying = (keyIds: readonly string[]): number[] => ok.filter((exchange) => exchange.keyIds.some((id) => keyIds.includes(id))).map((exchange) => exchange.seq);
+
+  // U1: a key ID in two sealings, or twice in one.
+  const sealedBy = new Map<string, string[]>();
+  for (const sealing of sealings) for (const id of sealing.keyIds) sealedBy.set(id, [...(sealedBy.get(id) ?? []), sealing.message]);
+  for (const [id, messages] of sealedBy) {
+    if (messages.length < 2) continue;
+    found.push({ invariant: 'U1', message: `key ${id} sealed ${messages.length} times (messages ${[...new Set(messages)].join(', ')})`, messages: [...new Set(messages)], keyIds: [id], requests: carrying([id]) });
+  }
+
+  const sealingOf = new Map(sealings.map((sealing) => [sealing.message, sealing]));
+  for (const opening of openings) {
+    const sealing = sealingOf.get(opening.message);
+    if (sealing === undefined) continue;
+    const sameSet = opening.keyIds.length === sealing.keyIds.length && opening.keyIds.every((id) => sealing.keyIds.includes(id));
+    if (!sameSet) {
+      // U3: other keys than the sender's.
+      const foreign = opening.keyIds.filter((id) => !sealing.keyIds.includes(id));
+      const missing = sealing.keyIds.filter((id) => !opening.keyIds.includes(id));
+      found.push({
+        invariant: 'U3',
+        message: `${opening.reader} opened message ${opening.message} with ${opening.keyIds.length} key(s) (${foreign.length} not the sender's, ${missing.length} of the sender's left out)`,
+        messages: [opening.message],
+        keyIds: [...foreign, ...missing],
+        requests: carrying([...opening.keyIds, ...sealing.keyIds]),
+      });
+    } else if (opening.keyIds.some((id, i) => id !== sealing.keyIds[i])) {
+      // U2: the sender's keys in another order.
+      const first = opening.keyIds.findIndex((id, i) => id !== sealing.keyIds[i]);
+      found.push({
+        invariant: 'U2',
+        message: `${opening.reader} applied the keys of message ${opening.message} in another order than the sender (first difference at key ${first + 1} of ${sealing.keyIds.length})`,
+        messages: [opening.message],
+        keyIds: [opening.keyIds[first] as string, sealing.keyIds[first] as string],
+        requests: carrying(sealing.keyIds),
+      });
+    }
+    // U4: every key applied came from the reader's own dec_keys, naming the sender.
+    const fetched = new Set(retrieved.filter((exchange) => exchange.caller === opening.reader && exchange.peer === sealing.sender).flatMap((exchange) => exchange.keyIds));
+    const unfetched = opening.keyIds.filter((id) => !fetched.has(id));
+    if (unfetched.length > 0) {
+      found.push({
+        invariant: 'U4',
+        message: `${opening.reader} opened message ${opening.message} with ${unfetched.length} key(s) it never retrieved with dec_keys from ${sealing.sender}`,
+        messages: [opening.message],
+        keyIds: unfetched,
+        requests: carrying(unfetched),
+      });
+    }
+  }
+
+  // U5: keys delivered to a sender that sealed nothing.
+  const unused = delivered.flatMap((exchange) => exchange.keyIds).filter((id) => !sealedBy.has(id));
+  if (unused.length > 0) {
+    found.push({ invariant: 'U5', message: `${unused.length} key(s) fetched with enc_keys sealed no message`, messages: [], keyIds: unused, requests: carrying(unused) });
+  }
+  // U6: keys that sealed a message and that no reader retrieved.
+  const consumed = new Set(retrieved.flatMap((exchange) => exchange.keyIds));
+  for (const sealing of sealings) {
+    const left = sealing.keyIds.filter((id) => !consumed.has(id));
+    if (left.length === 0) continue;
+    found.push({ invariant: 'U6', message: `${left.length} of the ${sealing.keyIds.length} key(s) of message ${sealing.message} were never retrieved by a reader`, messages: [sealing.message], keyIds: left, requests: carrying(left) });
+  }
+  return found;
+}

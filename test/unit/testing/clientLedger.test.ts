@@ -1,0 +1,56 @@
+// The client-side judge of kmesim/testing on hand-made traffic: each rule U1…U6 found where it is broken,
+// with the requests that show it, and nothing where the client kept every rule.
+import { beforeEach, expect, it } from 'vitest';
+import { createClientLedger } from '../../../src/testing/clientLedger.js';
+import type { RecordedExchange } from '../../../src/testing/etsiRecorder.js';
+
+let seq = 0;
+beforeEach(() => {
+  seq = 0;
+});
+
+function exchange(route: 'enc_keys' | 'dec_keys', caller: string, peer: string, keyIds: string[], status = 200): RecordedExchange {
+  seq += 1;
+  return { seq, method: 'POST', kme: 'http://127.0.0.1:1', path: `/api/v1/keys/${peer}/${route}`, route, caller, peer, body: null, status, keyIds };
+}
+
+it('finds nothing when the sender seals each message with fresh keys and the reader opens it with them, in order', () => {
+  const ledger = createClientLedger();
+  const traffic = [exchange('enc_keys', 'A', 'B', ['k1', 'k2']), exchange('dec_keys', 'B', 'A', ['k1', 'k2'])];
+  ledger.sealed('m1', 'A', ['k1', 'k2']);
+  ledger.opened('m1', 'B', ['k1', 'k2']);
+  expect(ledger.judge(traffic)).toEqual([]);
+});
+
+it('names each rule broken, with its messages, keys and requests', () => {
+  const ledger = createClientLedger();
+  const traffic = [
+    exchange('enc_keys', 'A', 'B', ['k1', 'k2', 'k3']), // #1
+    exchange('dec_keys', 'B', 'A', ['k1', 'k2']), // #2
+    exchange('enc_keys', 'A', 'B', ['k9']), // #3: fetched, never used
+    exchange('dec_keys', 'B', 'A', ['k1'], 400), // #4: refused, retrieves nothing
+  ];
+  ledger.sealed('m1', 'A', ['k1', 'k2']);
+  ledger.opened('m1', 'B', ['k2', 'k1']); // reversed: U2
+  ledger.sealed('m2', 'A', ['k1', 'k3']); // k1 again: U1; k3 never retrieved: U6
+  ledger.opened('m2', 'B', ['k1', 'k4']); // k4 is not the sender's: U3; k4 never retrieved: U4
+  const found = ledger.judge(traffic);
+  expect(found.map((finding) => finding.invariant).sort()).toEqual(['U1', 'U2', 'U3', 'U4', 'U5', 'U6']);
+  expect(found.find((finding) => finding.invariant === 'U1')).toMatchObject({ messages: ['m1', 'm2'], keyIds: ['k1'], requests: [1, 2] });
+  expect(found.find((finding) => finding.invariant === 'U2')).toMatchObject({ messages: ['m1'], keyIds: ['k2', 'k1'] });
+  expect(found.find((finding) => finding.invariant === 'U3')).toMatchObject({ messages: ['m2'], keyIds: ['k4', 'k3'] });
+  expect(found.find((finding) => finding.invariant === 'U4')).toMatchObject({ keyIds: ['k4'] });
+  expect(found.find((finding) => finding.invariant === 'U5')).toMatchObject({ keyIds: ['k9'], requests: [3] });
+  expect(found.find((finding) => finding.invariant === 'U6')).toMatchObject({ messages: ['m2'], keyIds: ['k3'] });
+});
+
+it('counts a dec_keys only for the reader who made it, naming the sender', () => {
+  const ledger = createClientLedger();
+  // Carol retrieved the keys; Bob opens with them.
+  const traffic = [exchange('enc_keys', 'A', 'B', ['k1']), exchange('dec_keys', 'C', 'A', ['k1'])];
+  ledger.sealed('m1', 'A', ['k1']);
+  ledger.opened('m1', 'B', ['k1']);
+  expect(ledger.judge(traffic).map((finding) => finding.invariant)).toEqual(['U4']);
+  ledger.clear();
+  expect(ledger.judge(traffic).map((finding) => finding.invariant)).toEqual(['U5']);
+});
