@@ -75,13 +75,16 @@ async function exhaustionMs(): Promise<number> {
 export const testingSection: BenchSection = {
   name: 'testing',
   async run(): Promise<BenchFigures> {
-    // The baseline first, then the judged property, each on its own freshly started pair.
+    // Alternated, twice each, each on its own freshly started pair; the better of each pair of rounds (the
+    // first rounds also warm the code both share).
     const bare = await mailRunsPerSecond(false);
     const judged = await mailRunsPerSecond(true);
+    const bareAgain = await mailRunsPerSecond(false);
+    const judgedAgain = await mailRunsPerSecond(true);
     return {
-      mailRunsPerSec: round(judged, 1),
-      mailRunsPerSecUnjudged: round(bare, 1),
-      judgedRatio: round(judged / bare, 3),
+      mailRunsPerSec: round(Math.max(judged, judgedAgain), 1),
+      mailRunsPerSecUnjudged: round(Math.max(bare, bareAgain), 1),
+      judgedRatio: round(Math.max(judged, judgedAgain) / Math.max(bare, bareAgain), 3),
       exhaustion100RunsMs: round(await exhaustionMs(), 0),
     };
   },

@@ -64,6 +64,11 @@ export class MockKmeAdminError extends Error {
 
 /** Starts a mock KME on 127.0.0.1 at free ports (defaults: one KME, header identity, strict profile). */
 export async function startMockKme(options: ServerOptions = {}): Promise<MockKme> {
+  return mockKmeOf(await startMockServer(options));
+}
+
+/** The server under a mock KME, its options checked as startMockKme checks them (for in-process kits). */
+export async function startMockServer(options: ServerOptions = {}): Promise<RunningServer> {
   // The type says 1 or 2; a caller from JavaScript (or through a cast) may say anything.
   const kmes: unknown = options.kmes;
   if (kmes !== undefined && kmes !== 1 && kmes !== 2) throw new RangeError(`startMockKme: kmes must be 1 or 2, got ${typeof kmes === 'string' ? JSON.stringify(kmes) : String(kmes)}`);
@@ -80,7 +85,11 @@ export async function startMockKme(options: ServerOptions = {}): Promise<MockKme
     throw new RangeError(`startMockKme: retryGraceMs must be a non-negative integer, got ${JSON.stringify(grace)}`);
   }
   if (grace !== undefined && retry !== 'idempotent') throw new RangeError("startMockKme: retryGraceMs needs retry: 'idempotent' (a burnt delivery has no grace)");
-  const server = await startServer({ port: 0, ...options });
+  return startServer({ port: 0, ...options });
+}
+
+/** The typed client of a running mock's admin API. */
+export function mockKmeOf(server: RunningServer): MockKme {
   const admin = adminClient(server.admin, server.adminToken);
   return {
     kmes: server.kmes,

@@ -101,6 +101,8 @@ export interface ReadyInfo {
 
 export interface RunningServer extends ReadyInfo {
   readonly host: KmeHost;
+  /** A fresh world at this seed (default: the one it runs with), as `POST {admin}/reset` makes it; returns the seed. */
+  reset(seed?: number): number;
   close(): Promise<void>;
 }
 
@@ -380,6 +382,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     ...info,
     host,
+    reset,
     async close() {
       if (closed) return;
       closed = true;

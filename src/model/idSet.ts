@@ -2,8 +2,9 @@
 // kept as a 64-bit FNV-1a hash in open-addressed typed arrays, 16 bytes a member at most. A false "has"
 // needs a 64-bit collision: about one in 10^5 runs that retire 20 million keys.
 export class IdSet {
-  private hi = new Uint32Array(1 << 12);
-  private lo = new Uint32Array(1 << 12);
+  // Small at first (a world reset makes several): it doubles as members come.
+  private hi = new Uint32Array(1 << 6);
+  private lo = new Uint32Array(1 << 6);
   private count = 0;
 
   get size(): number {

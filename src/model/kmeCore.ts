@@ -18,7 +18,8 @@ import {
   updateLevel,
   type KmeEffect,
 } from './poolOps.js';
-import { accrue, drawKeys, levelAt } from './keySupply.js';
+import { accrue } from './keySupply.js';
+import { feedFromStore, feedWouldServe, fromRemote, setSupplyRate } from './supplyFeed.js';
 import type { Status } from './wireSchema.js';
 import { availableKeys, createPool, deliverableKeys, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
 
@@ -136,22 +137,8 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
     case 'kme.restart':
       return restartKme(world, command.kmeId, effects);
     case 'supply.rate':
-      return setSupplyRate(world, command.linkId, command.rateBitsPerSecond);
+      return setSupplyRate(world, command.linkId, command.rateBitsPerSecond) ? DONE : UNCHANGED;
   }
-}
-
-function setSupplyRate(world: World, linkId: string | undefined, rateBitsPerSecond: number): KmeResult {
-  if (!Number.isFinite(rateBitsPerSecond) || rateBitsPerSecond < 0) throw new Error(`supply.rate: bad rate ${rateBitsPerSecond}`);
-  if (linkId !== undefined && !world.links.has(linkId)) throw new Error(`executeCommand: no link "${linkId}"`);
-  let changed = false;
-  for (const link of world.links.values()) {
-    if ((linkId !== undefined && link.id !== linkId) || link.supply === null || link.supply.rateBitsPerSecond === rateBitsPerSecond) continue;
-    // What the link made up to now counts at the rate it had.
-    accrue(link.supply, world.nowMs, link.remote === 'online');
-    link.supply.rateBitsPerSecond = rateBitsPerSecond;
-    changed = true;
-  }
-  return changed ? DONE : UNCHANGED;
 }
 
 function livePool(world: World, poolId: string): Pool {
@@ -283,37 +270,9 @@ export function status(world: World, kmeId: string, callerSaeId: string, slaveSa
   };
 }
 
-/**
- * Keys the link's remote key manager gives a pool now: what it asks for, from an endless source; with a
- * key supply, at most what the store holds and the pool has room for (keySupply.ts).
- */
-function fromRemote(world: World, pool: Pool, keys: number, nowMs: number): number {
-  const link = world.links.get(pool.linkId);
-  if (link === undefined || link.supply === null) return keys;
-  const room = Math.max(0, pool.capacity - availableKeys(pool));
-  return drawKeys(link.supply, Math.min(keys, room), world.config.profile.keySizeBits, nowMs, link.remote === 'online');
-}
-
 function poolFor(world: World, kmeId: string, slaveSaeId: string): Pool | undefined {
   const slave = world.saes.get(slaveSaeId);
   return slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
-}
-
-/** Whether topping the pool up from its continuously feeding link's store now would give it `count` keys. */
-function feedWouldServe(world: World, pool: Pool, count: number, nowMs: number): boolean {
-  const link = world.links.get(pool.linkId);
-  if (link === undefined || link.supply === null || !fedContinuously(world, pool) || link.remote !== 'online' || pool.deleted) return false;
-  const available = availableKeys(pool);
-  const inStore = Math.floor(levelAt(link.supply, nowMs, true) / world.config.profile.keySizeBits);
-  return available + Math.min(inStore, pool.capacity - available) >= count;
-}
-
-/** Tops a pool up from its link's store when the link feeds continuously (keySupply.ts); returns the keys added. */
-function feedFromStore(world: World, pool: Pool, nowMs: number, effects: KmeEffect[]): number {
-  const link = world.links.get(pool.linkId);
-  if (link === undefined || !fedContinuously(world, pool) || link.remote !== 'online' || pool.deleted) return 0;
-  const received = fromRemote(world, pool, pool.capacity - availableKeys(pool), nowMs);
-  return received === 0 ? 0 : addKeys(world, pool, received, 'remote', nowMs, effects);
 }
 
 function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {

@@ -72,8 +72,11 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
   const ok = exchanges.filter((exchange) => exchange.status === 200);
   const delivered = ok.filter((exchange) => exchange.route === 'enc_keys');
   const retrieved = ok.filter((exchange) => exchange.route === 'dec_keys');
-  /** The requests whose answers carried any of these key IDs. */
-  const carrying = (keyIds: readonly string[]): number[] => ok.filter((exchange) => exchange.keyIds.some((id) => keyIds.includes(id))).map((exchange) => exchange.seq);
+  /** The requests whose answers carried any of these key IDs, or that named one (a refused dec_keys among them). */
+  const carrying = (keyIds: readonly string[]): number[] =>
+    exchanges
+      .filter((exchange) => (exchange.status === 200 && exchange.keyIds.some((id) => keyIds.includes(id))) || keyIds.some((id) => exchange.path.includes(id) || (exchange.body?.includes(id) ?? false)))
+      .map((exchange) => exchange.seq);
 
   // U1: a key ID in two sealings, or twice in one.
   const sealedBy = new Map<string, string[]>();

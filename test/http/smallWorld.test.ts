@@ -43,3 +43,18 @@ it('refuses values the profile cannot take, naming them', async () => {
   await expect(startMockKme({ keySizeBits: 12 })).rejects.toThrow(/multiples of 8/);
   await expect(startMockKme({ maxKeysPerRequest: 1.5 })).rejects.toThrow(/maxKeysPerRequest/);
 });
+
+it('a request larger than the pool is told keys are short, not that keys wait', async () => {
+  const small = await startMockKme({ seed: 3, clock: 'manual', poolCapacity: 4, maxKeysPerRequest: 8 });
+  try {
+    const answer = await fetch(`${small.kmes[0]?.url ?? ''}/api/v1/keys/SAE_A2/enc_keys`, {
+      method: 'POST',
+      headers: { 'X-SAE-ID': 'SAE_A1', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ number: 5 }),
+    });
+    expect(answer.status).toBe(503);
+    expect(((await answer.json()) as { message: string }).message).toBe('not enough keys available');
+  } finally {
+    await small.close();
+  }
+});
