@@ -23,7 +23,7 @@ const reportFileSchema = z.object({
  * the selection is run ⌊i / n⌋ of shard (i mod n) + 1, as `--shard` deals them out.
  */
 export async function mergeRunReports(folders: readonly string[], slice: NonNullable<ReportMeta['slice']>, outDir: string): Promise<RunReport[]> {
-  const shards = new Map<number, RunReport[]>();
+  const shards = new Map<number, { readonly folder: string; readonly runs: RunReport[] }>();
   let count: number | undefined;
   for (const folder of folders) {
     const path = join(folder, 'report.json');
@@ -44,33 +44,42 @@ export async function mergeRunReports(folders: readonly string[], slice: NonNull
     count = found.count;
     if (shards.has(found.index)) throw new UsageError(`--merge: slice ${found.index}/${found.count} appears more than once`);
     // The runs as the shard wrote them (the parse above only checks them), field order included.
-    shards.set(found.index, (raw as { runs: RunReport[] }).runs);
+    shards.set(found.index, { folder, runs: (raw as { runs: RunReport[] }).runs });
   }
   if (count === undefined) throw new UsageError('--merge: no folders given');
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((index) => !shards.has(index));
   if (missing.length > 0) throw new UsageError(`--merge: slice(s) ${missing.map((index) => `${index}/${count}`).join(', ')} missing`);
-  const merged: RunReport[] = [];
+  const merged: Array<{ readonly run: RunReport; readonly folder: string }> = [];
   for (let i = 0; i < slice.runs; i++) {
-    const run = shards.get((i % count) + 1)?.[Math.floor(i / count)];
-    if (run === undefined) throw new UsageError(`--merge: the slices hold fewer runs than the selection's ${slice.runs}`);
-    merged.push(run);
+    const shard = shards.get((i % count) + 1);
+    const run = shard?.runs[Math.floor(i / count)];
+    if (shard === undefined || run === undefined) throw new UsageError(`--merge: the slices hold fewer runs than the selection's ${slice.runs}`);
+    merged.push({ run, folder: shard.folder });
   }
-  const held = [...shards.values()].reduce((sum, runs) => sum + runs.length, 0);
+  const held = [...shards.values()].reduce((sum, shard) => sum + shard.runs.length, 0);
   if (held !== slice.runs) throw new UsageError(`--merge: the slices hold ${held} runs, the selection ${slice.runs}`);
-  return Promise.all(merged.map((run) => withShrunkCopied(run, outDir)));
+  return Promise.all(merged.map(({ run, folder }) => withShrunkCopied(run, folder, outDir)));
 }
 
-/** A shrunk scenario lives beside its shard's reports: it is copied beside the merged ones, and the run points there. */
-async function withShrunkCopied(run: RunReport, outDir: string): Promise<RunReport> {
+/**
+ * A shrunk scenario was written beside its shard's reports: it is copied beside the merged ones, and the
+ * run points there. It is looked for in the folder being merged (a CI artifact may sit elsewhere than the
+ * shard's --out), then where the shard wrote it.
+ */
+async function withShrunkCopied(run: RunReport, folder: string, outDir: string): Promise<RunReport> {
   const { shrunk } = run;
   if (shrunk === undefined) return run;
   const file = join(outDir, basename(shrunk.file));
-  try {
-    await mkdir(outDir, { recursive: true });
-    await copyFile(shrunk.file, file);
-  } catch {
-    // The shard's folder no longer holds it: the run keeps pointing where it was written.
-    return run;
+  const from = [join(folder, basename(shrunk.file)), shrunk.file];
+  await mkdir(outDir, { recursive: true });
+  for (const source of from) {
+    try {
+      await copyFile(source, file);
+      return { ...run, shrunk: { ...shrunk, file, repro: shrunk.repro.split(shrunk.file).join(file) } };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`--merge: cannot copy ${source} to ${file}: ${(error as Error).message}`);
+    }
   }
-  return { ...run, shrunk: { ...shrunk, file, repro: shrunk.repro.split(shrunk.file).join(file) } };
+  // Neither holds it any more: the run keeps pointing where it was written.
+  return run;
 }

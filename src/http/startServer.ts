@@ -21,6 +21,7 @@ import { createKmeHost, type CommandJournal, type KmeHost } from './kmeHost.js';
 import { createLogger, createStepLogger, SILENT_LOGGER, type Logger, type LogLevel } from './logging.js';
 import { listenHealth } from './healthServer.js';
 import { answerProtocolErrorsAsJson } from './protocolErrors.js';
+import { withServerTuning } from './serverTuning.js';
 import type { WorldStore } from './worldStore.js';
 
 export interface ServerOptions {
@@ -131,36 +132,6 @@ function defaultSetup(options: ServerOptions): ServerSetup {
     throw new ServerStartError((error as Error).message);
   }
   return { profile, saes: topology.saes, kmeIds: topology.kmeIds, faults: [], bugs: [] };
-}
-
-/**
- * The server's own switches over its setup's profile: it bounds keys waiting for their slave (memory a
- * client could otherwise fill) unless told not to, and answers repeated dec_keys as asked.
- */
-function withServerTuning(setup: ServerSetup, options: ServerOptions): ServerSetup {
-  const { keySizeBits } = options;
-  const small = {
-    ...(options.poolCapacity === undefined ? {} : { poolCapacity: options.poolCapacity }),
-    ...(options.maxKeysPerRequest === undefined ? {} : { maxKeysPerRequest: options.maxKeysPerRequest }),
-    ...(keySizeBits === undefined
-      ? {}
-      : { keySizeBits, minKeySizeBits: Math.min(setup.profile.minKeySizeBits, keySizeBits), maxKeySizeBits: Math.max(setup.profile.maxKeySizeBits, keySizeBits) }),
-  };
-  const bound = options.maxWaitingKeys;
-  const poolCapacity = small.poolCapacity ?? setup.profile.poolCapacity;
-  const maxWaitingKeys = bound === undefined ? (setup.profile.maxWaitingKeys ?? poolCapacity) : bound;
-  const overrides = {
-    ...setup.profile,
-    ...small,
-    maxWaitingKeys,
-    ...(options.retry === undefined ? {} : { retry: options.retry }),
-    ...(options.retryGraceMs === undefined ? {} : { retryGraceMs: options.retryGraceMs }),
-  };
-  try {
-    return { ...setup, profile: resolveProfile(setup.profile.name, overrides) };
-  } catch (error) {
-    throw new ServerStartError((error as Error).message);
-  }
 }
 
 async function resolveSetup(options: ServerOptions, seed: number): Promise<ServerSetup> {

@@ -106,15 +106,15 @@ export function planEncKeys(world: World, command: EncKeysCommand): EncPlanResul
 
   const pool = world.pools.get(poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id));
   if (pool === undefined || pool.deleted) return refuse(kmeError('unknownSlave', [{ slave_SAE_ID: slave.id }]));
+  // A request larger than the pool could ever hold is told keys are short (below), not that keys wait.
+  const { maxWaitingKeys } = profile;
+  if (maxWaitingKeys !== null && pool.reserved + count > maxWaitingKeys && count <= pool.capacity) {
+    return refuse(kmeError('tooManyWaiting', [{ waiting_key_count: pool.reserved, requested: count, max_waiting_key_count: maxWaitingKeys }]));
+  }
   const remoteOnline = world.links.get(pool.linkId)?.remote === 'online';
   if (availableKeys(pool) < count && (remoteOnline || !bugs.has('synthetic-fallback'))) {
     const error = kmeError(remoteOnline ? 'insufficientKeys' : 'remoteUnavailable', [{ stored_key_count: availableKeys(pool), requested: count }]);
     return { ok: false, error, starved: pool };
-  }
-  // Checked after the pool's own keys: a request no pool could serve is told so, not that keys wait.
-  const { maxWaitingKeys } = profile;
-  if (maxWaitingKeys !== null && pool.reserved + count > maxWaitingKeys) {
-    return refuse(kmeError('tooManyWaiting', [{ waiting_key_count: pool.reserved, requested: count, max_waiting_key_count: maxWaitingKeys }]));
   }
   return {
     ok: true,

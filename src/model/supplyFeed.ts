@@ -35,11 +35,9 @@ export function fromRemote(world: World, pool: Pool, keys: number, nowMs: number
 export function feedWouldServe(world: World, pool: Pool, count: number, nowMs: number): boolean {
   const link = world.links.get(pool.linkId);
   if (link === undefined || link.supply === null || !fedContinuously(world, pool) || link.remote !== 'online' || pool.deleted) return false;
-  const { keySizeBits, maxWaitingKeys } = world.config.profile;
-  // Served once fed: unless too many keys would then wait for their slave (a refusal that must change nothing).
-  if (maxWaitingKeys !== null && pool.reserved + count > maxWaitingKeys) return false;
+  // Only a request refused for want of keys comes here (planEncKeys checks the waiting bound first).
   const available = availableKeys(pool);
-  const inStore = Math.floor(levelAt(link.supply, nowMs, true) / keySizeBits);
+  const inStore = Math.floor(levelAt(link.supply, nowMs, true) / world.config.profile.keySizeBits);
   return available + Math.min(inStore, pool.capacity - available) >= count;
 }
 

@@ -131,6 +131,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   seedSupplyChanges(state);
   play(state, options.onProgress);
   finishLiveness(state);
+  // The buckets after the last event: the stores went on filling (or not) as they were.
+  if (scenario.world.supply !== undefined) for (const atMs of state.series.bucketsEntered(state.nowMs)) sampleStores(state, undefined, atMs);
   return assembleReport(state, { file: options.file, seed: options.seed, bugs, derived, wallStart, wallClock });
 }
 

@@ -90,8 +90,10 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
   for (const opening of openings) {
     const sealing = sealingOf.get(opening.message);
     if (sealing === undefined) continue;
-    const sameSet = opening.keyIds.length === sealing.keyIds.length && opening.keyIds.every((id) => sealing.keyIds.includes(id));
-    if (!sameSet) {
+    // The same keys, each as often (a key applied twice in place of another is not the sender's keys).
+    const sealedSorted = [...sealing.keyIds].sort();
+    const sameKeys = opening.keyIds.length === sealing.keyIds.length && [...opening.keyIds].sort().every((id, i) => id === sealedSorted[i]);
+    if (!sameKeys) {
       // U3: other keys than the sender's.
       const foreign = opening.keyIds.filter((id) => !sealing.keyIds.includes(id));
       const missing = sealing.keyIds.filter((id) => !opening.keyIds.includes(id));

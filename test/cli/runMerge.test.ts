@@ -3,7 +3,7 @@
 // and fingerprints (only wall-clock figures differ); slices of another selection, a missing slice or a
 // folder without a report are refused with one line and exit 2.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,26 @@ it('refuses slices of another selection, a missing slice and a folder without a 
   expect(empty.stderr).toMatch(/^kmesim: --merge: .*report\.json: no such file\n$/);
   const mixed = await kmesim('run', SCENARIO, '--seeds', '5', '--shard', '1/2', '--merge', join(dir, 'a'), '--out', join(dir, 'x5'));
   expect(mixed.code).toBe(2);
+  expect(mixed.stderr).toBe('kmesim: --merge joins reports already run: give it without --shard, --trace or --check-determinism\n');
+});
+
+it('finds a shrunk scenario in the folder being merged, though the shard wrote it elsewhere, and points the run to its copy', { timeout: TIMEOUT_MS }, async () => {
+  // A CI artifact: slice 1's folder, downloaded somewhere else than the --out it was written to, with a
+  // shrunk scenario beside its reports (as a failing run leaves one).
+  const moved = join(dir, 'artifact-1');
+  await cp(join(dir, 'a'), moved, { recursive: true });
+  const report = JSON.parse(await readFile(join(moved, 'report.json'), 'utf8')) as { runs: Array<Record<string, unknown>> };
+  const written = join(dir, 'gone', 'shrunk-expiry-seed1.yaml');
+  (report.runs[0] as Record<string, unknown>)['shrunk'] = { file: written, repro: `npx kmesim run ${written} --seed 1`, scenarioYaml: 'name: x\n', shrinkRuns: 1, messages: 1, faults: 0, violation: null, events: [] };
+  await writeFile(join(moved, 'report.json'), JSON.stringify(report));
+  await writeFile(join(moved, 'shrunk-expiry-seed1.yaml'), 'name: shrunk\n');
+  const out = join(dir, 'merged-artifacts');
+  const merged = await kmesim('run', SCENARIO, '--seeds', '5', '--merge', moved, '--merge', join(dir, 'b'), '--out', out);
+  expect(merged.stderr).toBe('');
+  const first = (JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { runs: Array<{ shrunk?: { file: string; repro: string } }> }).runs[0];
+  expect(first?.shrunk?.file).toBe(join(out, 'shrunk-expiry-seed1.yaml'));
+  expect(first?.shrunk?.repro).toBe(`npx kmesim run ${join(out, 'shrunk-expiry-seed1.yaml')} --seed 1`);
+  expect(await readFile(join(out, 'shrunk-expiry-seed1.yaml'), 'utf8')).toBe('name: shrunk\n');
 });
 
 it('writes an empty slice when there are more slices than runs, and merges it with the others', { timeout: TIMEOUT_MS }, async () => {

@@ -66,3 +66,26 @@ it('refuses fluctuation and outages it cannot play', () => {
   expect(() => linkScenario({ fluctuation: { every: '1h', spreadPct: 150 } })).toThrow();
   expect(() => linkScenario({ outages: { meanEvery: '1h' } })).toThrow();
 });
+
+it('charts the stores to the end of the run, the buckets after the last event included', () => {
+  // One hour of little mail, then a quiet liveness phase of a day: the store fills long after the last event.
+  const report = runScenario(
+    scenarioSchema.parse({
+      name: 'quiet-end',
+      seeds: [1],
+      duration: '1h',
+      liveness: { bound: '1d' },
+      // No scheduled sync within the run: nothing happens after the last mail is read.
+      world: { kmes: 2, users: [{ name: 'alice', kme: 0 }, { name: 'bob', kme: 1, mailsPerDay: 0 }], keySizeBits: 256, pool: { capacity: 10 }, supply: { rate: 1, storeBits: 1e6, initialBits: 0 }, sync: { scheduled: '30d' } },
+      workload: { mailsPerUserPerDay: 48, messageBytes: { min: 10, max: 30 }, readDelay: { min: 0, max: 1_000 } },
+    }),
+    { seed: 1, file: 'quiet-end.yaml' },
+  );
+  const store = report.series.stores.find((series) => series.poolId === '0:store:KME_A~KME_B');
+  const points = store?.points ?? [];
+  const last = points[points.length - 1];
+  // 1 bit/s: about 25 h × 3,600 / 256 ≈ 350 keys made, less what the pools drew at the start.
+  expect(last?.[0]).toBeGreaterThan(20 * 3_600_000);
+  expect(last?.[1]).toBeGreaterThan(250);
+  expect(report.stats.supply && Math.floor(report.stats.supply.heldBits / 256 / 3)).toBeGreaterThan(0);
+});

@@ -3,7 +3,7 @@
 // and the store's books still balance (I10).
 import { expect, it } from 'vitest';
 import { executeCommand } from '../../../src/model/kmeCore.js';
-import { strictProfile } from '../../../src/model/profiles.js';
+import { resolveProfile, strictProfile } from '../../../src/model/profiles.js';
 import { describePoolState } from '../../../src/model/lifecycles.js';
 import { checkWorld } from '../../../src/model/worldInvariants.js';
 import { availableKeys, createWorld, linkIdOf, poolIdOf, type World } from '../../../src/model/world.js';
@@ -12,10 +12,10 @@ import { keysOf, statusOf } from './coreWorld.js';
 
 const KEY_BITS = strictProfile.keySizeBits;
 
-function fedWorld(supply: Partial<SupplySpec> = {}): World {
+function fedWorld(supply: Partial<SupplySpec> = {}, profile = strictProfile): World {
   const world = createWorld({
     seed: 'feed',
-    profile: strictProfile,
+    profile,
     kmeIds: ['A', 'B'],
     bugs: new Set(),
     supply: { rateBitsPerSecond: KEY_BITS, capacityBits: 1_000 * KEY_BITS, initialBits: 3 * KEY_BITS, feed: 'continuous', ...supply },
@@ -95,4 +95,15 @@ it('a request the pool and the store together cannot serve is refused and change
   expect(aliceToBob(world) && availableKeys(aliceToBob(world)!)).toBe(0);
   // One second later the link has made the third key: the same request is served.
   expect(keysOf(encAt(world, 3, 1_000))).toHaveLength(3);
+});
+
+it('a request the waiting bound refuses takes nothing from the store, though the store could serve it (I7)', () => {
+  // At most 2 delivered keys may wait for their slave; alice takes 2 and bob has not retrieved them.
+  const world = fedWorld({ initialBits: 10 * KEY_BITS }, resolveProfile('strict', { maxWaitingKeys: 2 }));
+  expect(keysOf(encAt(world, 2, 0))).toHaveLength(2);
+  const level = link(world)?.supply?.levelBits;
+  const refused = encAt(world, 1, 0);
+  expect(refused.result.ok === false && refused.result.error.kind).toBe('tooManyWaiting');
+  expect(refused.effects).toEqual([]);
+  expect(link(world)?.supply?.levelBits).toBe(level);
 });

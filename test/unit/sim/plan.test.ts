@@ -127,10 +127,11 @@ it('varies the store’s starting level, and judges the deferral objective on ru
   expect(scenarioAt(base, { initialBits: 2_048 }, 'x').world.supply).toEqual({ link: { distanceKm: 10 }, initialBits: 2_048 });
   // Above the store (one pool's worth here: 10 keys of 256 bits) is refused before anything runs.
   expect(() => scenarioAt(base, { initialBits: 4_096 }, 'x')).toThrow(/must not exceed the store/);
-  const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 10, vary: { initialBits: [0, 8_192] }, objective: { anyMessageDeferred: true, atMost: 0.5 } });
+  const plan = planSchema.parse({ name: 'p', scenario: 'base.yaml', seeds: 10, vary: { initialBits: [0, 2_048] }, objective: { anyMessageDeferred: true, atMost: 0.5 } });
   const points = gridPoints(plan.vary);
-  expect(points).toEqual([{ initialBits: 0 }, { initialBits: 8_192 }]);
-  // Pools never run empty here, but at u = 0 every run defers a message and at 8,192 bits one in ten does.
+  expect(points).toEqual([{ initialBits: 0 }, { initialBits: 2_048 }]);
+  for (const [i, point] of points.entries()) expect(scenarioAt(base, point, `p-${i + 1}`).world.supply?.initialBits).toBe(point.initialBits);
+  // Pools never run empty here, but at u = 0 every run defers a message and at 2,048 bits one in ten does.
   const runs = points.flatMap((_, point) =>
     Array.from({ length: 10 }, (_, s) => ({ point, seed: s + 1, passed: true, fingerprint: 'f', messages: 50, waited: 0, exhausted: false, deferred: point === 0 || s === 0 })),
   );
@@ -142,7 +143,7 @@ it('varies the store’s starting level, and judges the deferral objective on ru
   ]);
   expect(result.points.map((point) => point.meets)).toEqual([false, true]);
   // Without pool sizes to choose from, the line runs along the starting level: the smallest that meets it.
-  expect(result.recommendations).toEqual([{ given: {}, label: 'the base scenario', poolCapacity: null, point: { initialBits: 8_192 }, along: 'initialBits', value: 8_192 }]);
-  expect(recommendationLines(result)).toEqual(['the base scenario: stores starting with 8192 bits or more']);
+  expect(result.recommendations).toEqual([{ given: {}, label: 'the base scenario', poolCapacity: null, point: { initialBits: 2_048 }, along: 'initialBits', value: 2_048 }]);
+  expect(recommendationLines(result)).toEqual(['the base scenario: stores starting with 2048 bits or more']);
   expect(planSchema.safeParse({ ...plan, objective: { anyMessageDeferred: true, anyPoolExhausted: true, atMost: 0.1 } }).success).toBe(false);
 });

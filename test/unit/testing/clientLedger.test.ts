@@ -54,3 +54,11 @@ it('counts a dec_keys only for the reader who made it, naming the sender', () =>
   ledger.clear();
   expect(ledger.judge(traffic).map((finding) => finding.invariant)).toEqual(['U5']);
 });
+
+it('a key applied twice in place of another is other keys than the sender’s (U3), not another order', () => {
+  const ledger = createClientLedger();
+  const traffic = [exchange('enc_keys', 'A', 'B', ['k1', 'k2']), exchange('dec_keys', 'B', 'A', ['k1', 'k2'])];
+  ledger.sealed('m1', 'A', ['k1', 'k2']);
+  ledger.opened('m1', 'B', ['k1', 'k1']);
+  expect(ledger.judge(traffic).map((finding) => finding.invariant)).toEqual(['U3']);
+});
