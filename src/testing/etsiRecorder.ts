@@ -42,6 +42,9 @@ export interface RecorderOptions {
   readonly identityHeader?: string;
 }
 
+/** Statuses whose answers have no body (a Response with one would not construct). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
 const ROUTE = /\/api\/v1\/(?:keys|user-keys)\/([^/?]+)\/(status|enc_keys|dec_keys)(?:\?|$)/;
 
 export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
@@ -78,7 +81,7 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
     // The answer is read once here and handed on whole: cheaper than a clone, the same bytes for the client.
     const text = await response.text();
     recorded.push({ ...base, status: response.status, keyIds: response.status === 200 ? keyIdsOf(text) : [] });
-    return new Response(response.status === 204 || response.status === 304 ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(NULL_BODY_STATUSES.has(response.status) ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
   return {
     fetch: recordingFetch as typeof fetch,
