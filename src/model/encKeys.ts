@@ -6,7 +6,7 @@ import { KEY_STATE_INDEX, stepKey } from './lifecycles.js';
 import { addKeys, advanceHead, compactReservedQueue, updateLevel, type KmeEffect } from './poolOps.js';
 import { MIN_TTL_EXTENSION } from './profiles.js';
 import type { KeyRequest } from './wireSchema.js';
-import { availableKeys, linkIdOf, NO_RETRIEVALS, poolIdOf, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
+import { availableKeys, NO_RETRIEVALS, slavePoolOf, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
 
 export interface EncKeysCommand {
   readonly type: 'keys.enc';
@@ -104,7 +104,7 @@ export function planEncKeys(world: World, command: EncKeysCommand): EncPlanResul
     }
   }
 
-  const pool = world.pools.get(poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id));
+  const pool = slavePoolOf(world, command.kmeId, slave.id);
   if (pool === undefined || pool.deleted) return refuse(kmeError('unknownSlave', [{ slave_SAE_ID: slave.id }]));
   // A request larger than the pool could ever hold is told keys are short (below), not that keys wait.
   const { maxWaitingKeys } = profile;

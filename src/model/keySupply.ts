@@ -73,10 +73,15 @@ export function accrue(supply: KeySupply, nowMs: number, producing: boolean): vo
   supply.atMs = nowMs;
 }
 
+/** How many of `keys` keys of `keyBits` bits the store could give at `nowMs`, without taking them. */
+export function grantableKeys(supply: KeySupply, keys: number, keyBits: number, nowMs: number, producing: boolean): number {
+  return Math.max(0, Math.min(keys, Math.floor(levelAt(supply, nowMs, producing) / keyBits)));
+}
+
 /** Takes up to `keys` keys of `keyBits` bits from the store at `nowMs`; returns how many it could give. */
 export function drawKeys(supply: KeySupply, keys: number, keyBits: number, nowMs: number, producing: boolean): number {
+  const granted = grantableKeys(supply, keys, keyBits, nowMs, producing);
   accrue(supply, nowMs, producing);
-  const granted = Math.max(0, Math.min(keys, Math.floor(supply.levelBits / keyBits)));
   supply.levelBits -= granted * keyBits;
   supply.drawnBits += granted * keyBits;
   return granted;

@@ -21,7 +21,7 @@ import {
 import { accrue } from './keySupply.js';
 import { feedFromStore, feedWouldServe, fromRemote, setSupplyRate } from './supplyFeed.js';
 import type { Status } from './wireSchema.js';
-import { availableKeys, createPool, deliverableKeys, keyIdOwnerOf, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
+import { availableKeys, createPool, deliverableKeys, keyIdOwnerOf, linkIdOf, poolIdOf, slavePoolOf, type Pool, type World } from './world.js';
 
 export interface RegisterSaeCommand {
   readonly type: 'sae.register';
@@ -83,13 +83,8 @@ function dispatch(world: World, command: KmeCommand, nowMs: number, effects: Kme
       return registerSae(world, command, nowMs, effects);
     case 'sae.delete':
       return deleteSae(world, command.saeId, effects);
-    case 'keys.status': {
-      const answer = status(world, command.kmeId, command.callerSaeId, command.slaveSaeId);
-      // A pool fed continuously from its link counts what the store holds for it now.
-      if (!answer.ok) return answer;
-      const pool = poolFor(world, command.kmeId, command.slaveSaeId);
-      return pool !== undefined && feedFromStore(world, pool, nowMs, effects) > 0 ? status(world, command.kmeId, command.callerSaeId, command.slaveSaeId) : answer;
-    }
+    case 'keys.status':
+      return status(world, command.kmeId, command.callerSaeId, command.slaveSaeId, nowMs, effects);
     case 'keys.enc': {
       let planned = planEncKeys(world, command);
       // A pool fed continuously from its link takes what the store holds, when that is enough for the
@@ -236,15 +231,17 @@ function deleteSae(world: World, saeId: string, effects: KmeEffect[]): KmeResult
   return DONE;
 }
 
-export function status(world: World, kmeId: string, callerSaeId: string, slaveSaeId: string): KmeResult {
+function status(world: World, kmeId: string, callerSaeId: string, slaveSaeId: string, nowMs: number, effects: KmeEffect[]): KmeResult {
   const { profile, bugs } = world.config;
   const refusal = unauthorizedCaller(world, callerSaeId, kmeId);
   if (refusal !== null) return { ok: false, error: refusal };
   const slave = world.saes.get(slaveSaeId);
-  const pool = slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
+  const pool = slavePoolOf(world, kmeId, slaveSaeId);
   if (slave === undefined || pool === undefined) {
     return { ok: false, error: kmeError('unknownSlave', [{ slave_SAE_ID: slaveSaeId }]) };
   }
+  // A pool fed continuously from its link counts what the store holds for it now.
+  feedFromStore(world, pool, nowMs, effects);
   // The count-drift bug also counts delivered keys still waiting for their slave (breaks I8, C14).
   const stored = deliverableKeys(world, pool) + (bugs.has('count-drift') ? pool.reserved : 0);
   const parts = describePoolState(pool.state);
@@ -268,11 +265,6 @@ export function status(world: World, kmeId: string, callerSaeId: string, slaveSa
         : {}),
     },
   };
-}
-
-function poolFor(world: World, kmeId: string, slaveSaeId: string): Pool | undefined {
-  const slave = world.saes.get(slaveSaeId);
-  return slave && world.pools.get(poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id));
 }
 
 function completeSync(world: World, poolId: string, attempt: number, keyCount: number, nowMs: number, effects: KmeEffect[]): KmeResult {

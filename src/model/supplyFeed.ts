@@ -1,7 +1,7 @@
 // How a link's key supply reaches the pools in the core (keySupply.ts holds the store itself): what the
 // remote gives a pool when it syncs or registers, the continuous feed that tops a pool up when a client
 // asks, and the `supply.rate` command.
-import { accrue, drawKeys, levelAt } from './keySupply.js';
+import { accrue, drawKeys, grantableKeys } from './keySupply.js';
 import { addKeys, fedContinuously, type KmeEffect } from './poolOps.js';
 import { availableKeys, type Pool, type World } from './world.js';
 
@@ -35,10 +35,10 @@ export function fromRemote(world: World, pool: Pool, keys: number, nowMs: number
 export function feedWouldServe(world: World, pool: Pool, count: number, nowMs: number): boolean {
   const link = world.links.get(pool.linkId);
   if (link === undefined || link.supply === null || !fedContinuously(world, pool) || link.remote !== 'online' || pool.deleted) return false;
-  // Only a request refused for want of keys comes here (planEncKeys checks the waiting bound first).
+  // Only a request refused for want of keys comes here (planEncKeys checks the waiting bound first); the
+  // store would give what feedFromStore asks of it: the pool's room.
   const available = availableKeys(pool);
-  const inStore = Math.floor(levelAt(link.supply, nowMs, true) / world.config.profile.keySizeBits);
-  return available + Math.min(inStore, pool.capacity - available) >= count;
+  return available + grantableKeys(link.supply, pool.capacity - available, world.config.profile.keySizeBits, nowMs, true) >= count;
 }
 
 /** Tops a pool up from its link's store when the link feeds continuously (keySupply.ts); returns the keys added. */

@@ -161,6 +161,18 @@ export function poolIdOf(linkId: string, slaveSaeId: string): string {
   return `${linkId}/${slaveSaeId}`;
 }
 
+/** The ID of the pool a master on `kmeId` draws from for this slave (undefined: no such SAE). */
+export function slavePoolIdOf(world: World, kmeId: string, slaveSaeId: string): string | undefined {
+  const slave = world.saes.get(slaveSaeId);
+  return slave === undefined ? undefined : poolIdOf(linkIdOf(kmeId, slave.kmeId), slave.id);
+}
+
+/** The pool a master on `kmeId` draws from for this slave, when the slave and its pool exist. */
+export function slavePoolOf(world: World, kmeId: string, slaveSaeId: string): Pool | undefined {
+  const id = slavePoolIdOf(world, kmeId, slaveSaeId);
+  return id === undefined ? undefined : world.pools.get(id);
+}
+
 export function createWorld(options: WorldOptions): World {
   assertProfile(options.profile);
   if (options.kmeIds.length === 0) throw new Error('createWorld: at least one KME is needed');

@@ -7,7 +7,7 @@ import type { KmeCommand, StepOutcome } from './kmeCore.js';
 import { describePoolState, KEY_STATE_INDEX } from './lifecycles.js';
 import { fedContinuously, levelFor } from './poolOps.js';
 import { violation, type Violation } from './violation.js';
-import { availableKeys, deliverableKeys, linkIdOf, poolIdOf, type Pool, type World } from './world.js';
+import { availableKeys, deliverableKeys, slavePoolIdOf, slavePoolOf, type Pool, type World } from './world.js';
 
 interface PoolCounts {
   readonly headSeq: number;
@@ -65,8 +65,8 @@ export function poolsCommandMayChange(world: World, command: KmeCommand): string
   switch (command.type) {
     case 'keys.enc':
     case 'keys.status': {
-      const slave = world.saes.get(command.slaveSaeId);
-      return slave === undefined ? [] : [poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id)];
+      const poolId = slavePoolIdOf(world, command.kmeId, command.slaveSaeId);
+      return poolId === undefined ? [] : [poolId];
     }
     case 'keys.dec': {
       const pools: string[] = [];
@@ -81,13 +81,15 @@ export function poolsCommandMayChange(world: World, command: KmeCommand): string
     case 'sync.fail':
     case 'sync.retry':
       return [command.poolId];
+    // A link's rate: no pool changes until a client or a sync draws from its store.
+    case 'supply.rate':
+      return [];
     case 'sae.register':
     case 'sae.delete':
     case 'remote.down':
     case 'remote.up':
     case 'clock.tick':
     case 'kme.restart':
-    case 'supply.rate':
       return undefined;
   }
 }
@@ -98,8 +100,8 @@ export function poolsTouchedBy(world: World, command: KmeCommand, outcome: StepO
   for (const effect of outcome.effects) touched.add(effect.poolId as string);
   switch (command.type) {
     case 'keys.enc': {
-      const slave = world.saes.get(command.slaveSaeId);
-      if (slave !== undefined) touched.add(poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id));
+      const poolId = slavePoolIdOf(world, command.kmeId, command.slaveSaeId);
+      if (poolId !== undefined) touched.add(poolId);
       break;
     }
     case 'keys.dec':
@@ -170,8 +172,7 @@ export function checkStep(world: World, before: CountsSnapshot, command: KmeComm
   }
 
   if (result.ok && result.kind === 'status' && command.type === 'keys.status') {
-    const slave = world.saes.get(command.slaveSaeId);
-    const pool = slave && world.pools.get(poolIdOf(linkIdOf(command.kmeId, slave.kmeId), slave.id));
+    const pool = slavePoolOf(world, command.kmeId, command.slaveSaeId);
     if (pool !== undefined && result.status.stored_key_count !== deliverableKeys(world, pool)) {
       found.push(
         violation('I8', `status reports ${result.status.stored_key_count} stored keys where ${deliverableKeys(world, pool)} can be delivered`, {

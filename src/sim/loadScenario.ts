@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatDuration } from '../engine/duration.js';
-import { resolveProfile } from '../model/profiles.js';
 import { linkIdsOf } from '../model/world.js';
+import { buildProfile } from './scenarioProfile.js';
 import { scenarioSchema, type Scenario } from './scenarioSchema.js';
+import { supplySpecOf } from './supply.js';
 
 export interface ScenarioIssue {
   file: string;
@@ -284,12 +285,12 @@ function checkCrossFieldRules(scenario: Scenario): PathIssue[] {
   if ('min' in sizes && sizes.min > sizes.max) {
     issues.push({ path: ['workload', 'messageBytes', 'min'], message: `must be at most max (${sizes.max})` });
   }
-  const supply = world.supply;
-  if (supply?.initialBits !== undefined && supply.storeBits === undefined) {
-    // Without storeBits the store holds one pool's worth: a start above it would be cut down unseen.
-    const profile = resolveProfile(world.profile);
-    const storeBits = (world.pool.capacity ?? profile.poolCapacity) * (world.keySizeBits ?? profile.keySizeBits);
-    if (supply.initialBits > storeBits) issues.push({ path: ['world', 'supply', 'initialBits'], message: `must not exceed the store (${storeBits} bits, one pool's worth: give storeBits for a larger one)` });
+  if (world.supply?.initialBits !== undefined && world.supply.storeBits === undefined) {
+    // Without storeBits the store holds one pool's worth (supplySpecOf): a start above it could not be.
+    const storeBits = storeBitsOf(scenario);
+    if (storeBits !== null && world.supply.initialBits > storeBits) {
+      issues.push({ path: ['world', 'supply', 'initialBits'], message: `must not exceed the store (${storeBits} bits, one pool's worth: give storeBits for a larger one)` });
+    }
   }
   for (const key of ['transmitDelay', 'readDelay'] as const) {
     const { min, max } = workload[key];
@@ -369,4 +370,13 @@ function isGeneratedUser(name: string, count: number): boolean {
 function summarizeNames(names: readonly string[]): string {
   const shown = names.slice(0, 5).join(', ');
   return names.length > 5 ? `${shown}, … (${names.length} in all)` : shown;
+}
+
+/** The size of the scenario's stores, as the run will make them; null when its profile does not hold together (reported where it is built). */
+function storeBitsOf(scenario: Scenario): number | null {
+  try {
+    return supplySpecOf(scenario, buildProfile(scenario))?.capacityBits ?? null;
+  } catch {
+    return null;
+  }
 }

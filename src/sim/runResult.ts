@@ -4,7 +4,7 @@ import { KEY_WAIT_EDGES_MS } from './expectations.js';
 import type { BugName } from '../model/bugs.js';
 import { reportCoverage } from './coverageReport.js';
 import { evaluateExpectations } from './expectations.js';
-import { accrue } from '../model/keySupply.js';
+import { levelAt } from '../model/keySupply.js';
 import type { RunReport, SupplyStats } from './runReport.js';
 import type { RunState } from './runState.js';
 import { countUndelivered } from './runTallies.js';
@@ -76,11 +76,11 @@ function supplyStats(state: RunState): { supply?: SupplyStats } {
   for (const sim of state.sims) {
     for (const link of sim.world.links.values()) {
       if (link.supply === null) continue;
-      // The store as of the run's end: what the link made since its last change counts too.
-      accrue(link.supply, state.nowMs, link.remote === 'online');
-      totals.producedBits += link.supply.producedBits;
+      // The store as of the run's end, read without changing it: what the link made since its last change counts too.
+      const held = levelAt(link.supply, state.nowMs, link.remote === 'online');
+      totals.producedBits += link.supply.producedBits + (held - link.supply.levelBits);
       totals.drawnBits += link.supply.drawnBits;
-      totals.heldBits += link.supply.levelBits;
+      totals.heldBits += held;
       any = true;
     }
   }

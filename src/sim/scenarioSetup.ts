@@ -3,7 +3,7 @@
 import { SERVER_KME_IDS, type ServerSetup, type SetupRequest, type SetupResolver } from '../engine/serverSetup.js';
 import { loadScenarios, ScenarioError } from './loadScenario.js';
 import { createRng } from './rng.js';
-import { buildProfile } from './runScenario.js';
+import { buildProfile } from './scenarioProfile.js';
 import { createUsers } from './simUsers.js';
 
 /** The setup resolver for the first scenario at `file`; the file is read when the server asks for it. */

@@ -24,7 +24,7 @@ export function supplySpecOf(scenario: Scenario, profile: Profile): SupplySpec |
   return {
     rateBitsPerSecond: supplyRateOf(supply),
     capacityBits,
-    ...(supply.initialBits === undefined ? {} : { initialBits: Math.min(supply.initialBits, capacityBits) }),
+    ...(supply.initialBits === undefined ? {} : { initialBits: supply.initialBits }),
     ...(supply.feed === undefined ? {} : { feed: supply.feed }),
   };
 }

@@ -15,7 +15,7 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import { deriveKeyBytes, hashKeyBytes, keyedKeyHash, materialOf } from '../../src/model/keyMaterial.js';
 import { executeCommand, type KmeCommand } from '../../src/model/kmeCore.js';
 import { createWorld, type World } from '../../src/model/world.js';
-import { buildProfile } from '../../src/sim/runScenario.js';
+import { buildProfile } from '../../src/sim/scenarioProfile.js';
 import { scenarioSchema } from '../../src/sim/scenarioSchema.js';
 import { kmeIdOf } from '../../src/sim/simKme.js';
 import { LOG_LEVELS, type LogLevel } from '../../src/http/logging.js';

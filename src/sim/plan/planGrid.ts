@@ -2,7 +2,7 @@
 // the first varying slowest), and the base scenario with one point's values put in.
 import { resolveProfile } from '../../model/profiles.js';
 import { scenarioProblems } from '../loadScenario.js';
-import { buildProfile } from '../runScenario.js';
+import { buildProfile } from '../scenarioProfile.js';
 import { scenarioSchema, type Scenario } from '../scenarioSchema.js';
 import type { Vary, VaryName } from './planSchema.js';
 
