@@ -3,10 +3,12 @@
  * examples/otp-client (1–3 messages across key boundaries, each sealed and opened, the run judged: U1–U6 and
  * the KMEs' invariants) in runs per second, beside the same property with no recording and no judging (the
  * baseline: what the mock and the client cost alone); and 100 runs of an exhaustion property (pools of 4 keys,
- * the client writes until the KME refuses) in milliseconds.
+ * the client writes until the KME refuses) in milliseconds; and runs per second of the model-based property
+ * (clientCommands under fc.scheduler: up to 12 commands of sealing, racing, opening, clock and faults).
  */
 import { createOtpClient, OtpClientError } from '../examples/otp-client/otpClient.js';
-import { fc, messageArb, startClientHarness, type ClientRun } from '../src/testing/index.js';
+import { clientCommands, fc, messageArb, runClientCommands, startClientHarness, type ClientRun } from '../src/testing/index.js';
+import type { Envelope } from '../examples/otp-client/otpClient.js';
 import type { BenchFigures, BenchSection } from './main.js';
 import { round } from './processes.js';
 
@@ -72,6 +74,28 @@ async function exhaustionMs(): Promise<number> {
   }
 }
 
+async function commandRunsPerSecond(): Promise<number> {
+  const harness = await startClientHarness({ kmes: 2, poolCapacity: 16, keySizeBits: KEY_BYTES * 8, maxKeysPerRequest: 8 });
+  try {
+    const commands = clientCommands<Envelope>({
+      senders: ['SAE_A1', 'SAE_A2'],
+      readers: ['SAE_B1', 'SAE_B2'],
+      keyBytes: KEY_BYTES,
+      maxKeys: 3,
+      faults: [{ type: 'kme-restart', kme: 'KME_B', downtime: '1s' }, { type: 'fail-next', count: 1, status: 503, route: 'dec_keys' }],
+    });
+    const property = fc.asyncProperty(fc.scheduler(), commands, async (scheduler, cmds) => {
+      const run = await harness.run();
+      await runClientCommands(run, (fetch) => ({ ...clientOf({ ...run, fetch }, true), ciphertextOf: (envelope: Envelope) => envelope.ciphertext }), cmds, { scheduler });
+    });
+    const started = performance.now();
+    await fc.assert(property, { numRuns: RUNS, seed: 1 });
+    return RUNS / ((performance.now() - started) / 1000);
+  } finally {
+    await harness.close();
+  }
+}
+
 export const testingSection: BenchSection = {
   name: 'testing',
   async run(): Promise<BenchFigures> {
@@ -86,6 +110,7 @@ export const testingSection: BenchSection = {
       mailRunsPerSecUnjudged: round(Math.max(bare, bareAgain), 1),
       judgedRatio: round(Math.max(judged, judgedAgain) / Math.max(bare, bareAgain), 3),
       exhaustion100RunsMs: round(await exhaustionMs(), 0),
+      commandRunsPerSec: round(await commandRunsPerSecond(), 1),
     };
   },
 };

@@ -1,9 +1,10 @@
 // A small one-time-pad mail client of the kind a project would test with kmesim/testing: the sender gets
 // keys for the reader from its KME (enc_keys) and XORs the message with them, key after key; the reader
 // fetches the same keys by ID from its own KME (dec_keys) and XORs them off in the same order. It reports
-// the keys it used to a ledger (the hooks a project adds to its sealing code). `bug` plants one of four
-// mistakes real clients make.
-export type ClientBug = 'reuse' | 'reverse' | 'skip-dec' | 'no-consume';
+// the keys it used to a ledger (the hooks a project adds to its sealing code). `bug` plants one of five
+// mistakes real clients make; `stretch` pads two stretches of the message with each key, on both sides, so
+// that every message opens and every hook reports the right keys: only the reference OTP (U7) sees it.
+export type ClientBug = 'reuse' | 'reverse' | 'skip-dec' | 'no-consume' | 'stretch';
 
 export interface OtpClientOptions {
   /** The fetch to send requests with (the harness's recording one). */
@@ -70,15 +71,18 @@ export function createOtpClient(options: OtpClientOptions) {
     });
   }
 
+  /** Bytes of the message one key pads: its own length, or twice that under the stretch bug. */
+  const span = bug === 'stretch' ? 2 * keyBytes : keyBytes;
+
   function xorWith(data: Uint8Array, keys: readonly Key[]): Uint8Array {
     const out = new Uint8Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) ^ ((keys[Math.floor(i / keyBytes)]?.bytes[i % keyBytes] ?? 0) as number);
+    for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) ^ ((keys[Math.floor(i / span)]?.bytes[i % keyBytes] ?? 0) as number);
     return out;
   }
 
   return {
     async seal(id: string, from: string, to: string, message: Uint8Array): Promise<Envelope> {
-      const count = Math.ceil(message.length / keyBytes);
+      const count = Math.ceil(message.length / span);
       let keys: Key[];
       if (bug === 'reuse' && lastKeys.length >= count && count > 0) keys = lastKeys.slice(0, count);
       else keys = await encKeys(from, to, count);

@@ -8,7 +8,8 @@ import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { parseBugNames } from '../model/bugs.js';
 import { isProfileName, isRetryMode, PROFILE_NAMES, RETRY_MODES } from '../model/profiles.js';
-import { startServer, ServerStartError, type ReadyInfo } from '../http/startServer.js';
+import { isLoopback } from '../http/identity.js';
+import { startServer, ServerStartError, type ReadyInfo, type RunningServer } from '../http/startServer.js';
 import { writeTargetFile } from '../http/targetFile.js';
 import { createLogger, createStderrDestination, isLogLevel, LOG_LEVELS, openLogFile, type LogDestination } from '../http/logging.js';
 import { parseSaeAt } from '../engine/serverSetup.js';
@@ -45,6 +46,7 @@ export interface ServeCommandOptions {
   readonly logFile?: string;
   /** Unset: on when stdin is not a terminal. */
   readonly exitWithParent?: boolean;
+  readonly judgeClients?: boolean;
 }
 
 /** How often the parent's PID is compared with the one serve started under. */
@@ -65,6 +67,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   ];
   for (const [flag, value] of named) if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`);
   const allowHeaderAuth = options.allowHeaderAuth ?? readSwitch(env, SWITCH_ENV.allowHeaderAuth);
+  const judgeClients = options.judgeClients ?? readSwitch(env, SWITCH_ENV.judgeClients) ?? false;
   let saes;
   try {
     saes = options.sae?.map(parseSaeAt);
@@ -79,6 +82,8 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   if (kmes === null) throw new UsageError(`--kmes must be 1 or 2, got "${options.kmes}"`);
   if (options.auth !== 'header' && options.auth !== 'mtls') throw new UsageError(`--auth must be header or mtls, got "${options.auth}"`);
   if (options.clock !== 'real' && options.clock !== 'manual') throw new UsageError(`--clock must be real or manual, got "${options.clock}"`);
+  if (judgeClients && options.auth !== 'header') throw new UsageError('--judge-clients needs --auth header: the recording proxy passes the identity header on, and cannot present a client certificate');
+  if (judgeClients && !isLoopback(options.host)) throw new UsageError('--judge-clients serves on loopback only (its ledger has no token): leave --host at 127.0.0.1');
   if (!isLogLevel(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${options.logLevel}"`);
   const logLevel = options.logLevel;
   const profile = options.profile;
@@ -145,8 +150,11 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
     if (error instanceof ServerStartError) throw new UsageError(error.message);
     throw error;
   }
-  const ready: ReadyInfo = {
-    kmes: server.kmes,
+  // With --judge-clients the clients go through the recording proxies; the KMEs behind them are `upstream`.
+  const proxy = judgeClients ? await startClientProxy(server, options.authHeader) : undefined;
+  const ready: ReadyInfo & { upstream?: ReadyInfo['kmes']; ledger?: string } = {
+    kmes: proxy?.kmes ?? server.kmes,
+    ...(proxy === undefined ? {} : { upstream: server.kmes, ledger: proxy.ledger }),
     saes: server.saes,
     seed: server.seed,
     profile: server.profile,
@@ -167,7 +175,7 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       unwatch();
-      void server.close().then(resolve);
+      void (proxy?.close() ?? Promise.resolve()).then(() => server.close()).then(resolve);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -184,6 +192,21 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
   await stopped;
   if (options.readyFile !== undefined) await rm(options.readyFile, { force: true });
   return 0;
+}
+
+/** The recording proxies of --judge-clients: the mock's reset and invariants behind the ledger's. */
+async function startClientProxy(server: RunningServer, identityHeader: string) {
+  const { startRecordingProxy } = await import('../testing/recordingProxy.js');
+  return startRecordingProxy({
+    targets: server.kmes,
+    identityHeader,
+    onReset: (seed) => server.reset(seed),
+    kmeViolations: () => {
+      server.host.tick();
+      const { live, audit } = server.host.violations();
+      return [...live, ...audit];
+    },
+  });
 }
 
 /**

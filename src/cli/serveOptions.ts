@@ -51,7 +51,7 @@ const VALUE_OPTIONS: readonly ValueOption[] = [
 ];
 
 /** The switches, read from the environment by serveCommand (commander would take any value, even 0, as on). */
-export const SWITCH_ENV = { allowHeaderAuth: envNameOf('--allow-header-auth'), exitWithParent: envNameOf('--exit-with-parent') } as const;
+export const SWITCH_ENV = { allowHeaderAuth: envNameOf('--allow-header-auth'), exitWithParent: envNameOf('--exit-with-parent'), judgeClients: envNameOf('--judge-clients') } as const;
 
 /** Every environment variable serve reads, for the help and the documentation. */
 export const SERVE_ENV_NAMES: readonly string[] = [...VALUE_OPTIONS.map((option) => envNameOf(option.flags.split(' ')[0] as string)), ...Object.values(SWITCH_ENV)];
@@ -68,6 +68,7 @@ export function declareServe(program: Command, action: (options: ServeCommandOpt
     .option('--allow-header-auth', `allow header mode on a non-loopback address (env: ${SWITCH_ENV.allowHeaderAuth}=1)`)
     .option('--exit-with-parent', `stop when the process that started serve is gone (default: on when stdin is not a terminal; env: ${SWITCH_ENV.exitWithParent}=1 or 0)`)
     .option('--no-exit-with-parent', 'keep serving after the process that started serve is gone')
+    .option('--judge-clients', `put a recording proxy in front of each KME and judge the clients' use of keys (U1…U6) at {ledger}/verdict; the ready line's kmes are the proxies (env: ${SWITCH_ENV.judgeClients}=1)`)
     .action(async (options: ServeCommandOptions, self: Command) => {
       try {
         await action(options);

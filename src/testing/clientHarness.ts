@@ -1,6 +1,6 @@
 // A mock KME pair for property tests of a key consumer: started once, reset for each run of a property
 // (fresh pools, the same seed), with the run's traffic recorded and its use of keys judged. `check()` turns
-// what the client broke (U1…U6) and what the KMEs saw broken (I1…I16) into one error, with the requests that
+// what the client broke (U1…U7) and what the KMEs saw broken (I1…I16) into one error, with the requests that
 // show each finding, so that fast-check reports it with its seed and path and shrinks it.
 import { mockKmeOf, startMockServer, type MockKme } from '../http/startMockKme.js';
 import type { ServerOptions } from '../http/startServer.js';
@@ -17,6 +17,8 @@ export interface ClientRun {
   readonly ledger: ClientLedger;
   readonly kmes: MockKme['kmes'];
   readonly saes: MockKme['saes'];
+  /** The mock's admin client: its clock and faults, inside a property. */
+  readonly mock: MockKme;
   /** The traffic so far. */
   exchanges(): readonly RecordedExchange[];
   /** Throws a ClientKeyError naming every rule the client or the KMEs broke in this run. */
@@ -73,7 +75,7 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
       const ledger = createClientLedger();
       const judge = async (symptom?: unknown): Promise<void> => {
         const exchanges = recorder.exchanges();
-        const findings = ledger.judge(exchanges);
+        const findings = ledger.judge(exchanges, recorder.keyBytes);
         const violations = kmeViolations();
         if (findings.length > 0 || violations.length > 0) throw new ClientKeyError(findings, violations, exchanges, symptom);
       };
@@ -82,6 +84,7 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
         ledger,
         kmes: mock.kmes,
         saes: mock.saes,
+        mock,
         exchanges: () => recorder.exchanges(),
         check: () => judge(),
         async judged(body) {

@@ -1,10 +1,10 @@
 // Judges a client's use of keys, not only the KME: which key IDs the sender sealed each message with (in
 // order), which the readers opened it with (in the order they applied them), and what the recorded ETSI
 // traffic shows the KMEs delivered and the readers retrieved. Each finding names a client invariant
-// (U1…U6, listed in docs/testing-kit.md) and the requests that show it.
+// (U1…U7, listed in docs/invariants.md) and the requests that show it.
 import type { RecordedExchange } from './etsiRecorder.js';
 
-export type ClientInvariantId = 'U1' | 'U2' | 'U3' | 'U4' | 'U5' | 'U6';
+export type ClientInvariantId = 'U1' | 'U2' | 'U3' | 'U4' | 'U5' | 'U6' | 'U7';
 
 export const CLIENT_INVARIANTS: Readonly<Record<ClientInvariantId, string>> = {
   U1: 'one key, one message: no key ID seals two messages, or one message twice',
@@ -13,6 +13,7 @@ export const CLIENT_INVARIANTS: Readonly<Record<ClientInvariantId, string>> = {
   U4: 'the reader gets every key it opens with from dec_keys, as itself, naming the sender',
   U5: 'every key the sender fetched with enc_keys seals a message',
   U6: 'every key that sealed a message is retrieved by a reader (consumed at the KME)',
+  U7: 'the pad is the sealing keys’ bytes in order, each byte once (the reference OTP: ciphertext = plaintext XOR the keys)',
 };
 
 export interface ClientFinding {
@@ -30,8 +31,21 @@ export interface ClientLedger {
   sealed(message: string, sender: string, keyIds: readonly string[]): void;
   /** `reader` opened `message` applying these keys, in this order. */
   opened(message: string, reader: string, keyIds: readonly string[]): void;
+  /**
+   * The sender's plaintext and ciphertext of `message`, for a client that seals with the reference OTP
+   * (byte i of the ciphertext is byte i of the plaintext XOR byte i of its keys, laid end to end). U7 opens
+   * the envelope with the bytes the KME delivered for the keys it was sealed with. Kept in memory only.
+   */
+  enveloped(message: string, plaintext: Uint8Array, ciphertext: Uint8Array): void;
+  /**
+   * Keys a refusal stranded (a seal the KME cut short, a message whose keys the KME would not hand over):
+   * U5 and U6 do not count them. U1…U4 still do.
+   */
+  excuse(keyIds: readonly string[], reason: string): void;
+  /** The keys the sender said it sealed `message` with, in order ([] when it said nothing). */
+  keysOf(message: string): readonly string[];
   /** What the client did against what the traffic shows; [] when it kept every rule. */
-  judge(exchanges: readonly RecordedExchange[]): ClientFinding[];
+  judge(exchanges: readonly RecordedExchange[], keyBytes?: (keyId: string) => Uint8Array | undefined): ClientFinding[];
   clear(): void;
 }
 
@@ -39,6 +53,11 @@ interface Sealing {
   readonly message: string;
   readonly sender: string;
   readonly keyIds: readonly string[];
+}
+
+interface Envelope {
+  readonly plaintext: Uint8Array;
+  readonly ciphertext: Uint8Array;
 }
 
 interface Opening {
@@ -50,6 +69,8 @@ interface Opening {
 export function createClientLedger(): ClientLedger {
   let sealings: Sealing[] = [];
   let openings: Opening[] = [];
+  let excused = new Map<string, string>();
+  let envelopes = new Map<string, Envelope>();
   return {
     sealed(message, sender, keyIds) {
       sealings.push({ message, sender, keyIds: [...keyIds] });
@@ -57,17 +78,29 @@ export function createClientLedger(): ClientLedger {
     opened(message, reader, keyIds) {
       openings.push({ message, reader, keyIds: [...keyIds] });
     },
-    judge(exchanges) {
-      return judgeClient(sealings, openings, exchanges);
+    enveloped(message, plaintext, ciphertext) {
+      envelopes.set(message, { plaintext: Uint8Array.from(plaintext), ciphertext: Uint8Array.from(ciphertext) });
+    },
+    excuse(keyIds, reason) {
+      for (const id of keyIds) if (!excused.has(id)) excused.set(id, reason);
+    },
+    keysOf(message) {
+      return sealings.find((sealing) => sealing.message === message)?.keyIds ?? [];
+    },
+    judge(exchanges, keyBytes) {
+      const found = judgeClient(sealings, openings, exchanges, excused);
+      return keyBytes === undefined ? found : [...found, ...judgePads(sealings, envelopes, keyBytes, exchanges)];
     },
     clear() {
       sealings = [];
       openings = [];
+      excused = new Map();
+      envelopes = new Map();
     },
   };
 }
 
-function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[], exchanges: readonly RecordedExchange[]): ClientFinding[] {
+function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[], exchanges: readonly RecordedExchange[], excused: ReadonlyMap<string, string>): ClientFinding[] {
   const found: ClientFinding[] = [];
   const ok = exchanges.filter((exchange) => exchange.status === 200);
   const delivered = ok.filter((exchange) => exchange.route === 'enc_keys');
@@ -130,16 +163,65 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
   }
 
   // U5: keys delivered to a sender that sealed nothing.
-  const unused = delivered.flatMap((exchange) => exchange.keyIds).filter((id) => !sealedBy.has(id));
+  const unused = delivered.flatMap((exchange) => exchange.keyIds).filter((id) => !sealedBy.has(id) && !excused.has(id));
   if (unused.length > 0) {
     found.push({ invariant: 'U5', message: `${unused.length} key(s) fetched with enc_keys sealed no message`, messages: [], keyIds: unused, requests: carrying(unused) });
   }
   // U6: keys that sealed a message and that no reader retrieved.
   const consumed = new Set(retrieved.flatMap((exchange) => exchange.keyIds));
   for (const sealing of sealings) {
-    const left = sealing.keyIds.filter((id) => !consumed.has(id));
+    const left = sealing.keyIds.filter((id) => !consumed.has(id) && !excused.has(id));
     if (left.length === 0) continue;
     found.push({ invariant: 'U6', message: `${left.length} of the ${sealing.keyIds.length} key(s) of message ${sealing.message} were never retrieved by a reader`, messages: [sealing.message], keyIds: left, requests: carrying(left) });
   }
   return found;
+}
+
+/** U7: each enveloped message opened with the reference OTP and the bytes the KME delivered for its keys. */
+function judgePads(sealings: readonly Sealing[], envelopes: ReadonlyMap<string, Envelope>, keyBytes: (keyId: string) => Uint8Array | undefined, exchanges: readonly RecordedExchange[]): ClientFinding[] {
+  const found: ClientFinding[] = [];
+  const sealingOf = new Map(sealings.map((sealing) => [sealing.message, sealing]));
+  for (const [message, envelope] of envelopes) {
+    const sealing = sealingOf.get(message);
+    if (sealing === undefined) continue;
+    const keys = sealing.keyIds.map((id) => keyBytes(id));
+    // Keys whose bytes no answer carried are U4/U1 matters (or a KME's); U7 judges only what it can open.
+    if (keys.some((bytes) => bytes === undefined)) continue;
+    const pad = Uint8Array.from(envelope.plaintext, (byte, i) => byte ^ (envelope.ciphertext[i] ?? 0));
+    const sizes = (keys as Uint8Array[]).map((bytes) => bytes.length);
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    let wrong = envelope.ciphertext.length !== envelope.plaintext.length ? Math.min(envelope.ciphertext.length, envelope.plaintext.length) : -1;
+    if (wrong < 0 && pad.length > total) wrong = total;
+    if (wrong < 0) {
+      let keyIndex = 0;
+      let offset = 0;
+      for (let i = 0; i < pad.length; i++) {
+        while (offset >= (sizes[keyIndex] as number)) {
+          keyIndex++;
+          offset = 0;
+        }
+        if (pad[i] !== (keys[keyIndex] as Uint8Array)[offset]) {
+          wrong = i;
+          break;
+        }
+        offset++;
+      }
+    }
+    if (wrong < 0) continue;
+    const ids = sealing.keyIds;
+    found.push({
+      invariant: 'U7',
+      message: `message ${message} is not its plaintext XOR the bytes of its ${ids.length} key(s) in order: ${describeWrongByte(wrong, envelope, total)}`,
+      messages: [message],
+      keyIds: [...ids],
+      requests: exchanges.filter((exchange) => exchange.status === 200 && exchange.keyIds.some((id) => ids.includes(id))).map((exchange) => exchange.seq),
+    });
+  }
+  return found;
+}
+
+function describeWrongByte(wrong: number, envelope: Envelope, total: number): string {
+  if (envelope.ciphertext.length !== envelope.plaintext.length) return `the ciphertext has ${envelope.ciphertext.length} byte(s), the plaintext ${envelope.plaintext.length}`;
+  if (wrong >= total) return `the message has ${envelope.plaintext.length} byte(s), its keys only ${total}`;
+  return `byte ${wrong + 1} of ${envelope.plaintext.length} is padded with other key bytes`;
 }

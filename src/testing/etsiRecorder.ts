@@ -1,6 +1,7 @@
 // Records a client's ETSI GS QKD 014 traffic: a `fetch` to hand to the client under test, which passes every
 // request on and keeps, per exchange, what the client-side judge needs (route, caller, peer SAE, status,
-// and the key IDs delivered or retrieved). Key bytes are never kept.
+// and the key IDs delivered or retrieved). Key bytes are kept in memory only, for the reference OTP's
+// judgement (U7), and never reach an exchange, a finding or a message.
 
 /** The ETSI routes a client calls, or null for anything else (admin, health). */
 export type RecordedRoute = 'status' | 'enc_keys' | 'dec_keys' | null;
@@ -31,6 +32,8 @@ export interface EtsiRecorder {
   readonly fetch: typeof fetch;
   /** Every exchange so far, oldest first. */
   exchanges(): readonly RecordedExchange[];
+  /** The bytes of a key an answer carried (the first answer that carried it), for the reference OTP. */
+  keyBytes(keyId: string): Uint8Array | undefined;
   /** Forgets what was recorded (between the runs of a property). */
   clear(): void;
 }
@@ -51,6 +54,7 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
   const next = options.fetch ?? globalThis.fetch;
   const identity = (options.identityHeader ?? 'X-SAE-ID').toLowerCase();
   let recorded: RecordedExchange[] = [];
+  let bytesOf = new Map<string, Uint8Array>();
   let seq = 0;
   const recordingFetch = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response> => {
     // The usual call (a URL and an init with a text body) is read as given; anything else through a Request.
@@ -80,25 +84,36 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
     }
     // The answer is read once here and handed on whole: cheaper than a clone, the same bytes for the client.
     const text = await response.text();
-    recorded.push({ ...base, status: response.status, keyIds: response.status === 200 ? keyIdsOf(text) : [] });
+    const keys = response.status === 200 && base.route !== null ? keysOf(text) : [];
+    for (const key of keys) if (key.bytes !== null && !bytesOf.has(key.id)) bytesOf.set(key.id, key.bytes);
+    recorded.push({ ...base, status: response.status, keyIds: keys.map((key) => key.id) });
     return new Response(NULL_BODY_STATUSES.has(response.status) ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
   return {
     fetch: recordingFetch as typeof fetch,
     exchanges: () => [...recorded].sort((a, b) => a.seq - b.seq),
+    keyBytes: (keyId) => bytesOf.get(keyId),
     clear() {
       recorded = [];
+      bytesOf = new Map();
       seq = 0;
     },
   };
 }
 
-/** The key IDs of a key container's text, in its order. */
-function keyIdsOf(text: string): string[] {
+/** The keys of a key container's text, in its order: each ID, and its bytes when they are base64. */
+function keysOf(text: string): Array<{ id: string; bytes: Uint8Array | null }> {
   try {
-    const body = JSON.parse(text) as { keys?: Array<{ key_ID?: unknown }> };
-    return Array.isArray(body.keys) ? body.keys.flatMap((key) => (typeof key.key_ID === 'string' ? [key.key_ID] : [])) : [];
+    const body = JSON.parse(text) as { keys?: Array<{ key_ID?: unknown; key?: unknown }> };
+    if (!Array.isArray(body.keys)) return [];
+    return body.keys.flatMap((key) => {
+      if (typeof key.key_ID !== 'string') return [];
+      const bytes = typeof key.key === 'string' && BASE64.test(key.key) ? new Uint8Array(Buffer.from(key.key, 'base64')) : null;
+      return [{ id: key.key_ID, bytes }];
+    });
   } catch {
     return [];
   }
 }
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -1,6 +1,6 @@
-// The client-side judge of kmesim/testing on hand-made traffic: each rule U1…U6 found where it is broken,
+// The client-side judge of kmesim/testing on hand-made traffic: each rule U1…U7 found where it is broken,
 // with the requests that show it, and nothing where the client kept every rule.
-import { beforeEach, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createClientLedger } from '../../../src/testing/clientLedger.js';
 import type { RecordedExchange } from '../../../src/testing/etsiRecorder.js';
 
@@ -61,4 +61,54 @@ it('a key applied twice in place of another is other keys than the sender’s (U
   ledger.sealed('m1', 'A', ['k1', 'k2']);
   ledger.opened('m1', 'B', ['k1', 'k1']);
   expect(ledger.judge(traffic).map((finding) => finding.invariant)).toEqual(['U3']);
+});
+
+describe('the reference OTP (U7)', () => {
+  const bytes: Record<string, Uint8Array> = { k1: Uint8Array.of(1, 2, 3, 4), k2: Uint8Array.of(5, 6, 7, 8) };
+  const keyBytes = (id: string) => bytes[id];
+  const xor = (data: number[], pad: number[]) => Uint8Array.from(data, (byte, i) => byte ^ (pad[i] as number));
+  const plaintext = [10, 20, 30, 40, 50, 60];
+  const traffic = () => [exchange('enc_keys', 'A', 'B', ['k1', 'k2']), exchange('dec_keys', 'B', 'A', ['k1', 'k2'])];
+
+  function judged(pad: number[], cipherLength = plaintext.length) {
+    const ledger = createClientLedger();
+    ledger.sealed('m1', 'A', ['k1', 'k2']);
+    ledger.opened('m1', 'B', ['k1', 'k2']);
+    ledger.enveloped('m1', Uint8Array.from(plaintext), xor(plaintext, pad).slice(0, cipherLength));
+    return ledger.judge(traffic(), keyBytes);
+  }
+
+  it('holds for plaintext XOR the keys laid end to end', () => {
+    expect(judged([1, 2, 3, 4, 5, 6])).toEqual([]);
+  });
+
+  it('finds the first key used twice (each key stretched over two spans), naming the byte', () => {
+    const found = judged([1, 2, 3, 4, 1, 2]);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ invariant: 'U7', messages: ['m1'], keyIds: ['k1', 'k2'], requests: [1, 2] });
+    expect(found[0]?.message).toMatch(/byte 5 of 6 is padded with other key bytes/);
+  });
+
+  it('finds a key applied from the wrong offset, and the keys in another order', () => {
+    expect(judged([2, 3, 4, 5, 6, 7]).map((finding) => finding.message)).toEqual([expect.stringMatching(/byte 1 of 6/)]);
+    expect(judged([5, 6, 7, 8, 1, 2]).map((finding) => finding.invariant)).toEqual(['U7']);
+  });
+
+  it('finds a ciphertext cut short, and a message longer than its keys', () => {
+    expect(judged([1, 2, 3, 4, 5, 6], 5)[0]?.message).toMatch(/ciphertext has 5 byte\(s\), the plaintext 6/);
+    const ledger = createClientLedger();
+    ledger.sealed('m1', 'A', ['k1']);
+    ledger.enveloped('m1', Uint8Array.from(plaintext), xor(plaintext, [1, 2, 3, 4, 0, 0]));
+    const found = ledger.judge([exchange('enc_keys', 'A', 'B', ['k1']), exchange('dec_keys', 'B', 'A', ['k1'])], keyBytes);
+    expect(found.map((finding) => finding.message)).toEqual([expect.stringMatching(/6 byte\(s\), its keys only 4/)]);
+  });
+
+  it('is judged only with the key bytes, and never puts bytes in a finding', () => {
+    const ledger = createClientLedger();
+    ledger.sealed('m1', 'A', ['k1', 'k2']);
+    ledger.enveloped('m1', Uint8Array.from(plaintext), xor(plaintext, [9, 9, 9, 9, 9, 9]));
+    expect(ledger.judge(traffic())).toEqual([]);
+    const found = ledger.judge(traffic(), keyBytes);
+    expect(JSON.stringify(found)).not.toMatch(/\b(?:1,2,3,4|AQIDBA)/);
+  });
 });

@@ -19,11 +19,15 @@ it('records route, caller, peer, body and key IDs, never key bytes, and hands th
     { seq: 1, method: 'POST', kme: 'http://127.0.0.1:9', path: '/api/v1/keys/SAE_B1/enc_keys', route: 'enc_keys', caller: 'SAE_A1', peer: 'SAE_B1', body: '{"number":2}', status: 200, keyIds: ['k1', 'k2'] },
   ]);
   expect(JSON.stringify(recorder.exchanges())).not.toContain('AAAA');
+  // The bytes stay in memory for the reference OTP, read by key ID.
+  expect(recorder.keyBytes('k2')).toEqual(Uint8Array.of(0x04, 0x10, 0x41));
+  expect(recorder.keyBytes('k3')).toBeUndefined();
   // A Request object goes the same way.
   await recorder.fetch(new Request('http://127.0.0.1:9/api/v1/keys/SAE_A1/dec_keys?key_ID=k1', { headers: { 'X-SAE-ID': 'SAE_B1' } }));
   expect(recorder.exchanges()[1]).toMatchObject({ seq: 2, method: 'GET', route: 'dec_keys', caller: 'SAE_B1', peer: 'SAE_A1', body: null });
   recorder.clear();
   expect(recorder.exchanges()).toEqual([]);
+  expect(recorder.keyBytes('k2')).toBeUndefined();
 });
 
 it('hands on answers that have no body, and records a refusal with no key IDs', async () => {
