@@ -62,6 +62,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   const recorder = recordEtsiTraffic(options.identityHeader === undefined ? {} : { identityHeader: options.identityHeader });
   const ledger = createClientLedger();
   let uses = 0;
+  let forwarded = 0;
 
   const verdict = (): ClientVerdict => {
     const exchanges = recorder.exchanges();
@@ -82,6 +83,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     recorder.clear();
     ledger.clear();
     uses = 0;
+    forwarded = 0;
     return resetTo;
   };
 
@@ -125,8 +127,9 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     }
   };
 
-  const forward = async (req: IncomingMessage, res: ServerResponse, target: string): Promise<void> => {
-    if (recorder.exchanges().length >= limit) return etsiError(res, 503, `the recording is full (${limit} exchanges): POST ${LEDGER_PREFIX}/reset`);
+  const forward = async (req: IncomingMessage, res: ServerResponse, target: string, url: URL): Promise<void> => {
+    if (forwarded >= limit) return etsiError(res, 503, `the recording is full (${limit} exchanges): POST ${LEDGER_PREFIX}/reset`);
+    forwarded += 1;
     const raw = await readBody(req, res);
     if (raw === undefined) return;
     const headers = new Headers();
@@ -137,7 +140,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     const method = req.method ?? 'GET';
     let answer: Response;
     try {
-      answer = await recorder.fetch(`${target}${req.url ?? '/'}`, { method, headers, ...(method === 'GET' || method === 'HEAD' || raw.length === 0 ? {} : { body: raw.toString('utf8') }) });
+      answer = await recorder.fetch(`${target}${url.pathname}${url.search}`, { method, headers, ...(method === 'GET' || method === 'HEAD' || raw.length === 0 ? {} : { body: raw.toString('utf8') }) });
     } catch {
       return etsiError(res, 502, 'the KME behind the recording proxy did not answer');
     }
@@ -156,8 +159,14 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   for (const target of options.targets) {
     const origin = new URL(target.url).origin;
     const server = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://proxy').pathname;
-      const work = path === LEDGER_PREFIX || path.startsWith(`${LEDGER_PREFIX}/`) ? ledgerRoute(req, res, path) : forward(req, res, origin);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://proxy');
+      } catch {
+        return etsiError(res, 400, 'the request target is not a path');
+      }
+      const path = url.pathname;
+      const work = path === LEDGER_PREFIX || path.startsWith(`${LEDGER_PREFIX}/`) ? ledgerRoute(req, res, path) : forward(req, res, origin, url);
       work.catch(() => {
         if (!res.headersSent) etsiError(res, 400, 'the request could not be read');
         else res.destroy();

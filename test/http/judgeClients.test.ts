@@ -79,6 +79,23 @@ describe('serve --judge-clients', () => {
     });
   }
 
+  it('passes requests on as they are: the same status, body and content type as the KME answers', async () => {
+    const [proxied, direct] = [ready.kmes[0]?.url, ready.upstream[0]?.url];
+    const cases: Array<[string, RequestInit]> = [
+      ['/api/v1/keys/SAE_B1/status', { headers: { 'X-SAE-ID': 'SAE_A1' } }],
+      ['/api/v1/keys/SAE_B1/status', {}],
+      ['/api/v1/keys/SAE_B1/enc_keys?number=0', { headers: { 'X-SAE-ID': 'SAE_A1' } }],
+      ['/api/v1/keys/SAE_A1/dec_keys?key_ID=00000000-0000-0000-0000-000000000000', { headers: { 'X-SAE-ID': 'SAE_B1' } }],
+      ['/api/v1/nothing', { headers: { 'X-SAE-ID': 'SAE_A1' } }],
+      ['/api/v1/keys/SAE_B1/enc_keys', { method: 'POST', headers: { 'X-SAE-ID': 'SAE_A1', 'Content-Type': 'application/json' }, body: '{"number":' }],
+    ];
+    for (const [path, init] of cases) {
+      const [viaProxy, straight] = await Promise.all([fetch(`${proxied}${path}`, init), fetch(`${direct}${path}`, init)]);
+      expect([path, viaProxy.status, viaProxy.headers.get('content-type')]).toEqual([path, straight.status, straight.headers.get('content-type')]);
+      expect(await viaProxy.text()).toBe(await straight.text());
+    }
+  });
+
   it('answers bad ledger input with an ETSI Error body and records nothing', async () => {
     await post(`${ready.ledger}/reset`, '{}');
     expect((await post(`${ready.ledger}/enveloped`, '{"message":"m1","plaintext":"not base64!","ciphertext":""}')).status).toBe(400);
