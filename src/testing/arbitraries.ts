@@ -31,6 +31,9 @@ export interface KeyRequestOptions {
 
 /** A valid enc_keys body: a number of keys within the KME's limit, and maybe a size. */
 export function keyRequestArb(options: KeyRequestOptions): fc.Arbitrary<{ number?: number; size?: number }> {
+  if (!Number.isSafeInteger(options.maxKeysPerRequest) || options.maxKeysPerRequest < 1) throw new RangeError(`keyRequestArb: maxKeysPerRequest must be a positive integer, got ${String(options.maxKeysPerRequest)}`);
+  const odd = (options.sizes ?? []).find((size) => !Number.isSafeInteger(size) || size < 8 || size % 8 !== 0);
+  if (odd !== undefined) throw new RangeError(`keyRequestArb: sizes must be positive multiples of 8 bits, got ${String(odd)}`);
   const number = fc.option(fc.integer({ min: 1, max: options.maxKeysPerRequest }), { nil: undefined });
   const size = options.sizes === undefined || options.sizes.length === 0 ? fc.constant(undefined) : fc.option(fc.constantFrom(...options.sizes), { nil: undefined });
   return fc.record({ number, size }).map((request) => ({ ...(request.number === undefined ? {} : { number: request.number }), ...(request.size === undefined ? {} : { size: request.size }) }));

@@ -39,13 +39,17 @@ interface ModelMessage {
   readonly sender: string;
   readonly reader: string;
   readonly bytes: Uint8Array;
+  /** The mock's clock, as the commands moved it, when the message was sealed. */
+  readonly sealedAtMs: number;
   opened: boolean;
 }
 
-/** What the client was asked to do so far: the messages it sealed, and which were opened. */
+/** What the client was asked to do so far: the messages it sealed, which were opened, and the clock. */
 export interface ClientModel {
   readonly messages: Map<string, ModelMessage>;
   next: number;
+  /** How far the commands moved the mock's clock. */
+  elapsedMs: number;
 }
 
 export interface ClientReal<E> {
@@ -58,12 +62,17 @@ export interface ClientReal<E> {
 
 export type ClientCommand<E> = fc.AsyncCommand<ClientModel, ClientReal<E>, false>;
 
-/** Sealing and opening may fail only where the KMEs refused a request during the command (or the body threw otherwise). */
-function refusedSince(run: ClientRun, from: number, caller: string): boolean {
+/**
+ * Whether the KMEs refused `caller` during a command for a reason that is not the client's: busy or
+ * unreachable (503, or no answer at all), or, for a dec_keys, keys that may have expired since they were
+ * sealed (400). A 400 or 401 for anything else answers the client's own mistake (a malformed body, the
+ * wrong peer, a key ID it made up) and excuses nothing.
+ */
+function refusedSince(run: ClientRun, from: number, caller: string, keysMayHaveExpired = false): boolean {
   return run
     .exchanges()
     .slice(from)
-    .some((exchange) => exchange.route !== null && exchange.caller === caller && exchange.status !== 200);
+    .some((exchange) => exchange.route !== null && exchange.caller === caller && (exchange.status === 503 || exchange.status === 0 || (keysMayHaveExpired && exchange.route === 'dec_keys' && exchange.status === 400)));
 }
 
 async function sealOne<E>(model: ClientModel, real: ClientReal<E>, sender: string, reader: string, bytes: Uint8Array, from: number): Promise<void> {
@@ -71,7 +80,7 @@ async function sealOne<E>(model: ClientModel, real: ClientReal<E>, sender: strin
   try {
     const envelope = await real.consumer.seal(id, sender, reader, bytes);
     real.envelopes.set(id, envelope);
-    model.messages.set(id, { sender, reader, bytes, opened: false });
+    model.messages.set(id, { sender, reader, bytes, sealedAtMs: model.elapsedMs, opened: false });
     if (real.consumer.ciphertextOf !== undefined) real.run.ledger.enveloped(id, bytes, real.consumer.ciphertextOf(envelope));
   } catch (error) {
     if (!refusedSince(real.run, from, sender)) throw error;
@@ -95,7 +104,7 @@ async function openOne<E>(model: ClientModel, real: ClientReal<E>, id: string, f
   try {
     bytes = await real.settle(real.consumer.open(real.envelopes.get(id) as E, message.reader));
   } catch (error) {
-    if (!refusedSince(real.run, from, message.reader)) throw error;
+    if (!refusedSince(real.run, from, message.reader, model.elapsedMs - message.sealedAtMs >= real.run.keyTtlMs)) throw error;
     // Refused (expired, restarting, a fault): tried again later; after the last try its keys are excused.
     if (finalTry) real.run.ledger.excuse(real.run.ledger.keysOf(id), `the KME refused to hand over the keys of message ${id}`);
     return;
@@ -107,33 +116,39 @@ async function openOne<E>(model: ClientModel, real: ClientReal<E>, id: string, f
 }
 
 class SealCommand<E> implements ClientCommand<E> {
+  /** The message IDs the last run gave, for the report. */
+  private ids: string[] = [];
   constructor(readonly sends: ReadonlyArray<{ readonly sender: string; readonly bytes: Uint8Array }>, readonly reader: string) {}
   check(): boolean {
     return true;
   }
   async run(model: ClientModel, real: ClientReal<E>): Promise<void> {
     const from = real.run.exchanges().length;
+    this.ids = this.sends.map((_, i) => `m${model.next + i + 1}`);
     const sealed = this.sends.map((send) => sealOne(model, real, send.sender, this.reader, send.bytes, from));
     const results = await real.settle(Promise.allSettled(sealed));
     for (const result of results) if (result.status === 'rejected') throw result.reason;
   }
   toString(): string {
-    const sends = this.sends.map((send) => `${send.sender}:${send.bytes.length}B`).join(', ');
+    const sends = this.sends.map((send, i) => `${this.ids[i] === undefined ? '' : `${this.ids[i]} `}${send.sender}:${send.bytes.length}B`).join(', ');
     return this.sends.length === 1 ? `seal(${sends} → ${this.reader})` : `sealAtOnce(${sends} → ${this.reader})`;
   }
 }
 
 class OpenCommand<E> implements ClientCommand<E> {
+  /** The message the last run opened, for the report. */
+  private opened: string | undefined;
   constructor(readonly pick: number) {}
   check(model: ClientModel): boolean {
     return [...model.messages.values()].some((message) => !message.opened);
   }
   async run(model: ClientModel, real: ClientReal<E>): Promise<void> {
     const waiting = [...model.messages].filter(([, message]) => !message.opened).map(([id]) => id);
-    await openOne(model, real, waiting[this.pick % waiting.length] as string, false);
+    this.opened = waiting[this.pick % waiting.length] as string;
+    await openOne(model, real, this.opened, false);
   }
   toString(): string {
-    return `open(#${this.pick})`;
+    return this.opened === undefined ? `open(#${this.pick})` : `open(${this.opened})`;
   }
 }
 
@@ -142,8 +157,9 @@ class AdvanceCommand<E> implements ClientCommand<E> {
   check(): boolean {
     return true;
   }
-  async run(_model: ClientModel, real: ClientReal<E>): Promise<void> {
+  async run(model: ClientModel, real: ClientReal<E>): Promise<void> {
     await real.run.mock.advance(this.ms);
+    model.elapsedMs += this.ms;
   }
   toString(): string {
     return `advance(${this.ms} ms)`;
@@ -215,7 +231,7 @@ export async function runClientCommands<E>(
 ): Promise<void> {
   const { scheduler } = options;
   const consumer = consumerOf(scheduler === undefined ? run.fetch : scheduledFetch(scheduler, run.fetch));
-  const model: ClientModel = { messages: new Map(), next: 0 };
+  const model: ClientModel = { messages: new Map(), next: 0, elapsedMs: 0 };
   const real: ClientReal<E> = { run, consumer, envelopes: new Map(), settle: (work) => (scheduler === undefined ? work : scheduler.waitFor(work)) };
   await run.judged(async () => {
     await fc.asyncModelRun(() => ({ model, real }), commands);

@@ -19,6 +19,8 @@ export interface ClientRun {
   readonly saes: MockKme['saes'];
   /** The mock's admin client: its clock and faults, inside a property. */
   readonly mock: MockKme;
+  /** How long a delivered key lives on the mock before it expires. */
+  readonly keyTtlMs: number;
   /** The traffic so far. */
   exchanges(): readonly RecordedExchange[];
   /** Throws a ClientKeyError naming every rule the client or the KMEs broke in this run. */
@@ -85,6 +87,7 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
         kmes: mock.kmes,
         saes: mock.saes,
         mock,
+        keyTtlMs: server.host.world.config.profile.keyTtlMs,
         exchanges: () => recorder.exchanges(),
         check: () => judge(),
         async judged(body) {

@@ -122,7 +122,23 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
   const sealingOf = new Map(sealings.map((sealing) => [sealing.message, sealing]));
   for (const opening of openings) {
     const sealing = sealingOf.get(opening.message);
-    if (sealing === undefined) continue;
+    if (sealing === undefined) {
+      // U3: no sender said it sealed this message (a reader naming it otherwise than the sender did, or one
+      // it made up); U4 still asks whether its keys came from the reader's own dec_keys, from anyone.
+      found.push({
+        invariant: 'U3',
+        message: `${opening.reader} opened message ${opening.message}, which no sender reported sealing (name the message the same at both ends)`,
+        messages: [opening.message],
+        keyIds: [...opening.keyIds],
+        requests: carrying(opening.keyIds),
+      });
+      const fromAnyone = new Set(retrieved.filter((exchange) => exchange.caller === opening.reader).flatMap((exchange) => exchange.keyIds));
+      const unfetched = opening.keyIds.filter((id) => !fromAnyone.has(id));
+      if (unfetched.length > 0) {
+        found.push({ invariant: 'U4', message: `${opening.reader} opened message ${opening.message} with ${unfetched.length} key(s) it never retrieved with dec_keys`, messages: [opening.message], keyIds: unfetched, requests: carrying(unfetched) });
+      }
+      continue;
+    }
     // The same keys, each as often (a key applied twice in place of another is not the sender's keys).
     const sealedSorted = [...sealing.keyIds].sort();
     const sameKeys = opening.keyIds.length === sealing.keyIds.length && [...opening.keyIds].sort().every((id, i) => id === sealedSorted[i]);
@@ -183,7 +199,10 @@ function judgePads(sealings: readonly Sealing[], envelopes: ReadonlyMap<string, 
   const sealingOf = new Map(sealings.map((sealing) => [sealing.message, sealing]));
   for (const [message, envelope] of envelopes) {
     const sealing = sealingOf.get(message);
-    if (sealing === undefined) continue;
+    if (sealing === undefined) {
+      found.push({ invariant: 'U7', message: `an envelope was handed over for message ${message}, which no sender reported sealing: it cannot be opened`, messages: [message], keyIds: [], requests: [] });
+      continue;
+    }
     const keys = sealing.keyIds.map((id) => keyBytes(id));
     // Keys whose bytes no answer carried are U4/U1 matters (or a KME's); U7 judges only what it can open.
     if (keys.some((bytes) => bytes === undefined)) continue;

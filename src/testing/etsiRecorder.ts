@@ -72,7 +72,7 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
       path: `${url.pathname}${url.search}`,
       route: (match?.[2] as RecordedRoute | undefined) ?? null,
       caller: headers.get(identity),
-      peer: match?.[1] === undefined ? null : decodeURIComponent(match[1]),
+      peer: match?.[1] === undefined ? null : decodedSegment(match[1]),
       body: body === '' ? null : body,
     };
     let response: Response;
@@ -99,6 +99,15 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
       seq = 0;
     },
   };
+}
+
+/** A path segment decoded, or as it was sent when it is no valid percent-encoding (the KME will say so). */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** The keys of a key container's text, in its order: each ID, and its bytes when they are base64. */

@@ -96,7 +96,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       case `POST ${LEDGER_PREFIX}/sealed`:
       case `POST ${LEDGER_PREFIX}/opened`: {
         const parsed = useSchema.safeParse(body);
-        if (!parsed.success) return etsiError(res, 400, 'body must be {"message": an ID, "sae": an SAE ID, "keyIds": [key IDs in the order applied]}');
+        if (!parsed.success) return etsiError(res, 400, `body must be {"message": an ID, "sae": an SAE ID, "keyIds": [at most 4,096 key IDs in the order applied]}${named(parsed.error)}`);
         if (++uses > limit) return etsiError(res, 503, `the ledger is full (${limit} entries): POST ${LEDGER_PREFIX}/reset`);
         const { message, sae, keyIds } = parsed.data;
         if (path.endsWith('/sealed')) ledger.sealed(message, sae, keyIds);
@@ -105,20 +105,20 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       }
       case `POST ${LEDGER_PREFIX}/enveloped`: {
         const parsed = envelopeSchema.safeParse(body);
-        if (!parsed.success) return etsiError(res, 400, 'body must be {"message": an ID, "plaintext": base64, "ciphertext": base64}');
+        if (!parsed.success) return etsiError(res, 400, `body must be {"message": an ID, "plaintext": base64, "ciphertext": base64} (each at most 512 KiB)${named(parsed.error)}`);
         if (++uses > limit) return etsiError(res, 503, `the ledger is full (${limit} entries): POST ${LEDGER_PREFIX}/reset`);
         ledger.enveloped(parsed.data.message, Buffer.from(parsed.data.plaintext, 'base64'), Buffer.from(parsed.data.ciphertext, 'base64'));
         return json(res, 200, { recorded: true });
       }
       case `POST ${LEDGER_PREFIX}/excuse`: {
         const parsed = excuseSchema.safeParse(body);
-        if (!parsed.success) return etsiError(res, 400, 'body must be {"keyIds": [key IDs], "reason": why a refusal stranded them}');
+        if (!parsed.success) return etsiError(res, 400, `body must be {"keyIds": [1 to 4,096 key IDs], "reason": why a refusal stranded them}${named(parsed.error)}`);
         ledger.excuse(parsed.data.keyIds, parsed.data.reason);
         return json(res, 200, { excused: parsed.data.keyIds.length });
       }
       case `POST ${LEDGER_PREFIX}/reset`: {
         const parsed = resetSchema.safeParse(body ?? {});
-        if (!parsed.success) return etsiError(res, 400, 'body must be {} or {"seed": a non-negative integer}');
+        if (!parsed.success) return etsiError(res, 400, `body must be {} or {"seed": a non-negative integer}${named(parsed.error)}`);
         const seed = reset(parsed.data.seed);
         return json(res, 200, seed === undefined ? { reset: true } : { reset: true, seed });
       }
@@ -149,7 +149,9 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     answer.headers.forEach((value, name) => {
       if (!ANSWER_DROPPED.has(name)) kept[name] = value;
     });
-    res.writeHead(answer.status, { ...kept, 'content-length': String(out.length) });
+    // A HEAD answer has no body: its length is the KME's, as it said it.
+    const length = method === 'HEAD' ? (answer.headers.get('content-length') ?? '0') : String(out.length);
+    res.writeHead(answer.status, { ...kept, 'content-length': length });
     res.end(out);
   };
 
@@ -190,6 +192,15 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     },
   };
+}
+
+/** What a refused body got wrong, by field: ` (keyIds: …; extra: unknown field)`. */
+function named(error: z.ZodError): string {
+  const parts = error.issues.slice(0, 3).map((issue) => {
+    const where = issue.path.length === 0 ? 'body' : issue.path.slice(0, 2).map(String).join('.');
+    return issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : `${where}: ${issue.message}`;
+  });
+  return parts.length === 0 ? '' : ` (${parts.join('; ')})`;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { startClientHarness, type ClientHarness, type ClientRun } from '../../src/testing/clientHarness.js';
+import { keyRequestArb } from '../../src/testing/arbitraries.js';
 import { clientCommands, runClientCommands, scheduledFetch, type KeyConsumer } from '../../src/testing/clientCommands.js';
 
 const KEY_BYTES = 8;
@@ -26,7 +27,9 @@ interface Envelope {
 }
 
 /** A minimal correct OTP consumer (one request per message), with ways to break it. */
-function consumer(run: ClientRun, fetch: typeof globalThis.fetch, flaw?: 'throws' | 'silent-garble'): KeyConsumer<Envelope> {
+type Flaw = 'throws' | 'silent-garble' | 'bare-key-ids' | 'wrong-peer';
+
+function consumer(run: ClientRun, fetch: typeof globalThis.fetch, flaw?: Flaw): KeyConsumer<Envelope> {
   const urlOf = (sae: string) => run.kmes.find((kme) => kme.id === run.saes.find((entry) => entry.id === sae)?.kme)?.url ?? '';
   const post = async (url: string, sae: string, body: unknown) => {
     const response = await fetch(url, { method: 'POST', headers: { 'X-SAE-ID': sae, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -37,12 +40,16 @@ function consumer(run: ClientRun, fetch: typeof globalThis.fetch, flaw?: 'throws
   return {
     async seal(id, sender, receiver, bytes) {
       if (flaw === 'throws') throw new Error('the client fell over on its own');
-      const keys = await post(`${urlOf(sender)}/api/v1/keys/${receiver}/enc_keys`, sender, { number: Math.ceil(bytes.length / KEY_BYTES) });
+      // The wrong-peer flaw asks for keys for someone else than the reader.
+      const slave = flaw === 'wrong-peer' ? run.saes.find((sae) => sae.id !== receiver && sae.id !== sender && sae.kme !== run.saes.find((s) => s.id === sender)?.kme)?.id : receiver;
+      const keys = await post(`${urlOf(sender)}/api/v1/keys/${slave}/enc_keys`, sender, { number: Math.ceil(bytes.length / KEY_BYTES) });
       run.ledger.sealed(id, sender, keys.map((key) => key.id));
       return { id, from: sender, keyIds: keys.map((key) => key.id), data: xor(bytes, keys) };
     },
     async open(envelope, reader) {
-      const keys = await post(`${urlOf(reader)}/api/v1/keys/${envelope.from}/dec_keys`, reader, { key_IDs: envelope.keyIds.map((key_ID) => ({ key_ID })) });
+      // The bare-key-ids flaw sends the IDs as strings, not as {"key_ID": …} objects: a malformed body.
+      const keyIds = flaw === 'bare-key-ids' ? envelope.keyIds : envelope.keyIds.map((key_ID) => ({ key_ID }));
+      const keys = await post(`${urlOf(reader)}/api/v1/keys/${envelope.from}/dec_keys`, reader, { key_IDs: keyIds });
       run.ledger.opened(envelope.id, reader, keys.map((key) => key.id));
       const opened = xor(envelope.data, keys);
       if (flaw === 'silent-garble' && opened.length > 0) opened[0] = (opened[0] as number) ^ 1;
@@ -98,6 +105,20 @@ describe('the command set', () => {
     expect(String((result.errorInstance as Error).message)).toContain('the client fell over on its own');
   });
 
+  for (const flaw of ['bare-key-ids', 'wrong-peer'] as const) {
+    it(`does not take the KME's answer to the client's own mistake (${flaw}) for a refusal to excuse`, async () => {
+      const result = await fc.check(
+        fc.asyncProperty(commands, async (cmds) => {
+          const run = await harness.run();
+          await runClientCommands(run, (fetch) => consumer(run, fetch, flaw), cmds);
+        }),
+        { numRuns: 40, seed: 5 },
+      );
+      expect(result.failed).toBe(true);
+      expect(String((result.errorInstance as Error).message)).toMatch(/answered (400|401)/);
+    });
+  }
+
   it('fails a message opened to other bytes, though the hooks report the right keys', async () => {
     const result = await fc.check(
       fc.asyncProperty(commands, async (cmds) => {
@@ -129,5 +150,7 @@ describe('the command set', () => {
   it('refuses a command set without senders or readers', () => {
     expect(() => clientCommands({ senders: [], readers: ['SAE_B1'], keyBytes: 8 })).toThrow(/at least one sender/);
     expect(() => clientCommands({ senders: ['SAE_A1'], readers: ['SAE_B1'], keyBytes: 8, concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => keyRequestArb({ maxKeysPerRequest: 0 })).toThrow(/maxKeysPerRequest must be a positive integer/);
+    expect(() => keyRequestArb({ maxKeysPerRequest: 4, sizes: [64, 12] })).toThrow(/multiples of 8 bits, got 12/);
   });
 });

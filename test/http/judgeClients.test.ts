@@ -88,10 +88,13 @@ describe('serve --judge-clients', () => {
       ['/api/v1/keys/SAE_A1/dec_keys?key_ID=00000000-0000-0000-0000-000000000000', { headers: { 'X-SAE-ID': 'SAE_B1' } }],
       ['/api/v1/nothing', { headers: { 'X-SAE-ID': 'SAE_A1' } }],
       ['/api/v1/keys/SAE_B1/enc_keys', { method: 'POST', headers: { 'X-SAE-ID': 'SAE_A1', 'Content-Type': 'application/json' }, body: '{"number":' }],
+      ['/api/v1/keys/%zz/status', { headers: { 'X-SAE-ID': 'SAE_A1' } }],
+      ['/api/v1/keys/SAE_B1/status', { method: 'HEAD', headers: { 'X-SAE-ID': 'SAE_A1' } }],
     ];
     for (const [path, init] of cases) {
       const [viaProxy, straight] = await Promise.all([fetch(`${proxied}${path}`, init), fetch(`${direct}${path}`, init)]);
-      expect([path, viaProxy.status, viaProxy.headers.get('content-type')]).toEqual([path, straight.status, straight.headers.get('content-type')]);
+      const seen = (answer: Response) => [path, init.method ?? 'GET', answer.status, answer.headers.get('content-type'), answer.headers.get('content-length')];
+      expect(seen(viaProxy)).toEqual(seen(straight));
       expect(await viaProxy.text()).toBe(await straight.text());
     }
   });
@@ -105,6 +108,9 @@ describe('serve --judge-clients', () => {
       expect(answer.body.message).toMatch(/body/);
     }
     expect((await post(`${ready.ledger}/sealed`, 'x'.repeat(2 << 20))).status).toBe(413);
+    // What was wrong is named: an unknown field, a list past its bound.
+    expect((await post(`${ready.ledger}/sealed`, '{"message":"m1","sae":"SAE_A1","keyIds":[],"extra":1}')).body.message).toMatch(/unknown field\(s\) extra/);
+    expect((await post(`${ready.ledger}/sealed`, JSON.stringify({ message: 'm1', sae: 'SAE_A1', keyIds: Array.from({ length: 5_000 }, (_, i) => `k${i}`) }))).body.message).toMatch(/at most 4,096 key IDs.*keyIds/);
     expect((await post(`${ready.ledger}/nothing`, '{}')).status).toBe(404);
     const verdict = (await (await fetch(`${ready.ledger}/verdict`)).json()) as Verdict;
     expect(verdict).toMatchObject({ holds: true, findings: [], exchanges: 0 });

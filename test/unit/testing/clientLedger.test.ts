@@ -112,3 +112,27 @@ describe('the reference OTP (U7)', () => {
     expect(JSON.stringify(found)).not.toMatch(/\b(?:1,2,3,4|AQIDBA)/);
   });
 });
+
+it('names an opening of a message no sender reported (U3), and judges its keys by U4 all the same', () => {
+  const ledger = createClientLedger();
+  const traffic = [exchange('enc_keys', 'A', 'B', ['k1']), exchange('dec_keys', 'B', 'A', ['k1'])];
+  ledger.sealed('m1', 'A', ['k1']);
+  ledger.opened('env-m1', 'B', ['k1']); // the reader names the message otherwise
+  ledger.opened('ghost', 'B', ['not-a-key']);
+  const found = ledger.judge(traffic);
+  expect(found.filter((finding) => finding.invariant === 'U3').map((finding) => finding.messages)).toEqual([['env-m1'], ['ghost']]);
+  expect(found.filter((finding) => finding.invariant === 'U4')).toEqual([expect.objectContaining({ messages: ['ghost'], keyIds: ['not-a-key'] })]);
+});
+
+it('names an envelope handed over for a message no sender reported (U7), and a message sealed with no keys', () => {
+  const ledger = createClientLedger();
+  ledger.enveloped('typo', Uint8Array.of(1), Uint8Array.of(2));
+  ledger.sealed('clear', 'A', []);
+  ledger.enveloped('clear', Uint8Array.of(7, 7), Uint8Array.of(7, 7));
+  const found = ledger.judge([], () => undefined);
+  expect(found.map((finding) => [finding.invariant, finding.messages[0]])).toEqual([
+    ['U7', 'typo'],
+    ['U7', 'clear'],
+  ]);
+  expect(found[1]?.message).toMatch(/2 byte\(s\), its keys only 0/);
+});

@@ -41,3 +41,10 @@ it('hands on answers that have no body, and records a refusal with no key IDs', 
   await refused.fetch('http://127.0.0.1:9/api/v1/keys/SAE_B1/enc_keys', { method: 'POST', body: '{}' });
   expect(refused.exchanges()[0]).toMatchObject({ status: 503, keyIds: [], caller: null });
 });
+
+it('records a path with a bad percent-encoding as sent, and hands on the KME’s answer', async () => {
+  const recorder = recordEtsiTraffic({ fetch: standIn(400, '{"message":"bad request"}') });
+  const answer = await recorder.fetch('http://127.0.0.1:9/api/v1/keys/%zz/status', { headers: { 'X-SAE-ID': 'SAE_A1' } });
+  expect(answer.status).toBe(400);
+  expect(recorder.exchanges()[0]).toMatchObject({ route: 'status', peer: '%zz', status: 400 });
+});
