@@ -6,7 +6,7 @@ fetches the same keys by ID from its own KME (dec_keys) and XORs them off in the
 and opening code tells the ledger which keys it used (POST {ledger}/sealed and /opened), and the sender
 hands over its plaintext and ciphertext (POST {ledger}/enveloped) for the kit to open with the reference
 OTP, which sees key bytes used twice where the key IDs look right; after the run,
-GET {ledger}/verdict says which client rule (U1...U6) was broken, with the requests that show it.
+GET {ledger}/verdict says which client rule (U1...U7) was broken, with the requests that show it.
 
 Usage: otp_client.py READY_JSON [--bug reuse|reverse|skip-dec|no-consume|stretch] [--messages N] [--seed S]
 READY_JSON is the ready line `kmesim serve --judge-clients` printed. Prints the verdict as JSON; exits 0

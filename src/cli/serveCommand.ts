@@ -151,7 +151,13 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
     throw error;
   }
   // With --judge-clients the clients go through the recording proxies; the KMEs behind them are `upstream`.
-  const proxy = judgeClients ? await startClientProxy(server, options.authHeader) : undefined;
+  let proxy;
+  try {
+    proxy = judgeClients ? await startClientProxy(server, options.authHeader, options.host) : undefined;
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   const ready: ReadyInfo & { upstream?: ReadyInfo['kmes']; ledger?: string } = {
     kmes: proxy?.kmes ?? server.kmes,
     ...(proxy === undefined ? {} : { upstream: server.kmes, ledger: proxy.ledger }),
@@ -175,7 +181,8 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       unwatch();
-      void (proxy?.close() ?? Promise.resolve()).then(() => server.close()).then(resolve);
+      // Both at once: a proxied request waiting on a KME ends with the KME, not after it.
+      void Promise.all([proxy?.close(), server.close()]).then(() => resolve());
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -195,11 +202,12 @@ export async function serveCommand(options: ServeCommandOptions, env: NodeJS.Pro
 }
 
 /** The recording proxies of --judge-clients: the mock's reset and invariants behind the ledger's. */
-async function startClientProxy(server: RunningServer, identityHeader: string) {
+async function startClientProxy(server: RunningServer, identityHeader: string, host: string) {
   const { startRecordingProxy } = await import('../testing/recordingProxy.js');
   return startRecordingProxy({
     targets: server.kmes,
     identityHeader,
+    host,
     onReset: (seed) => server.reset(seed),
     kmeViolations: () => {
       server.host.tick();

@@ -68,7 +68,7 @@ export function declareServe(program: Command, action: (options: ServeCommandOpt
     .option('--allow-header-auth', `allow header mode on a non-loopback address (env: ${SWITCH_ENV.allowHeaderAuth}=1)`)
     .option('--exit-with-parent', `stop when the process that started serve is gone (default: on when stdin is not a terminal; env: ${SWITCH_ENV.exitWithParent}=1 or 0)`)
     .option('--no-exit-with-parent', 'keep serving after the process that started serve is gone')
-    .option('--judge-clients', `put a recording proxy in front of each KME and judge the clients' use of keys (U1…U6) at {ledger}/verdict; the ready line's kmes are the proxies (env: ${SWITCH_ENV.judgeClients}=1)`)
+    .option('--judge-clients', `put a recording proxy in front of each KME and judge the clients' use of keys (U1…U7) at {ledger}/verdict; the ready line's kmes are the proxies (env: ${SWITCH_ENV.judgeClients}=1)`)
     .action(async (options: ServeCommandOptions, self: Command) => {
       try {
         await action(options);

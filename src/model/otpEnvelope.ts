@@ -24,7 +24,8 @@ export class OtpError extends Error {
   }
 }
 
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Standard base64 with its padding, and nothing else. */
+export const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const ENVELOPE_FIELDS = ['version', 'lengthBytes', 'sources', 'ciphertext'];
 
 export function countKeysNeeded(messageBytes: number, keySizeBits: number): number {

@@ -2,9 +2,10 @@
 // `fc.scheduler` for interleavings: senders seal messages (alone, or several at once racing for one reader's
 // pool), readers open them, the mock's clock moves on, and the engine's faults (a KME restart, a link down, a
 // refused request) are played between them. The model is what the client was asked to do; the mock KMEs run
-// the kmesim model itself and judge I1…I16, and the run's ledger judges U1…U7. A command that the KMEs refused
-// (a non-200 answer during it) may fail: the client reported a refusal, which is its job. Anything else a
-// command throws, and an opened message whose bytes differ from those sealed, fails the property.
+// the kmesim model itself and judge I1…I16, and the run's ledger judges U1…U7. A command may fail where the
+// KMEs refused its caller for a reason that is not the client's (busy, short of keys, an injected failure,
+// keys past their lifetime): the client reported a refusal, which is its job. Anything else a command
+// throws, and an opened message whose bytes differ from those sealed, fails the property.
 import fc from 'fast-check';
 import type { FaultInput } from '../http/startMockKme.js';
 import { messageArb } from './arbitraries.js';
@@ -25,11 +26,17 @@ export interface ClientCommandOptions {
   /** Bytes per key, and the most keys one message needs (default 4). */
   readonly keyBytes: number;
   readonly maxKeys?: number;
-  /** Most senders sealing at once for one reader (default 3; 1: no concurrent command). */
+  /**
+   * Most senders sealing at once for one reader (default 3, at most the number of senders; 1: no concurrent
+   * command). The senders of one such command are distinct, so each refusal belongs to one seal.
+   */
   readonly concurrency?: number;
   /** Clock steps a command may take, ms (default one second and one minute; [] for none). */
   readonly advanceMs?: readonly number[];
-  /** Faults a command may play, as the admin API takes them (default none). */
+  /**
+   * Faults a command may play, as the admin API takes them (default none). Not `latency`: on the harness's
+   * manual clock a delayed answer waits for a clock step that the next command, waiting for it, never makes.
+   */
   readonly faults?: readonly FaultInput[];
   /** Most commands in a run (default 12). */
   readonly maxCommands?: number;
@@ -63,16 +70,15 @@ export interface ClientReal<E> {
 export type ClientCommand<E> = fc.AsyncCommand<ClientModel, ClientReal<E>, false>;
 
 /**
- * Whether the KMEs refused `caller` during a command for a reason that is not the client's: busy or
- * unreachable (503, or no answer at all), or, for a dec_keys, keys that may have expired since they were
- * sealed (400). A 400 or 401 for anything else answers the client's own mistake (a malformed body, the
- * wrong peer, a key ID it made up) and excuses nothing.
+ * Whether the KMEs refused `caller` during a command for a reason that is not the client's (the harness
+ * knows how its profile words each: see ClientRun.refusedNotForTheClient). A refusal of a malformed body,
+ * the wrong peer or a made-up key ID answers the client's own mistake and excuses nothing.
  */
 function refusedSince(run: ClientRun, from: number, caller: string, keysMayHaveExpired = false): boolean {
   return run
     .exchanges()
     .slice(from)
-    .some((exchange) => exchange.route !== null && exchange.caller === caller && (exchange.status === 503 || exchange.status === 0 || (keysMayHaveExpired && exchange.route === 'dec_keys' && exchange.status === 400)));
+    .some((exchange) => exchange.caller === caller && run.refusedNotForTheClient(exchange, keysMayHaveExpired));
 }
 
 async function sealOne<E>(model: ClientModel, real: ClientReal<E>, sender: string, reader: string, bytes: Uint8Array, from: number): Promise<void> {
@@ -184,6 +190,9 @@ export function clientCommands<E>(options: ClientCommandOptions): fc.Arbitrary<I
   if (options.senders.length === 0 || options.readers.length === 0) throw new RangeError('clientCommands: give at least one sender and one reader');
   const concurrency = options.concurrency ?? 3;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`clientCommands: concurrency must be a positive integer, got ${String(concurrency)}`);
+  if ((options.faults ?? []).some((fault) => fault.type === 'latency')) {
+    throw new RangeError('clientCommands: a latency fault would hang the run (on the manual clock a delayed answer waits for a clock step the waiting command cannot make)');
+  }
   const message = messageArb({ keyBytes: options.keyBytes, maxKeys: options.maxKeys ?? 4 });
   const sender = fc.constantFrom(...options.senders);
   const reader = fc.constantFrom(...options.readers);
@@ -192,7 +201,8 @@ export function clientCommands<E>(options: ClientCommandOptions): fc.Arbitrary<I
     fc.tuple(send, reader).map(([one, to]) => new SealCommand<E>([one], to)),
     fc.nat().map((pick) => new OpenCommand<E>(pick)),
   ];
-  if (concurrency > 1) commands.push(fc.tuple(fc.array(send, { minLength: 2, maxLength: concurrency }), reader).map(([sends, to]) => new SealCommand<E>(sends, to)));
+  const atOnce = Math.min(concurrency, options.senders.length);
+  if (atOnce > 1) commands.push(fc.tuple(fc.uniqueArray(send, { minLength: 2, maxLength: atOnce, selector: (one) => one.sender }), reader).map(([sends, to]) => new SealCommand<E>(sends, to)));
   const steps = options.advanceMs ?? [1_000, 60_000];
   if (steps.length > 0) commands.push(fc.constantFrom(...steps).map((ms) => new AdvanceCommand<E>(ms)));
   if ((options.faults ?? []).length > 0) commands.push(fc.constantFrom(...(options.faults as FaultInput[])).map((fault) => new FaultCommand<E>(fault)));

@@ -4,9 +4,12 @@
 // show each finding, so that fast-check reports it with its seed and path and shrinks it.
 import { mockKmeOf, startMockServer, type MockKme } from '../http/startMockKme.js';
 import type { ServerOptions } from '../http/startServer.js';
+import { errorAnswer, transportAnswer } from '../http/errorTable.js';
+import { kmeError } from '../model/kmeError.js';
+import type { Profile } from '../model/profiles.js';
 import type { Violation } from '../model/violation.js';
 import { CLIENT_INVARIANTS, createClientLedger, type ClientFinding, type ClientLedger } from './clientLedger.js';
-import { recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
+import { describeExchange, recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
 
 export type ClientHarnessOptions = Pick<ServerOptions, 'kmes' | 'seed' | 'profile' | 'poolCapacity' | 'keySizeBits' | 'maxKeysPerRequest' | 'retry' | 'retryGraceMs' | 'saes' | 'kmeIds'>;
 
@@ -21,6 +24,13 @@ export interface ClientRun {
   readonly mock: MockKme;
   /** How long a delivered key lives on the mock before it expires. */
   readonly keyTtlMs: number;
+  /**
+   * Whether the KMEs refused this exchange for a reason that is not the client's, as this mock's profile
+   * answers it: no answer at all, a 503, a pool short of keys (400 under next-door), an injected failure of
+   * any status, or, when `keysMayHaveExpired`, keys not found (404 under lenient). A refusal of a
+   * malformed, misaddressed or made-up request is none of these.
+   */
+  refusedNotForTheClient(exchange: RecordedExchange, keysMayHaveExpired?: boolean): boolean;
   /** The traffic so far. */
   exchanges(): readonly RecordedExchange[];
   /** Throws a ClientKeyError naming every rule the client or the KMEs broke in this run. */
@@ -68,6 +78,7 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
     const { live, audit } = server.host.violations();
     return [...live, ...audit];
   };
+  const refusedNotForTheClient = refusalsOf(server.host.world.config.profile);
   return {
     mock,
     async run(seed) {
@@ -88,6 +99,7 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
         saes: mock.saes,
         mock,
         keyTtlMs: server.host.world.config.profile.keyTtlMs,
+        refusedNotForTheClient,
         exchanges: () => recorder.exchanges(),
         check: () => judge(),
         async judged(body) {
@@ -107,6 +119,25 @@ export async function startClientHarness(options: ClientHarnessOptions = {}): Pr
   };
 }
 
+/** The refusals a profile gives for reasons that are not the client's (see ClientRun.refusedNotForTheClient). */
+function refusalsOf(profile: Profile): ClientRun['refusedNotForTheClient'] {
+  const answer = (kind: 'insufficientKeys' | 'keysNotFound'): { status: number; message: string } => {
+    const { status, body } = errorAnswer(kmeError(kind), profile);
+    return { status, message: body.message };
+  };
+  const shortage = answer('insufficientKeys');
+  const gone = answer('keysNotFound');
+  const injected = new Set([transportAnswer({ kind: 'injectedFailure', status: 503 }).body.message, transportAnswer({ kind: 'injectedFailure', status: 500 }).body.message]);
+  const is = (exchange: RecordedExchange, refusal: { status: number; message: string }): boolean => exchange.status === refusal.status && exchange.message === refusal.message;
+  return (exchange, keysMayHaveExpired = false) =>
+    exchange.route !== null &&
+    (exchange.status === 0 ||
+      exchange.status === 503 ||
+      (exchange.message !== null && injected.has(exchange.message)) ||
+      (exchange.route === 'enc_keys' && is(exchange, shortage)) ||
+      (keysMayHaveExpired && exchange.route === 'dec_keys' && is(exchange, gone)));
+}
+
 function describe(findings: readonly ClientFinding[], violations: readonly Violation[], exchanges: readonly RecordedExchange[]): string {
   const bySeq = new Map(exchanges.map((exchange) => [exchange.seq, exchange]));
   const lines: string[] = [];
@@ -114,7 +145,7 @@ function describe(findings: readonly ClientFinding[], violations: readonly Viola
     lines.push(`${finding.invariant} ${CLIENT_INVARIANTS[finding.invariant]}: ${finding.message}`);
     for (const seq of finding.requests.slice(0, 8)) {
       const exchange = bySeq.get(seq);
-      if (exchange !== undefined) lines.push(`  #${seq} ${exchange.caller ?? '-'} ${exchange.method} ${exchange.path}${exchange.body === null ? '' : ` ${exchange.body}`} → ${exchange.status}`);
+      if (exchange !== undefined) lines.push(`  ${describeExchange(exchange)}`);
     }
     if (finding.requests.length > 8) lines.push(`  … ${finding.requests.length - 8} more request(s)`);
   }

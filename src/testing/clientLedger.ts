@@ -2,7 +2,7 @@
 // order), which the readers opened it with (in the order they applied them), and what the recorded ETSI
 // traffic shows the KMEs delivered and the readers retrieved. Each finding names a client invariant
 // (U1…U7, listed in docs/invariants.md) and the requests that show it.
-import type { RecordedExchange } from './etsiRecorder.js';
+import { namedKeyIds, type RecordedExchange } from './etsiRecorder.js';
 
 export type ClientInvariantId = 'U1' | 'U2' | 'U3' | 'U4' | 'U5' | 'U6' | 'U7';
 
@@ -85,11 +85,14 @@ export function createClientLedger(): ClientLedger {
       for (const id of keyIds) if (!excused.has(id)) excused.set(id, reason);
     },
     keysOf(message) {
-      return sealings.find((sealing) => sealing.message === message)?.keyIds ?? [];
+      // The last report wins, as in the judge.
+      for (let i = sealings.length - 1; i >= 0; i--) if ((sealings[i] as Sealing).message === message) return (sealings[i] as Sealing).keyIds;
+      return [];
     },
     judge(exchanges, keyBytes) {
-      const found = judgeClient(sealings, openings, exchanges, excused);
-      return keyBytes === undefined ? found : [...found, ...judgePads(sealings, envelopes, keyBytes, exchanges)];
+      const carrying = carryingIndex(exchanges);
+      const found = judgeClient(sealings, openings, exchanges, excused, carrying);
+      return keyBytes === undefined ? found : [...found, ...judgePads(sealings, envelopes, keyBytes, carrying)];
     },
     clear() {
       sealings = [];
@@ -100,20 +103,51 @@ export function createClientLedger(): ClientLedger {
   };
 }
 
-function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[], exchanges: readonly RecordedExchange[], excused: ReadonlyMap<string, string>): ClientFinding[] {
+type Carrying = (keyIds: readonly string[]) => number[];
+
+/** The requests that carried or named each key ID (a refused dec_keys among them), indexed once: seq numbers, oldest first. */
+function carryingIndex(exchanges: readonly RecordedExchange[]): Carrying {
+  const seqsOf = new Map<string, number[]>();
+  const note = (id: string, seq: number): void => {
+    const list = seqsOf.get(id);
+    if (list === undefined) seqsOf.set(id, [seq]);
+    else if (list[list.length - 1] !== seq) list.push(seq);
+  };
+  for (const exchange of exchanges) {
+    if (exchange.status === 200) for (const id of exchange.keyIds) note(id, exchange.seq);
+    for (const id of namedKeyIds(exchange)) note(id, exchange.seq);
+  }
+  return (keyIds) => [...new Set(keyIds.flatMap((id) => seqsOf.get(id) ?? []))].sort((a, b) => a - b);
+}
+
+function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[], exchanges: readonly RecordedExchange[], excused: ReadonlyMap<string, string>, carrying: Carrying): ClientFinding[] {
   const found: ClientFinding[] = [];
   const ok = exchanges.filter((exchange) => exchange.status === 200);
   const delivered = ok.filter((exchange) => exchange.route === 'enc_keys');
   const retrieved = ok.filter((exchange) => exchange.route === 'dec_keys');
-  /** The requests whose answers carried any of these key IDs, or that named one (a refused dec_keys among them). */
-  const carrying = (keyIds: readonly string[]): number[] =>
-    exchanges
-      .filter((exchange) => (exchange.status === 200 && exchange.keyIds.some((id) => keyIds.includes(id))) || keyIds.some((id) => exchange.path.includes(id) || (exchange.body?.includes(id) ?? false)))
-      .map((exchange) => exchange.seq);
+  // Indexes built once: the keys each reader retrieved, from each sender and from anyone.
+  const retrievedFrom = new Map<string, Set<string>>();
+  const retrievedBy = new Map<string, Set<string>>();
+  const add = (index: Map<string, Set<string>>, key: string, ids: readonly string[]): void => {
+    let set = index.get(key);
+    if (set === undefined) index.set(key, (set = new Set()));
+    for (const id of ids) set.add(id);
+  };
+  for (const exchange of retrieved) {
+    add(retrievedFrom, `${exchange.caller ?? ''}\u0000${exchange.peer ?? ''}`, exchange.keyIds);
+    add(retrievedBy, exchange.caller ?? '', exchange.keyIds);
+  }
+  const NONE = new Set<string>();
 
   // U1: a key ID in two sealings, or twice in one.
   const sealedBy = new Map<string, string[]>();
-  for (const sealing of sealings) for (const id of sealing.keyIds) sealedBy.set(id, [...(sealedBy.get(id) ?? []), sealing.message]);
+  for (const sealing of sealings) {
+    for (const id of sealing.keyIds) {
+      const messages = sealedBy.get(id);
+      if (messages === undefined) sealedBy.set(id, [sealing.message]);
+      else messages.push(sealing.message);
+    }
+  }
   for (const [id, messages] of sealedBy) {
     if (messages.length < 2) continue;
     found.push({ invariant: 'U1', message: `key ${id} sealed ${messages.length} times (messages ${[...new Set(messages)].join(', ')})`, messages: [...new Set(messages)], keyIds: [id], requests: carrying([id]) });
@@ -132,7 +166,7 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
         keyIds: [...opening.keyIds],
         requests: carrying(opening.keyIds),
       });
-      const fromAnyone = new Set(retrieved.filter((exchange) => exchange.caller === opening.reader).flatMap((exchange) => exchange.keyIds));
+      const fromAnyone = retrievedBy.get(opening.reader) ?? NONE;
       const unfetched = opening.keyIds.filter((id) => !fromAnyone.has(id));
       if (unfetched.length > 0) {
         found.push({ invariant: 'U4', message: `${opening.reader} opened message ${opening.message} with ${unfetched.length} key(s) it never retrieved with dec_keys`, messages: [opening.message], keyIds: unfetched, requests: carrying(unfetched) });
@@ -165,7 +199,7 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
       });
     }
     // U4: every key applied came from the reader's own dec_keys, naming the sender.
-    const fetched = new Set(retrieved.filter((exchange) => exchange.caller === opening.reader && exchange.peer === sealing.sender).flatMap((exchange) => exchange.keyIds));
+    const fetched = retrievedFrom.get(`${opening.reader}\u0000${sealing.sender}`) ?? NONE;
     const unfetched = opening.keyIds.filter((id) => !fetched.has(id));
     if (unfetched.length > 0) {
       found.push({
@@ -194,7 +228,7 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
 }
 
 /** U7: each enveloped message opened with the reference OTP and the bytes the KME delivered for its keys. */
-function judgePads(sealings: readonly Sealing[], envelopes: ReadonlyMap<string, Envelope>, keyBytes: (keyId: string) => Uint8Array | undefined, exchanges: readonly RecordedExchange[]): ClientFinding[] {
+function judgePads(sealings: readonly Sealing[], envelopes: ReadonlyMap<string, Envelope>, keyBytes: (keyId: string) => Uint8Array | undefined, carrying: Carrying): ClientFinding[] {
   const found: ClientFinding[] = [];
   const sealingOf = new Map(sealings.map((sealing) => [sealing.message, sealing]));
   for (const [message, envelope] of envelopes) {
@@ -233,7 +267,7 @@ function judgePads(sealings: readonly Sealing[], envelopes: ReadonlyMap<string, 
       message: `message ${message} is not its plaintext XOR the bytes of its ${ids.length} key(s) in order: ${describeWrongByte(wrong, envelope, total)}`,
       messages: [message],
       keyIds: [...ids],
-      requests: exchanges.filter((exchange) => exchange.status === 200 && exchange.keyIds.some((id) => ids.includes(id))).map((exchange) => exchange.seq),
+      requests: carrying(ids),
     });
   }
   return found;

@@ -2,6 +2,7 @@
 // request on and keeps, per exchange, what the client-side judge needs (route, caller, peer SAE, status,
 // and the key IDs delivered or retrieved). Key bytes are kept in memory only, for the reference OTP's
 // judgement (U7), and never reach an exchange, a finding or a message.
+import { STRICT_BASE64 } from '../model/otpEnvelope.js';
 
 /** The ETSI routes a client calls, or null for anything else (admin, health). */
 export type RecordedRoute = 'status' | 'enc_keys' | 'dec_keys' | null;
@@ -25,6 +26,8 @@ export interface RecordedExchange {
   readonly status: number;
   /** Key IDs the answer carried, in its order (enc_keys: delivered; dec_keys: retrieved). */
   readonly keyIds: readonly string[];
+  /** The message of the Error body a refusal carried (at most 256 characters), or null. */
+  readonly message: string | null;
 }
 
 export interface EtsiRecorder {
@@ -79,14 +82,20 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
     try {
       response = await (request === null ? next(input, init) : next(request));
     } catch (error) {
-      recorded.push({ ...base, status: 0, keyIds: [] });
+      recorded.push({ ...base, status: 0, keyIds: [], message: null });
       throw error;
     }
     // The answer is read once here and handed on whole: cheaper than a clone, the same bytes for the client.
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      recorded.push({ ...base, status: response.status, keyIds: [], message: null });
+      throw error;
+    }
     const keys = response.status === 200 && base.route !== null ? keysOf(text) : [];
     for (const key of keys) if (key.bytes !== null && !bytesOf.has(key.id)) bytesOf.set(key.id, key.bytes);
-    recorded.push({ ...base, status: response.status, keyIds: keys.map((key) => key.id) });
+    recorded.push({ ...base, status: response.status, keyIds: keys.map((key) => key.id), message: response.status === 200 ? null : errorMessageOf(text) });
     return new Response(NULL_BODY_STATUSES.has(response.status) ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
   return {
@@ -99,6 +108,37 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
       seq = 0;
     },
   };
+}
+
+/** One exchange as a transcript line: `#3 SAE_B1 POST /api/v1/keys/SAE_A1/dec_keys {"key_IDs":[…]} → 200`. */
+export function describeExchange(exchange: RecordedExchange): string {
+  return `#${exchange.seq} ${exchange.caller ?? '-'} ${exchange.method} ${exchange.path}${exchange.body === null ? '' : ` ${exchange.body}`} → ${exchange.status}`;
+}
+
+/** The key IDs a request named: a dec_keys body's `key_IDs`, and `key_ID` query parameters. */
+export function namedKeyIds(exchange: RecordedExchange): string[] {
+  const named: string[] = [];
+  const query = exchange.path.indexOf('?');
+  if (query >= 0) for (const id of new URLSearchParams(exchange.path.slice(query + 1)).getAll('key_ID')) named.push(id);
+  if (exchange.body !== null && exchange.body.includes('key_ID')) {
+    try {
+      const body = JSON.parse(exchange.body) as { key_IDs?: unknown };
+      if (Array.isArray(body.key_IDs)) for (const entry of body.key_IDs) if (typeof (entry as { key_ID?: unknown } | null)?.key_ID === 'string') named.push((entry as { key_ID: string }).key_ID);
+    } catch {
+      // Not JSON: it names nothing the judge can read.
+    }
+  }
+  return named;
+}
+
+/** The `message` of an ETSI Error body, cut to 256 characters, or null when the text is none. */
+function errorMessageOf(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    return typeof body?.message === 'string' ? body.message.slice(0, 256) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A path segment decoded, or as it was sent when it is no valid percent-encoding (the KME will say so). */
@@ -117,7 +157,7 @@ function keysOf(text: string): Array<{ id: string; bytes: Uint8Array | null }> {
     if (!Array.isArray(body.keys)) return [];
     return body.keys.flatMap((key) => {
       if (typeof key.key_ID !== 'string') return [];
-      const bytes = typeof key.key === 'string' && BASE64.test(key.key) ? new Uint8Array(Buffer.from(key.key, 'base64')) : null;
+      const bytes = typeof key.key === 'string' && STRICT_BASE64.test(key.key) ? new Uint8Array(Buffer.from(key.key, 'base64')) : null;
       return [{ id: key.key_ID, bytes }];
     });
   } catch {
@@ -125,4 +165,3 @@ function keysOf(text: string): Array<{ id: string; bytes: Uint8Array | null }> {
   }
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -7,8 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Violation } from '../model/violation.js';
+import { resetSchema } from '../http/adminRoutes.js';
+import { answerProtocolErrorsAsJson } from '../http/protocolErrors.js';
+import { STRICT_BASE64 } from '../model/otpEnvelope.js';
 import { CLIENT_INVARIANTS, createClientLedger, type ClientFinding } from './clientLedger.js';
-import { recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
+import { describeExchange, recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
 
 export interface RecordingProxyOptions {
   /** The KMEs to stand in front of: one proxy port each, in this order. */
@@ -51,10 +54,9 @@ const ANSWER_DROPPED = new Set(['content-length', 'transfer-encoding', 'connecti
 
 const id = z.string().min(1).max(256);
 const useSchema = z.strictObject({ message: id, sae: id, keyIds: z.array(id).max(4_096) });
-const base64 = z.string().max(1 << 19).regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'base64');
+const base64 = z.string().max(1 << 19).regex(STRICT_BASE64, 'base64');
 const envelopeSchema = z.strictObject({ message: id, plaintext: base64, ciphertext: base64 });
 const excuseSchema = z.strictObject({ keyIds: z.array(id).min(1).max(4_096), reason: z.string().min(1).max(512) });
-const resetSchema = z.strictObject({ seed: z.number().int().min(0).optional() });
 
 export async function startRecordingProxy(options: RecordingProxyOptions): Promise<RecordingProxy> {
   if (options.targets.length === 0) throw new RangeError('startRecordingProxy: give at least one target KME');
@@ -72,7 +74,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       rule: CLIENT_INVARIANTS[finding.invariant],
       transcript: finding.requests.flatMap((seq) => {
         const exchange = bySeq.get(seq);
-        return exchange === undefined ? [] : [`#${seq} ${exchange.caller ?? '-'} ${exchange.method} ${exchange.path}${exchange.body === null ? '' : ` ${exchange.body}`} → ${exchange.status}`];
+        return exchange === undefined ? [] : [describeExchange(exchange)];
       }),
     }));
     const violations = options.kmeViolations?.() ?? [];
@@ -89,7 +91,15 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
 
   const ledgerRoute = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const route = `${req.method ?? 'GET'} ${path}`;
-    if (route === `GET ${LEDGER_PREFIX}/verdict`) return json(res, 200, verdict());
+    if (route === `GET ${LEDGER_PREFIX}/verdict`) {
+      let judged: ClientVerdict;
+      try {
+        judged = verdict();
+      } catch {
+        return etsiError(res, 503, 'the verdict could not be read from the KMEs');
+      }
+      return json(res, 200, judged);
+    }
     const body = await readJson(req, res);
     if (body === undefined) return;
     switch (route) {
@@ -113,13 +123,19 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       case `POST ${LEDGER_PREFIX}/excuse`: {
         const parsed = excuseSchema.safeParse(body);
         if (!parsed.success) return etsiError(res, 400, `body must be {"keyIds": [1 to 4,096 key IDs], "reason": why a refusal stranded them}${named(parsed.error)}`);
+        if (++uses > limit) return etsiError(res, 503, `the ledger is full (${limit} entries): POST ${LEDGER_PREFIX}/reset`);
         ledger.excuse(parsed.data.keyIds, parsed.data.reason);
         return json(res, 200, { excused: parsed.data.keyIds.length });
       }
       case `POST ${LEDGER_PREFIX}/reset`: {
         const parsed = resetSchema.safeParse(body ?? {});
         if (!parsed.success) return etsiError(res, 400, `body must be {} or {"seed": a non-negative integer}${named(parsed.error)}`);
-        const seed = reset(parsed.data.seed);
+        let seed: number | undefined;
+        try {
+          seed = reset(parsed.data.seed);
+        } catch {
+          return etsiError(res, 503, 'the KMEs could not be reset');
+        }
         return json(res, 200, seed === undefined ? { reset: true } : { reset: true, seed });
       }
       default:
@@ -127,7 +143,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     }
   };
 
-  const forward = async (req: IncomingMessage, res: ServerResponse, target: string, url: URL): Promise<void> => {
+  const forward = async (req: IncomingMessage, res: ServerResponse, target: string, path: string): Promise<void> => {
     if (forwarded >= limit) return etsiError(res, 503, `the recording is full (${limit} exchanges): POST ${LEDGER_PREFIX}/reset`);
     forwarded += 1;
     const raw = await readBody(req, res);
@@ -140,11 +156,16 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     const method = req.method ?? 'GET';
     let answer: Response;
     try {
-      answer = await recorder.fetch(`${target}${url.pathname}${url.search}`, { method, headers, ...(method === 'GET' || method === 'HEAD' || raw.length === 0 ? {} : { body: raw.toString('utf8') }) });
+      answer = await recorder.fetch(`${target}${path}`, { method, headers, ...(method === 'GET' || method === 'HEAD' || raw.length === 0 ? {} : { body: raw.toString('utf8') }) });
     } catch {
       return etsiError(res, 502, 'the KME behind the recording proxy did not answer');
     }
-    const out = Buffer.from(await answer.arrayBuffer());
+    let out: Buffer;
+    try {
+      out = Buffer.from(await answer.arrayBuffer());
+    } catch {
+      return etsiError(res, 502, 'the KME behind the recording proxy broke off its answer');
+    }
     const kept: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
       if (!ANSWER_DROPPED.has(name)) kept[name] = value;
@@ -158,29 +179,50 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   const host = options.host ?? '127.0.0.1';
   const servers: Server[] = [];
   const kmes: Array<{ id: string; url: string }> = [];
-  for (const target of options.targets) {
-    const origin = new URL(target.url).origin;
-    const server = createServer((req, res) => {
-      let url: URL;
-      try {
-        url = new URL(req.url ?? '/', 'http://proxy');
-      } catch {
-        return etsiError(res, 400, 'the request target is not a path');
-      }
-      const path = url.pathname;
-      const work = path === LEDGER_PREFIX || path.startsWith(`${LEDGER_PREFIX}/`) ? ledgerRoute(req, res, path) : forward(req, res, origin, url);
-      work.catch(() => {
-        if (!res.headersSent) etsiError(res, 400, 'the request could not be read');
-        else res.destroy();
+  const close = async (): Promise<void> => {
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            // A request waiting on a KME keeps no stop waiting.
+            server.closeAllConnections();
+          }),
+      ),
+    );
+  };
+  try {
+    for (const target of options.targets) {
+      const origin = new URL(target.url).origin;
+      const server = createServer((req, res) => {
+        // Origin-form targets only (`/api/v1/…?…`), passed on as sent: no other form names a KME's path.
+        const raw = req.url ?? '';
+        if (!raw.startsWith('/') || raw.startsWith('//')) return etsiError(res, 400, 'the request target must be a path');
+        let path: string;
+        try {
+          path = new URL(raw, 'http://proxy').pathname;
+        } catch {
+          return etsiError(res, 400, 'the request target is not a path');
+        }
+        const work = path === LEDGER_PREFIX || path.startsWith(`${LEDGER_PREFIX}/`) ? ledgerRoute(req, res, path) : forward(req, res, origin, raw);
+        work.catch(() => {
+          if (!res.headersSent) etsiError(res, 400, 'the request could not be read');
+          else res.destroy();
+        });
       });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, host, () => resolve());
-    });
-    servers.push(server);
-    const port = (server.address() as AddressInfo).port;
-    kmes.push({ id: target.id, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` });
+      // What Node's parser refuses (a bad request line, huge headers, no Host) gets an ETSI Error body too.
+      answerProtocolErrorsAsJson(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+      servers.push(server);
+      const port = (server.address() as AddressInfo).port;
+      kmes.push({ id: target.id, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` });
+    }
+  } catch (error) {
+    await close();
+    throw error;
   }
   return {
     kmes,
@@ -188,9 +230,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     verdict,
     exchanges: () => recorder.exchanges(),
     reset: (seed) => void reset(seed),
-    close: async () => {
-      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-    },
+    close,
   };
 }
 

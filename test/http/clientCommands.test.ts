@@ -147,10 +147,55 @@ describe('the command set', () => {
     );
   });
 
+  it('gives each concurrent seal a sender of its own, so that a refusal belongs to one seal', async () => {
+    const shown: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(commands, async (cmds) => {
+        const run = await harness.run();
+        await runClientCommands(run, (fetch) => consumer(run, fetch), cmds);
+        shown.push(...[...cmds].map(String).filter((command) => command.startsWith('sealAtOnce')));
+      }),
+      { numRuns: 40, seed: 6 },
+    );
+    expect(shown.length).toBeGreaterThan(5);
+    for (const command of shown) {
+      const senders = [...command.matchAll(/(SAE_A\d):/g)].map((match) => match[1]);
+      expect(new Set(senders).size).toBe(senders.length);
+    }
+  });
+
   it('refuses a command set without senders or readers', () => {
+    expect(() => clientCommands({ senders: ['SAE_A1'], readers: ['SAE_B1'], keyBytes: 8, faults: [{ type: 'latency', ms: 1_000 }] })).toThrow(/latency fault would hang/);
     expect(() => clientCommands({ senders: [], readers: ['SAE_B1'], keyBytes: 8 })).toThrow(/at least one sender/);
     expect(() => clientCommands({ senders: ['SAE_A1'], readers: ['SAE_B1'], keyBytes: 8, concurrency: 0 })).toThrow(/concurrency/);
     expect(() => keyRequestArb({ maxKeysPerRequest: 0 })).toThrow(/maxKeysPerRequest must be a positive integer/);
     expect(() => keyRequestArb({ maxKeysPerRequest: 4, sizes: [64, 12] })).toThrow(/multiples of 8 bits, got 12/);
   });
+});
+
+// The same refusals are worded otherwise by other profiles: next-door answers an empty pool 400 `Insufficient
+// keys available`, lenient answers keys past their lifetime 404. A correct consumer is excused under each.
+describe('the command set under other profiles', () => {
+  for (const [profile, advanceMs] of [
+    ['next-door', [1_000]],
+    ['lenient', [2 * 86_400_000]],
+  ] as const) {
+    it(`excuses the refusals ${profile} gives a correct consumer, and meets them`, async () => {
+      const other = await startClientHarness({ kmes: 2, profile, poolCapacity: 8, keySizeBits: KEY_BYTES * 8, maxKeysPerRequest: 4 });
+      try {
+        const statuses = new Set<number>();
+        await fc.assert(
+          fc.asyncProperty(clientCommands<Envelope>({ senders: ['SAE_A1', 'SAE_A2'], readers: ['SAE_B1'], keyBytes: KEY_BYTES, maxKeys: 3, advanceMs }), async (cmds) => {
+            const run = await other.run();
+            await runClientCommands(run, (fetch) => consumer(run, fetch), cmds);
+            for (const exchange of run.exchanges()) if (exchange.status !== 200) statuses.add(exchange.status);
+          }),
+          { numRuns: 60, seed: 8 },
+        );
+        expect([...statuses]).toContain(profile === 'next-door' ? 400 : 404);
+      } finally {
+        await other.close();
+      }
+    });
+  }
 });

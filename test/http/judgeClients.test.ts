@@ -3,6 +3,7 @@
 // the ledger over HTTP, and the verdict naming the client rule each planted bug breaks. Also the ledger's
 // answers to bad input, its reset of the mock, and the usage errors.
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServeProcesses, ROOT, type Served } from '../support/serveProcess.js';
@@ -96,6 +97,21 @@ describe('serve --judge-clients', () => {
       const seen = (answer: Response) => [path, init.method ?? 'GET', answer.status, answer.headers.get('content-type'), answer.headers.get('content-length')];
       expect(seen(viaProxy)).toEqual(seen(straight));
       expect(await viaProxy.text()).toBe(await straight.text());
+    }
+  });
+
+  it('answers what Node cannot parse, and a target that is no path, with an ETSI Error body', async () => {
+    const { port, hostname } = new URL(ready.kmes[0]?.url ?? '');
+    for (const raw of ['GET /api/v1/keys/SAE_B1/status HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 'GET //elsewhere/api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.end(raw));
+        let text = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ message: expect.any(String) });
     }
   });
 

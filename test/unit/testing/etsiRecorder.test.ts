@@ -16,7 +16,7 @@ it('records route, caller, peer, body and key IDs, never key bytes, and hands th
   expect(answer.headers.get('x-test')).toBe('yes');
   expect(await answer.text()).toBe(KEYS);
   expect(recorder.exchanges()).toEqual([
-    { seq: 1, method: 'POST', kme: 'http://127.0.0.1:9', path: '/api/v1/keys/SAE_B1/enc_keys', route: 'enc_keys', caller: 'SAE_A1', peer: 'SAE_B1', body: '{"number":2}', status: 200, keyIds: ['k1', 'k2'] },
+    { seq: 1, method: 'POST', kme: 'http://127.0.0.1:9', path: '/api/v1/keys/SAE_B1/enc_keys', route: 'enc_keys', caller: 'SAE_A1', peer: 'SAE_B1', body: '{"number":2}', status: 200, keyIds: ['k1', 'k2'], message: null },
   ]);
   expect(JSON.stringify(recorder.exchanges())).not.toContain('AAAA');
   // The bytes stay in memory for the reference OTP, read by key ID.
@@ -39,7 +39,7 @@ it('hands on answers that have no body, and records a refusal with no key IDs', 
   }
   const refused = recordEtsiTraffic({ fetch: standIn(503, '{"message":"not enough keys available"}') });
   await refused.fetch('http://127.0.0.1:9/api/v1/keys/SAE_B1/enc_keys', { method: 'POST', body: '{}' });
-  expect(refused.exchanges()[0]).toMatchObject({ status: 503, keyIds: [], caller: null });
+  expect(refused.exchanges()[0]).toMatchObject({ status: 503, keyIds: [], caller: null, message: 'not enough keys available' });
 });
 
 it('records a path with a bad percent-encoding as sent, and hands on the KME’s answer', async () => {
