@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { KEY_EVENT_TYPES } from '../src/model/keyMachine.js';
-import { compiledKeyMachine, createMachineCoverage, MACHINE_TABLES, stepKey } from '../src/model/lifecycles.js';
+import { compiledKeyMachine } from '../src/model/compiledMachines.js';
+import { createMachineCoverage, MACHINE_TABLES, stepKey } from '../src/model/lifecycles.js';
 import type { BenchFigures, BenchSection } from './main.js';
 
 type KeyEventType = (typeof KEY_EVENT_TYPES)[number];

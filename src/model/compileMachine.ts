@@ -2,17 +2,12 @@
 // machine itself by walking every reachable state with xstate's pure `transition()`. The hot paths of the
 // core use the table; a test checks that table and machine agree on every (state, event).
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
+import type { MachineTable } from './machineTypes.js';
 
 export const NO_TRANSITION = -1;
 
-export interface CompiledMachine {
-  readonly id: string;
-  /** Serialized state values; a state's number is its index here. */
-  readonly states: readonly string[];
-  readonly eventTypes: readonly string[];
-  readonly initial: number;
-  /** Row-major: table[state * eventTypes.length + event] is the next state, or NO_TRANSITION. */
-  readonly table: Int16Array;
+/** A machine's table with the XState snapshot of each state, for the tests that read them back. */
+export interface CompiledMachine extends MachineTable {
   readonly snapshots: readonly AnyMachineSnapshot[];
 }
 

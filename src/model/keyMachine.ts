@@ -1,13 +1,8 @@
 // The key lifecycle: the executable spec of how one key_ID lives and dies. Nothing else moves a key.
 import { setup } from 'xstate';
+import type { KeyEvent } from './machineTypes.js';
 
-export type KeyEvent =
-  | { type: 'key.store' }
-  | { type: 'key.reserve' }
-  | { type: 'key.retrieve' } // a named slave retrieved it and other named slaves remain (multicast)
-  | { type: 'key.consume' } // the last named slave retrieved it
-  | { type: 'key.expire' }
-  | { type: 'key.discard' };
+export type { KeyEvent, KeyState } from './machineTypes.js';
 
 export const KEY_EVENT_TYPES = [
   'key.store',
@@ -44,4 +39,3 @@ export const keyMachine = setup({
   },
 });
 
-export type KeyState = 'generated' | 'stored' | 'reserved' | 'consumed' | 'expired' | 'discarded';

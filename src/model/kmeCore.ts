@@ -5,7 +5,7 @@ import { decKeys, type DecKeysCommand } from './decKeys.js';
 import { commitEncKeys, planEncKeys, type DeliveredKey, type EncKeysCommand } from './encKeys.js';
 import { kmeError, unauthorizedCaller, type KmeError } from './kmeError.js';
 import { canStepPool, describePoolState, KEY_STATE_INDEX, stepKey, stepPool, type PoolEventType } from './lifecycles.js';
-import type { SyncReason } from './poolMachine.js';
+import type { SyncReason } from './machineTypes.js';
 import {
   abortSync,
   addKeys,

@@ -2,35 +2,15 @@
 // Every state change of the core goes through stepKey or stepPool, which look the move up in the world's
 // tables (the compiled machines' own, unless a test hands createWorld a mutated pair) and throw when the
 // machine refuses it. Coverage counts only the moves a table allowed.
-import { compileMachine, NO_TRANSITION, type CompiledMachine } from './compileMachine.js';
-import { KEY_EVENT_TYPES, keyMachine, type KeyEvent, type KeyState } from './keyMachine.js';
-import { poolMachine, type PoolEvent, type PoolLevel, type RemoteState, type SyncActivity } from './poolMachine.js';
+import { NO_TRANSITION } from './compileMachine.js';
+import { compiledKeyMachine, compiledPoolMachine } from './compiledMachines.js';
+import type { KeyEvent, KeyState, MachineTable, PoolEvent, PoolLevel, RemoteState, SyncActivity } from './machineTypes.js';
 
-export const compiledKeyMachine: CompiledMachine = compileMachine(
-  keyMachine,
-  KEY_EVENT_TYPES.map((type) => ({ type })),
-);
-
-/** One event of each type the pool machine takes, in the compiled table's column order. */
-export const POOL_SAMPLE_EVENTS: readonly PoolEvent[] = [
-  { type: 'level.healthy' },
-  { type: 'level.low' },
-  { type: 'level.critical' },
-  { type: 'level.exhausted' },
-  { type: 'sync.start' },
-  { type: 'sync.complete' },
-  { type: 'sync.fail' },
-  { type: 'sync.retry' },
-  { type: 'sync.abort' },
-  { type: 'remote.down' },
-  { type: 'remote.up' },
-];
 export type KeyEventType = KeyEvent['type'];
 export type PoolEventType = PoolEvent['type'];
 
-export const compiledPoolMachine: CompiledMachine = compileMachine(poolMachine, POOL_SAMPLE_EVENTS);
 
-/** The (state × event) → state tables the core steps keys and pools through, laid out as CompiledMachine.table. */
+/** The (state × event) → state tables the core steps keys and pools through, laid out as MachineTable.table. */
 export interface LifecycleTables {
   readonly key: Int16Array;
   readonly pool: Int16Array;
@@ -56,7 +36,7 @@ export interface LifecycleHost {
   readonly coverage: MachineCoverage;
 }
 
-function columnsOf<Type extends string>(compiled: CompiledMachine): Readonly<Record<Type, number>> {
+function columnsOf<Type extends string>(compiled: MachineTable): Readonly<Record<Type, number>> {
   return Object.fromEntries(compiled.eventTypes.map((type, index) => [type, index])) as Record<Type, number>;
 }
 // Plain objects of fixed shape: the hottest lookups of the core, cheaper than a Map.
@@ -100,7 +80,7 @@ export function createMachineCoverage(): MachineCoverage {
   };
 }
 
-function refused(compiled: CompiledMachine, state: number, type: string): never {
+function refused(compiled: MachineTable, state: number, type: string): never {
   throw new Error(`${compiled.id} machine: ${type} is not allowed in state ${compiled.states[state] ?? `#${state}`}`);
 }
 

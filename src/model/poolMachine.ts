@@ -3,28 +3,9 @@
 // The machine holds states only: a sync's reason, request number and failure count live on the Pool
 // record, which the core updates as it steps the machine (docs/decisions/0015-machines-drive.md).
 import { setup } from 'xstate';
+import type { BackoffPolicy, PoolEvent } from './machineTypes.js';
 
-/** Why a sync started: its schedule, a threshold crossed, an operator, or an enc_keys refused for want of keys. */
-export type SyncReason = 'scheduled' | 'threshold' | 'emergency' | 'manual' | 'demand';
-export type PoolLevel = 'healthy' | 'low' | 'critical' | 'exhausted';
-
-export type PoolEvent =
-  | { type: 'level.healthy' }
-  | { type: 'level.low' }
-  | { type: 'level.critical' }
-  | { type: 'level.exhausted' }
-  | { type: 'sync.start' }
-  | { type: 'sync.complete' }
-  | { type: 'sync.fail' }
-  | { type: 'sync.retry' }
-  | { type: 'sync.abort' }
-  | { type: 'remote.down' }
-  | { type: 'remote.up' };
-
-export interface BackoffPolicy {
-  readonly baseMs: number;
-  readonly maxMs: number;
-}
+export type { BackoffPolicy, PoolEvent, PoolLevel, RemoteState, SyncActivity, SyncReason } from './machineTypes.js';
 
 /** Exponential backoff, capped: attempt 1 waits baseMs, each further failure doubles, never past maxMs. */
 export function computeBackoffMs(attempt: number, policy: BackoffPolicy): number {
@@ -90,6 +71,3 @@ export const poolMachine = setup({
     },
   },
 });
-
-export type SyncActivity = 'idle' | 'syncing' | 'backoff';
-export type RemoteState = 'online' | 'offline';

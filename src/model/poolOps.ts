@@ -1,6 +1,7 @@
 // Pool mechanics shared by the core's commands: keys arriving, fill levels, syncs and expiry.
 import { canStepPool, describePoolState, KEY_STATE_INDEX, stepKey, stepPool } from './lifecycles.js';
-import { computeBackoffMs, type PoolLevel, type SyncReason } from './poolMachine.js';
+import type { PoolLevel, SyncReason } from './machineTypes.js';
+import { computeBackoffMs } from './poolMachine.js';
 import { availableKeys, type KeyOrigin, type Pool, type ReservedKey, type World } from './world.js';
 
 export type KmeEffect =

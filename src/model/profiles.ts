@@ -1,5 +1,5 @@
 // Profiles are data: a named set of switches over one core, never a fork of the code.
-import type { BackoffPolicy } from './poolMachine.js';
+import type { BackoffPolicy } from './machineTypes.js';
 
 export interface Profile {
   readonly name: string;

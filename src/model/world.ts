@@ -4,7 +4,7 @@ import type { BugName } from './bugs.js';
 import type { DeliveredKey } from './encKeys.js';
 import { createSupply, type KeySupply, type SupplySpec } from './keySupply.js';
 import { assertLifecycleTables, createMachineCoverage, INITIAL_POOL_STATE, MACHINE_TABLES, type LifecycleTables, type MachineCoverage } from './lifecycles.js';
-import type { RemoteState, SyncReason } from './poolMachine.js';
+import type { RemoteState, SyncReason } from './machineTypes.js';
 import { assertProfile, type Profile } from './profiles.js';
 
 export interface WorldConfig {

@@ -1,9 +1,10 @@
 // Machine state and transition coverage of a run, read off the core's coverage counters.
-import type { CompiledMachine } from '../model/compileMachine.js';
-import { compiledKeyMachine, compiledPoolMachine, type MachineCoverage } from '../model/lifecycles.js';
+import type { MachineTable } from '../model/machineTypes.js';
+import { compiledKeyMachine, compiledPoolMachine } from '../model/compiledMachines.js';
+import type { MachineCoverage } from '../model/lifecycles.js';
 import type { MachineCoverageReport } from './runReport.js';
 
-function reportFor(machine: 'key' | 'pool', compiled: CompiledMachine, counts: Uint32Array): MachineCoverageReport {
+function reportFor(machine: 'key' | 'pool', compiled: MachineTable, counts: Uint32Array): MachineCoverageReport {
   const width = compiled.eventTypes.length;
   const transitions: Array<{ from: string; event: string; to: string; count: number }> = [];
   const missed: Array<{ from: string; event: string; to: string }> = [];

@@ -8,8 +8,6 @@ import {
   assertLifecycleTables,
   canStepKey,
   canStepPool,
-  compiledKeyMachine,
-  compiledPoolMachine,
   createMachineCoverage,
   describePoolState,
   INITIAL_POOL_STATE,
@@ -17,8 +15,8 @@ import {
   MACHINE_TABLES,
   stepKey,
   stepPool,
-  POOL_SAMPLE_EVENTS,
 } from '../../../src/model/lifecycles.js';
+import { compiledKeyMachine, compiledPoolMachine, POOL_SAMPLE_EVENTS } from '../../../src/model/compiledMachines.js';
 import { poolMachine, type PoolEvent } from '../../../src/model/poolMachine.js';
 
 const KEY_EVENTS: readonly EventObject[] = KEY_EVENT_TYPES.map((type) => ({ type }));

@@ -2,7 +2,8 @@
 // refuses counts nothing, and neither do the records that bugs leave behind.
 import { expect, it } from 'vitest';
 import { NO_TRANSITION } from '../../../src/model/compileMachine.js';
-import { compiledKeyMachine, KEY_STATE_INDEX, MACHINE_TABLES } from '../../../src/model/lifecycles.js';
+import { compiledKeyMachine } from '../../../src/model/compiledMachines.js';
+import { KEY_STATE_INDEX, MACHINE_TABLES } from '../../../src/model/lifecycles.js';
 import type { World } from '../../../src/model/world.js';
 import { dec, enc, idsOf, isConserved, KME_A, KME_B, makeWorld, poolOf, run } from './coreWorld.js';
 

@@ -3,7 +3,8 @@
 import type { AnyStateMachine, AnyTransitionDefinition, EventObject } from 'xstate';
 import { getStateNodes } from 'xstate/graph';
 import { NO_TRANSITION, type CompiledMachine } from '../../../src/model/compileMachine.js';
-import { compiledKeyMachine, compiledPoolMachine, MACHINE_TABLES, POOL_SAMPLE_EVENTS, type LifecycleTables } from '../../../src/model/lifecycles.js';
+import { compiledKeyMachine, compiledPoolMachine, POOL_SAMPLE_EVENTS } from '../../../src/model/compiledMachines.js';
+import { MACHINE_TABLES, type LifecycleTables } from '../../../src/model/lifecycles.js';
 import { KEY_EVENT_TYPES, keyMachine } from '../../../src/model/keyMachine.js';
 import { poolMachine } from '../../../src/model/poolMachine.js';
 

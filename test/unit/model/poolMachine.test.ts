@@ -2,7 +2,7 @@
 import { expect, it } from 'vitest';
 import { initialTransition, transition, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph';
-import { POOL_SAMPLE_EVENTS } from '../../../src/model/lifecycles.js';
+import { POOL_SAMPLE_EVENTS } from '../../../src/model/compiledMachines.js';
 import { computeBackoffMs, poolMachine, type PoolEvent } from '../../../src/model/poolMachine.js';
 
 const EVENTS: readonly PoolEvent[] = POOL_SAMPLE_EVENTS;
