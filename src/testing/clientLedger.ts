@@ -45,7 +45,11 @@ export interface ClientLedger {
   /** The keys the sender said it sealed `message` with, in order ([] when it said nothing). */
   keysOf(message: string): readonly string[];
   /** What the client did against what the traffic shows; [] when it kept every rule. */
-  judge(exchanges: readonly RecordedExchange[], keyBytes?: (keyId: string) => Uint8Array | undefined): ClientFinding[];
+  /**
+   * `finished: false` for a run that stopped early (its body threw): U5 and U6, which ask what became of
+   * every key by the end of a run, are not judged then; the other rules are.
+   */
+  judge(exchanges: readonly RecordedExchange[], keyBytes?: (keyId: string) => Uint8Array | undefined, options?: { readonly finished?: boolean }): ClientFinding[];
   clear(): void;
 }
 
@@ -89,9 +93,9 @@ export function createClientLedger(): ClientLedger {
       for (let i = sealings.length - 1; i >= 0; i--) if ((sealings[i] as Sealing).message === message) return (sealings[i] as Sealing).keyIds;
       return [];
     },
-    judge(exchanges, keyBytes) {
+    judge(exchanges, keyBytes, options) {
       const carrying = carryingIndex(exchanges);
-      const found = judgeClient(sealings, openings, exchanges, excused, carrying);
+      const found = judgeClient(sealings, openings, exchanges, excused, carrying, options?.finished ?? true);
       return keyBytes === undefined ? found : [...found, ...judgePads(sealings, envelopes, keyBytes, carrying)];
     },
     clear() {
@@ -120,7 +124,14 @@ function carryingIndex(exchanges: readonly RecordedExchange[]): Carrying {
   return (keyIds) => [...new Set(keyIds.flatMap((id) => seqsOf.get(id) ?? []))].sort((a, b) => a - b);
 }
 
-function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[], exchanges: readonly RecordedExchange[], excused: ReadonlyMap<string, string>, carrying: Carrying): ClientFinding[] {
+function judgeClient(
+  sealings: readonly Sealing[],
+  openings: readonly Opening[],
+  exchanges: readonly RecordedExchange[],
+  excused: ReadonlyMap<string, string>,
+  carrying: Carrying,
+  finished: boolean,
+): ClientFinding[] {
   const found: ClientFinding[] = [];
   const ok = exchanges.filter((exchange) => exchange.status === 200);
   const delivered = ok.filter((exchange) => exchange.route === 'enc_keys');
@@ -212,6 +223,7 @@ function judgeClient(sealings: readonly Sealing[], openings: readonly Opening[],
     }
   }
 
+  if (!finished) return found;
   // U5: keys delivered to a sender that sealed nothing.
   const unused = delivered.flatMap((exchange) => exchange.keyIds).filter((id) => !sealedBy.has(id) && !excused.has(id));
   if (unused.length > 0) {

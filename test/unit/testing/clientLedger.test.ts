@@ -144,3 +144,12 @@ it('names an envelope handed over for a message no sender reported (U7), and a m
   ]);
   expect(found[1]?.message).toMatch(/2 byte\(s\), its keys only 0/);
 });
+
+it('leaves U5 and U6 out of a run that stopped early, and judges the rest', () => {
+  const ledger = createClientLedger();
+  const traffic = [exchange('enc_keys', 'A', 'B', ['k1', 'k2']), exchange('enc_keys', 'A', 'B', ['k3'])];
+  ledger.sealed('m1', 'A', ['k1', 'k2']);
+  ledger.sealed('m2', 'A', ['k1']); // U1 all the same
+  expect(ledger.judge(traffic).map((finding) => finding.invariant).sort()).toEqual(['U1', 'U5', 'U6', 'U6']);
+  expect(ledger.judge(traffic, undefined, { finished: false }).map((finding) => finding.invariant)).toEqual(['U1']);
+});
