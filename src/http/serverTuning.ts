@@ -1,7 +1,7 @@
 // The server's own switches over a setup's profile: the bound on keys waiting for their slave, the retry
 // behaviour of dec_keys, and the small world property tests ask for (pool capacity, key size, keys per request).
 import type { ServerSetup } from '../engine/serverSetup.js';
-import { resolveProfile } from '../model/profiles.js';
+import { keySizeOverrides, resolveProfile } from '../model/profiles.js';
 import { ServerStartError, type ServerOptions } from './startServer.js';
 
 /**
@@ -13,9 +13,7 @@ export function withServerTuning(setup: ServerSetup, options: ServerOptions): Se
   const small = {
     ...(options.poolCapacity === undefined ? {} : { poolCapacity: options.poolCapacity }),
     ...(options.maxKeysPerRequest === undefined ? {} : { maxKeysPerRequest: options.maxKeysPerRequest }),
-    ...(keySizeBits === undefined
-      ? {}
-      : { keySizeBits, minKeySizeBits: Math.min(setup.profile.minKeySizeBits, keySizeBits), maxKeySizeBits: Math.max(setup.profile.maxKeySizeBits, keySizeBits) }),
+    ...(keySizeBits === undefined ? {} : keySizeOverrides(setup.profile, keySizeBits)),
   };
   const bound = options.maxWaitingKeys;
   const poolCapacity = small.poolCapacity ?? setup.profile.poolCapacity;

@@ -131,6 +131,11 @@ export function isReservedSaeId(id: string): boolean {
   return RESERVED_SAE_IDS.includes(id.toLowerCase());
 }
 
+/** A key size set over a profile: its size range widens to take it (a small world, or a scenario's size). */
+export function keySizeOverrides(base: Pick<Profile, 'minKeySizeBits' | 'maxKeySizeBits'>, keySizeBits: number): Pick<Profile, 'keySizeBits' | 'minKeySizeBits' | 'maxKeySizeBits'> {
+  return { keySizeBits, minKeySizeBits: Math.min(base.minKeySizeBits, keySizeBits), maxKeySizeBits: Math.max(base.maxKeySizeBits, keySizeBits) };
+}
+
 /** The profiles kmesim ships, by name. */
 export const PROFILE_NAMES = ['strict', 'per-user-pool', 'next-door', 'lenient'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];

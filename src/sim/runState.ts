@@ -38,7 +38,6 @@ export interface RunState {
   readonly endOfSafety: number;
   /** When the liveness bound has passed and the run ends. */
   readonly endOfRun: number;
-  /** Mean time between two mails of one user; Infinity when the scenario sends none. */
   readonly misbehaviour: Scenario['workload']['misbehaviour'];
   readonly mailRng: Rng;
   readonly sampleRng: Rng;

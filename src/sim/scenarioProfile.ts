@@ -1,5 +1,5 @@
 // A scenario's profile: the named profile with the scenario's own pool, key, sync and TTL settings over it.
-import { resolveProfile, type Profile } from '../model/profiles.js';
+import { keySizeOverrides, resolveProfile, type Profile } from '../model/profiles.js';
 import type { Scenario } from './scenarioSchema.js';
 
 /** The scenario's profile with its overrides; `baseName` replaces the profile the scenario names. */
@@ -10,11 +10,7 @@ export function buildProfile(scenario: Scenario, baseName: string = scenario.wor
   if (world.pool.capacity !== undefined) overrides.poolCapacity = world.pool.capacity;
   if (world.pool.lowThresholdPct !== undefined) overrides.lowThresholdPct = world.pool.lowThresholdPct;
   if (world.pool.emergencyThresholdPct !== undefined) overrides.emergencyThresholdPct = world.pool.emergencyThresholdPct;
-  if (world.keySizeBits !== undefined) {
-    overrides.keySizeBits = world.keySizeBits;
-    overrides.minKeySizeBits = Math.min(base.minKeySizeBits, world.keySizeBits);
-    overrides.maxKeySizeBits = Math.max(base.maxKeySizeBits, world.keySizeBits);
-  }
+  if (world.keySizeBits !== undefined) Object.assign(overrides, keySizeOverrides(base, world.keySizeBits));
   if (world.maxKeysPerRequest !== undefined) overrides.maxKeysPerRequest = world.maxKeysPerRequest;
   if (world.maxSaeIdCount !== undefined) overrides.maxSaeIdCount = world.maxSaeIdCount;
   if (world.keyTtl !== undefined) overrides.keyTtlMs = world.keyTtl;

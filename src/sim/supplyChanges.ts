@@ -12,6 +12,8 @@ import { supplyRateOf } from './supply.js';
 export interface LinkProduction {
   readonly fluctuationRng: Rng;
   readonly outageRng: Rng;
+  /** The link's mean rate, bits per second: worked out once (from a link description it is a search). */
+  readonly meanBitsPerSecond: number;
   /** The current rate over the mean (1 without fluctuation). */
   factor: number;
   /** Whether the quantum channel is down. */
@@ -29,8 +31,9 @@ export function seedSupplyChanges(state: RunState): void {
   if (supply === undefined || first === undefined || (supply.fluctuation === undefined && supply.outages === undefined)) return;
   const fluctuationRng = state.rng.fork('supply-fluctuation');
   const outageRng = state.rng.fork('supply-outages');
+  const meanBitsPerSecond = supplyRateOf(supply);
   for (const linkId of [...first.world.links.keys()].sort()) {
-    const production: LinkProduction = { fluctuationRng: fluctuationRng.fork(linkId), outageRng: outageRng.fork(linkId), factor: 1, down: false };
+    const production: LinkProduction = { fluctuationRng: fluctuationRng.fork(linkId), outageRng: outageRng.fork(linkId), meanBitsPerSecond, factor: 1, down: false };
     state.production.set(linkId, production);
     if (supply.fluctuation !== undefined) state.queue.push(0, { type: 'supply.fluctuate', linkId });
     if (supply.outages !== undefined) state.queue.push(production.outageRng.exponential(supply.outages.meanEvery), { type: 'supply.outage', linkId, down: true });
@@ -44,9 +47,10 @@ export function changeProduction(state: RunState, event: ChangeEvent): void {
   if (supply === undefined || production === undefined) return;
   const { queue, nowMs, series } = state;
   if (event.type === 'supply.fluctuate') {
-    const { every, spreadPct } = supply.fluctuation ?? { every: 0, spreadPct: 0 };
+    if (supply.fluctuation === undefined) return;
+    const { every, spreadPct } = supply.fluctuation;
     production.factor = 1 + (spreadPct / 100) * (2 * production.fluctuationRng.next() - 1);
-    if (every > 0) queue.push(nowMs + every, event);
+    queue.push(nowMs + every, event);
   } else if (supply.outages !== undefined) {
     if (event.down) {
       if (nowMs >= state.endOfSafety || production.down) return;
@@ -74,8 +78,6 @@ export function healProduction(state: RunState): void {
 }
 
 function applyRate(state: RunState, linkId: string, production: LinkProduction): void {
-  const supply = state.scenario.world.supply;
-  if (supply === undefined) return;
-  const rateBitsPerSecond = production.down ? 0 : supplyRateOf(supply) * production.factor;
+  const rateBitsPerSecond = production.down ? 0 : production.meanBitsPerSecond * production.factor;
   for (const sim of state.sims) sim.run({ type: 'supply.rate', linkId, rateBitsPerSecond }, state.nowMs);
 }

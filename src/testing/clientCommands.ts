@@ -81,8 +81,7 @@ function refusedSince(run: ClientRun, from: number, caller: string, keysMayHaveE
     .some((exchange) => exchange.caller === caller && run.refusedNotForTheClient(exchange, keysMayHaveExpired));
 }
 
-async function sealOne<E>(model: ClientModel, real: ClientReal<E>, sender: string, reader: string, bytes: Uint8Array, from: number): Promise<void> {
-  const id = `m${++model.next}`;
+async function sealOne<E>(model: ClientModel, real: ClientReal<E>, id: string, sender: string, reader: string, bytes: Uint8Array, from: number): Promise<void> {
   try {
     const envelope = await real.consumer.seal(id, sender, reader, bytes);
     real.envelopes.set(id, envelope);
@@ -130,8 +129,8 @@ class SealCommand<E> implements ClientCommand<E> {
   }
   async run(model: ClientModel, real: ClientReal<E>): Promise<void> {
     const from = real.run.exchanges().length;
-    this.ids = this.sends.map((_, i) => `m${model.next + i + 1}`);
-    const sealed = this.sends.map((send) => sealOne(model, real, send.sender, this.reader, send.bytes, from));
+    this.ids = this.sends.map(() => `m${++model.next}`);
+    const sealed = this.sends.map((send, i) => sealOne(model, real, this.ids[i] as string, send.sender, this.reader, send.bytes, from));
     const results = await real.settle(Promise.allSettled(sealed));
     for (const result of results) if (result.status === 'rejected') throw result.reason;
   }
@@ -216,8 +215,8 @@ export function clientCommands<E>(options: ClientCommandOptions): fc.Arbitrary<I
 export function scheduledFetch(scheduler: fc.Scheduler, next: typeof fetch): typeof fetch {
   let wire: Promise<unknown> = Promise.resolve();
   return async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    await scheduler.schedule(Promise.resolve(), `${init?.method ?? 'GET'} ${new URL(url).pathname}${new URL(url).search}`);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    await scheduler.schedule(Promise.resolve(), `${init?.method ?? 'GET'} ${url.pathname}${url.search}`);
     const answered = wire.then(() => next(input, init));
     wire = answered.catch(() => undefined);
     return answered;

@@ -9,7 +9,7 @@ import { kmeError } from '../model/kmeError.js';
 import type { Profile } from '../model/profiles.js';
 import type { Violation } from '../model/violation.js';
 import { CLIENT_INVARIANTS, createClientLedger, type ClientFinding, type ClientLedger } from './clientLedger.js';
-import { describeExchange, recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
+import { recordEtsiTraffic, transcriber, type RecordedExchange } from './etsiRecorder.js';
 
 export type ClientHarnessOptions = Pick<ServerOptions, 'kmes' | 'seed' | 'profile' | 'poolCapacity' | 'keySizeBits' | 'maxKeysPerRequest' | 'retry' | 'retryGraceMs' | 'saes' | 'kmeIds'>;
 
@@ -140,14 +140,11 @@ function refusalsOf(profile: Profile): ClientRun['refusedNotForTheClient'] {
 }
 
 function describe(findings: readonly ClientFinding[], violations: readonly Violation[], exchanges: readonly RecordedExchange[]): string {
-  const bySeq = new Map(exchanges.map((exchange) => [exchange.seq, exchange]));
+  const transcript = transcriber(exchanges);
   const lines: string[] = [];
   for (const finding of findings) {
     lines.push(`${finding.invariant} ${CLIENT_INVARIANTS[finding.invariant]}: ${finding.message}`);
-    for (const seq of finding.requests.slice(0, 8)) {
-      const exchange = bySeq.get(seq);
-      if (exchange !== undefined) lines.push(`  ${describeExchange(exchange)}`);
-    }
+    for (const line of transcript(finding.requests.slice(0, 8))) lines.push(`  ${line}`);
     if (finding.requests.length > 8) lines.push(`  … ${finding.requests.length - 8} more request(s)`);
   }
   for (const found of violations) lines.push(`${found.invariant} (KME): ${found.message}`);

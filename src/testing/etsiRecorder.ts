@@ -111,8 +111,18 @@ export function recordEtsiTraffic(options: RecorderOptions = {}): EtsiRecorder {
 }
 
 /** One exchange as a transcript line: `#3 SAE_B1 POST /api/v1/keys/SAE_A1/dec_keys {"key_IDs":[…]} → 200`. */
-export function describeExchange(exchange: RecordedExchange): string {
+function describeExchange(exchange: RecordedExchange): string {
   return `#${exchange.seq} ${exchange.caller ?? '-'} ${exchange.method} ${exchange.path}${exchange.body === null ? '' : ` ${exchange.body}`} → ${exchange.status}`;
+}
+
+/** Turns seq numbers into transcript lines over these exchanges (indexed once; unknown seq numbers are skipped). */
+export function transcriber(exchanges: readonly RecordedExchange[]): (requests: readonly number[]) => string[] {
+  const bySeq = new Map(exchanges.map((exchange) => [exchange.seq, exchange]));
+  return (requests) =>
+    requests.flatMap((seq) => {
+      const exchange = bySeq.get(seq);
+      return exchange === undefined ? [] : [describeExchange(exchange)];
+    });
 }
 
 /** The key IDs a request named: a dec_keys body's `key_IDs`, and `key_ID` query parameters. */

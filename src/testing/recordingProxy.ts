@@ -11,7 +11,7 @@ import { resetSchema } from '../http/adminRoutes.js';
 import { answerProtocolErrorsAsJson } from '../http/protocolErrors.js';
 import { STRICT_BASE64 } from '../model/otpEnvelope.js';
 import { CLIENT_INVARIANTS, createClientLedger, type ClientFinding } from './clientLedger.js';
-import { describeExchange, recordEtsiTraffic, type RecordedExchange } from './etsiRecorder.js';
+import { recordEtsiTraffic, transcriber, type RecordedExchange } from './etsiRecorder.js';
 
 export interface RecordingProxyOptions {
   /** The KMEs to stand in front of: one proxy port each, in this order. */
@@ -68,15 +68,8 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
 
   const verdict = (): ClientVerdict => {
     const exchanges = recorder.exchanges();
-    const bySeq = new Map(exchanges.map((exchange) => [exchange.seq, exchange]));
-    const findings = ledger.judge(exchanges, recorder.keyBytes).map((finding) => ({
-      ...finding,
-      rule: CLIENT_INVARIANTS[finding.invariant],
-      transcript: finding.requests.flatMap((seq) => {
-        const exchange = bySeq.get(seq);
-        return exchange === undefined ? [] : [describeExchange(exchange)];
-      }),
-    }));
+    const transcript = transcriber(exchanges);
+    const findings = ledger.judge(exchanges, recorder.keyBytes).map((finding) => ({ ...finding, rule: CLIENT_INVARIANTS[finding.invariant], transcript: transcript(finding.requests) }));
     const violations = options.kmeViolations?.() ?? [];
     return { holds: findings.length === 0 && violations.length === 0, findings, violations: violations.slice(0, 100), exchanges: exchanges.length };
   };
