@@ -94,7 +94,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("ready")
     parser.add_argument("--bug", choices=["reuse", "reverse", "skip-dec", "no-consume", "stretch"])
-    parser.add_argument("--messages", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     ready = json.loads(args.ready)
